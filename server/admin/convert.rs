@@ -1,0 +1,139 @@
+//! Conversions between domain types and the generated proto types, and the one
+//! mapping from store errors to gRPC statuses.
+
+use crate::model::{Client, Event, EventKind, Family, GrantType, Invalid, RevokeCount, Scope, TokenRecord, User};
+use crate::proto;
+use crate::store::StoreError;
+use tonic::Status;
+
+pub fn status_from(error: StoreError) -> Status {
+    match error {
+        StoreError::NotFound { .. } => Status::not_found(error.to_string()),
+        StoreError::Invalid(invalid) => invalid_argument(invalid),
+        StoreError::Conflict(message) => Status::failed_precondition(message),
+        StoreError::Busy => Status::unavailable("database busy; retry"),
+        StoreError::Internal(message) => {
+            tracing::error!(%message, "admin call failed");
+            Status::internal("internal error; see the server log")
+        }
+    }
+}
+
+pub fn invalid_argument(invalid: Invalid) -> Status {
+    Status::invalid_argument(invalid.to_string())
+}
+
+pub fn grant_type_from_proto(value: i32) -> Result<GrantType, Status> {
+    match proto::GrantType::try_from(value) {
+        Ok(proto::GrantType::AuthorizationCode) => Ok(GrantType::AuthorizationCode),
+        Ok(proto::GrantType::RefreshToken) => Ok(GrantType::RefreshToken),
+        _ => Err(invalid_argument(Invalid::new("grant_types", format!("unknown grant type {value}")))),
+    }
+}
+
+pub fn grant_types_from_proto(values: &[i32]) -> Result<Vec<GrantType>, Status> {
+    values.iter().map(|value| grant_type_from_proto(*value)).collect()
+}
+
+pub fn grant_type_to_proto(grant: GrantType) -> i32 {
+    match grant {
+        GrantType::AuthorizationCode => proto::GrantType::AuthorizationCode as i32,
+        GrantType::RefreshToken => proto::GrantType::RefreshToken as i32,
+    }
+}
+
+impl From<Client> for proto::Client {
+    fn from(client: Client) -> Self {
+        proto::Client {
+            id: client.id,
+            name: client.name,
+            redirect_uris: client.redirect_uris.iter().map(|uri| uri.as_str().to_owned()).collect(),
+            scopes: client.scopes.names().iter().map(|name| name.as_str().to_owned()).collect(),
+            grant_types: client.grant_types.into_iter().map(grant_type_to_proto).collect(),
+            public: client.public,
+            disabled: client.disabled,
+            created_at: client.created_at,
+            updated_at: client.updated_at,
+            active_families: client.active_families,
+        }
+    }
+}
+
+impl From<Scope> for proto::Scope {
+    fn from(scope: Scope) -> Self {
+        proto::Scope {
+            name: scope.name.as_str().to_owned(),
+            description: scope.description,
+        }
+    }
+}
+
+impl From<User> for proto::User {
+    fn from(user: User) -> Self {
+        proto::User {
+            username: user.username,
+            disabled: user.disabled,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+impl From<Family> for proto::Family {
+    fn from(family: Family) -> Self {
+        let revoked = family.revoked.unwrap_or_default();
+        proto::Family {
+            status: if revoked.at > 0 { "revoked" } else { "active" }.into(),
+            id: family.id,
+            client_id: family.client_id,
+            client_name: family.client_name,
+            username: family.username,
+            scope: family.scope,
+            created_at: family.created_at,
+            last_used_at: family.last_used_at,
+            rotations: family.rotations,
+            revoked_reason: revoked.reason,
+            revoked_at: revoked.at,
+            revoked_by: revoked.by,
+        }
+    }
+}
+
+impl From<TokenRecord> for proto::Token {
+    fn from(token: TokenRecord) -> Self {
+        proto::Token {
+            kind: token.kind.into(),
+            generation: token.generation,
+            issued_at: token.issued_at,
+            expires_at: token.expires_at,
+            used_at: token.used_at.unwrap_or(0),
+            status: token.status.into(),
+        }
+    }
+}
+
+impl From<Event> for proto::Event {
+    fn from(event: Event) -> Self {
+        proto::Event {
+            security: EventKind::is_security(&event.kind),
+            id: event.id,
+            time: event.time,
+            kind: event.kind,
+            actor: event.actor,
+            client_id: event.client_id,
+            family_id: event.family_id,
+            username: event.username,
+            detail: event.detail,
+        }
+    }
+}
+
+impl From<RevokeCount> for proto::RevokeResponse {
+    fn from(count: RevokeCount) -> Self {
+        proto::RevokeResponse {
+            revoked: count.families,
+            tokens: count.tokens,
+            principals: count.principals,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Command-line flags and `GATEHOUSE_*` variables → a validated [`Config`].
+
+use crate::model::Lifetimes;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+/// Flags every command accepts, before or after the subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Directory holding the database and admin.token.
+    #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR", default_value = "gatehouse-data")]
+    pub data_dir: PathBuf,
+    /// Admin gRPC address (host:port).
+    #[arg(long, global = true, env = "GATEHOUSE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    pub grpc_addr: String,
+    /// File holding the admin token (default: GATEHOUSE_ADMIN_TOKEN, then <data-dir>/admin.token).
+    #[arg(long, global = true, env = "GATEHOUSE_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+}
+
+/// Flags of `gatehouse serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Public HTTP address (host:port).
+    #[arg(long, env = "GATEHOUSE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+    /// Issuer identifier; also the base of every endpoint URL in the metadata.
+    #[arg(long, env = "GATEHOUSE_ISSUER", default_value = "http://127.0.0.1:8080")]
+    pub issuer: String,
+    /// Log line format.
+    #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Authorization code lifetime in seconds.
+    #[arg(long, env = "GATEHOUSE_CODE_TTL_SECS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub code_ttl_secs: i64,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "GATEHOUSE_ACCESS_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..=86400))]
+    pub access_ttl_secs: i64,
+    /// Refresh tokens die after this many seconds without use.
+    #[arg(long, env = "GATEHOUSE_REFRESH_IDLE_TTL_SECS", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..=31_622_400))]
+    pub refresh_idle_ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Everything `serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    /// Without a trailing slash.
+    pub issuer: String,
+    pub log_format: LogFormat,
+    pub lifetimes: Lifetimes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--{flag}: {message}")]
+    Flag { flag: &'static str, message: String },
+}
+
+impl Config {
+    pub fn from_args(global: &GlobalArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
+        let grpc_addr = resolve("grpc-addr", &global.grpc_addr)?;
+        if !grpc_addr.ip().is_loopback() {
+            return Err(ConfigError::Flag {
+                flag: "grpc-addr",
+                message: format!(
+                    "{grpc_addr} is not a loopback address; the admin plane has no TLS, so it only listens on 127.0.0.1 or [::1]"
+                ),
+            });
+        }
+        let issuer = parse_issuer(&serve.issuer)?;
+        Ok(Config {
+            data_dir: global.data_dir.clone(),
+            http_addr: resolve("http-addr", &serve.http_addr)?,
+            grpc_addr,
+            issuer,
+            log_format: serve.log_format,
+            lifetimes: Lifetimes {
+                code: serve.code_ttl_secs,
+                access: serve.access_ttl_secs,
+                refresh_idle: serve.refresh_idle_ttl_secs,
+            },
+        })
+    }
+}
+
+/// Resolves `host:port` to one socket address.
+pub fn resolve(flag: &'static str, text: &str) -> Result<SocketAddr, ConfigError> {
+    let invalid = |message: String| ConfigError::Flag { flag, message };
+    text.to_socket_addrs()
+        .map_err(|error| invalid(format!("{text:?} is not a host:port address ({error})")))?
+        .next()
+        .ok_or_else(|| invalid(format!("{text:?} resolves to no address")))
+}
+
+fn parse_issuer(text: &str) -> Result<String, ConfigError> {
+    let invalid = |message: &str| ConfigError::Flag {
+        flag: "issuer",
+        message: format!("{text:?}: {message}"),
+    };
+    let parsed = url::Url::parse(text).map_err(|_| invalid("not an absolute URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("must be http or https"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("must have no query or fragment (RFC 8414 §2)"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}

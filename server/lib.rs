@@ -1,0 +1,34 @@
+//! gatehouse: a single-host OAuth 2.0 authorization server with an operator admin plane.
+//!
+//! # Layout
+//! - [`config`]: command-line flags and environment → a validated [`config::Config`].
+//! - [`model`]: domain types, parsed once at the edge (`RedirectUri`, `ScopeSet`, …).
+//! - [`secret`]: token generation, hashing, constant-time comparison, passwords.
+//! - [`clock`]: the one injectable clock every expiry reads.
+//! - [`store`]: the SQLite layer; the only module that imports rusqlite.
+//! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the auth interceptor.
+//! - [`cli`]: the admin command line, a gRPC client of a running server.
+//! - [`server`]: binds both planes and runs them until shutdown.
+//!
+//! # Invariants
+//! - Only `store` writes SQL; every state change is one `BEGIN IMMEDIATE` transaction.
+//! - Only `admin`, `cli` and the console touch generated proto types.
+//! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes.
+//! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
+
+pub mod admin;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod secret;
+pub mod server;
+pub mod store;
+
+/// Generated admin-plane types and service stubs.
+pub mod proto {
+    tonic::include_proto!("gatehouse.admin.v1");
+    /// Encoded descriptors, served by gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("admin_descriptor");
+}

@@ -1,0 +1,45 @@
+//! The `gatehouse` binary: `serve`, or an admin command against a running server.
+
+use clap::Parser;
+use gatehouse::cli::{self, Cli, Command};
+use gatehouse::config::{Config, LogFormat};
+use gatehouse::server::{self, Listeners, Shared};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match &cli.command {
+        Command::Serve(args) => serve(Config::from_args(&cli.global, args).map_err(Into::into)).await,
+        _ => cli::run(cli).await.map_err(Into::into),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("gatehouse: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
+    let config = config?;
+    let subscriber = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    );
+    match config.log_format {
+        LogFormat::Json => subscriber.json().init(),
+        LogFormat::Text => subscriber.init(),
+    }
+    let prepared = server::prepare(&config.data_dir)?;
+    let listeners = Listeners::bind(&config).await?;
+    tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, issuer = %config.issuer,
+        data_dir = %config.data_dir.display(), "gatehouse serving");
+    let shared = Shared { config, store: prepared.store, clock: Default::default(), started: std::time::Instant::now() };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    server::run(shared, prepared.admin_token, listeners, shutdown).await?;
+    Ok(())
+}

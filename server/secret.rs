@@ -1,0 +1,159 @@
+//! Secret material: generation, hashing and constant-time comparison.
+//!
+//! Tokens are 256 random bits from the OS generator, base64url-encoded behind a
+//! readable prefix (`gat_` access, `grt_` refresh, `gcs_` client secret, `gac_`
+//! code) so scanners recognise a leaked one. Only their SHA-256 hashes are stored;
+//! `Debug` on a [`Token`] shows the prefix alone, so a token never reaches a log.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// What a token is for, and so its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+    ClientSecret,
+    Code,
+    Opaque,
+}
+
+impl TokenKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::Access => "gat_",
+            TokenKind::Refresh => "grt_",
+            TokenKind::ClientSecret => "gcs_",
+            TokenKind::Code => "gac_",
+            TokenKind::Opaque => "",
+        }
+    }
+}
+
+/// A freshly generated secret in plaintext: hand it out once, store its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn generate(kind: TokenKind) -> Self {
+        Token(format!("{}{}", kind.prefix(), random_base64(32)))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = self.0.split('_').next().unwrap_or("");
+        write!(f, "Token({prefix}_…)")
+    }
+}
+
+/// SHA-256 of a token: what the database holds and what lookups use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    pub fn of(presented: &str) -> Self {
+        TokenHash(Sha256::digest(presented.as_bytes()).into())
+    }
+
+    /// Constant-time comparison with a stored hash.
+    pub fn matches(&self, stored: &[u8]) -> bool {
+        stored.len() == 32 && bool::from(self.0.ct_eq(stored))
+    }
+}
+
+/// `n` random bytes, base64url without padding.
+pub fn random_base64(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Constant-time equality of two strings (the lengths are not secret).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// BASE64URL(SHA256(verifier)): the RFC 7636 S256 transform.
+pub fn pkce_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// argon2id hash of a password in PHC string form.
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("16 bytes is a valid salt");
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 default parameters accept any password")
+        .to_string()
+}
+
+/// Checks a password against a stored PHC hash; a corrupt hash never matches.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(stored)
+        .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash that never matches, checked against when a username is unknown so
+/// that timing does not tell unknown users from wrong passwords.
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_base64(16)))
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_random_and_hidden_from_debug() {
+        let token = Token::generate(TokenKind::Refresh);
+        assert!(token.expose().starts_with("grt_"));
+        assert_eq!(token.expose().len(), 4 + 43);
+        assert_ne!(token, Token::generate(TokenKind::Refresh));
+        assert_eq!(format!("{token:?}"), "Token(grt_…)");
+        assert!(token.hash().matches(&TokenHash::of(token.expose()).0));
+    }
+
+    #[test]
+    fn pkce_matches_rfc7636_appendix_b() {
+        assert_eq!(
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn passwords_round_trip() {
+        let stored = hash_password("correct horse");
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &stored));
+        assert!(!verify_password("wrong horse", &stored));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

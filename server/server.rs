@@ -1,0 +1,159 @@
+//! Startup and the run loop: the data directory, the admin token, both listeners.
+
+use crate::admin;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http;
+use crate::secret::random_base64;
+use crate::store::{Store, StoreError};
+use std::future::Future;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+pub const DATABASE_FILE: &str = "gatehouse.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{path}: {message}")]
+    DataDir { path: PathBuf, message: String },
+    #[error("opening the database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("cannot listen on {addr} ({plane}): {message}")]
+    Bind { plane: &'static str, addr: std::net::SocketAddr, message: String },
+    #[error("gRPC server: {0}")]
+    Grpc(String),
+}
+
+/// What both planes share.
+#[derive(Clone)]
+pub struct Shared {
+    pub config: Config,
+    pub store: Store,
+    pub clock: Clock,
+    pub started: Instant,
+}
+
+/// The data directory made ready: created 0700, permissions checked, the admin
+/// token created on first start, the database opened.
+pub struct Prepared {
+    pub store: Store,
+    pub admin_token: String,
+}
+
+/// Creates or checks the data directory, the admin token and the database.
+/// Refuses files readable by group or others, as ssh does.
+pub fn prepare(data_dir: &Path) -> Result<Prepared, ServeError> {
+    let failure = |path: &Path, message: String| ServeError::DataDir {
+        path: path.to_owned(),
+        message,
+    };
+    if !data_dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(|error| failure(data_dir, format!("cannot create the data directory: {error}")))?;
+    }
+    let token_path = data_dir.join(ADMIN_TOKEN_FILE);
+    if !token_path.exists() {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&token_path)
+            .map_err(|error| failure(&token_path, format!("cannot create the admin token: {error}")))?;
+        writeln!(file, "{}", random_base64(32))?;
+        file.sync_all()?;
+    }
+    let database = data_dir.join(DATABASE_FILE);
+    if !database.exists() {
+        // SQLite gives the -wal and -shm files the mode of the database file.
+        create_private(&database)?;
+    }
+    for path in [data_dir, token_path.as_path(), database.as_path()] {
+        refuse_if_exposed(path)?;
+    }
+    let admin_token = read_token_file(&token_path).map_err(|message| failure(&token_path, message))?;
+    let store = Store::open(&database)?;
+    Ok(Prepared { store, admin_token })
+}
+
+/// Reads a token file: its first line, trimmed; it must not be empty.
+pub fn read_token_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read the admin token: {error}"))?;
+    let token = text.lines().next().unwrap_or("").trim().to_owned();
+    if token.is_empty() {
+        return Err("the admin token file is empty".into());
+    }
+    Ok(token)
+}
+
+fn refuse_if_exposed(path: &Path) -> Result<(), ServeError> {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(ServeError::DataDir {
+            path: path.to_owned(),
+            message: format!("mode {mode:o} lets group or others read it; run `chmod go-rwx` on it"),
+        });
+    }
+    Ok(())
+}
+
+fn create_private(path: &Path) -> Result<(), ServeError> {
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    Ok(())
+}
+
+/// Bound listeners for both planes (port 0 in tests).
+pub struct Listeners {
+    pub http: TcpListener,
+    pub grpc: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(config: &Config) -> Result<Self, ServeError> {
+        let bind = |plane: &'static str, addr| async move {
+            TcpListener::bind(addr).await.map_err(|error| ServeError::Bind {
+                plane,
+                addr,
+                message: error.to_string(),
+            })
+        };
+        Ok(Listeners {
+            http: bind("--http-addr", config.http_addr).await?,
+            grpc: bind("--grpc-addr", config.grpc_addr).await?,
+        })
+    }
+}
+
+/// Serves both planes until `shutdown` completes.
+pub async fn run(
+    shared: Shared,
+    admin_token: String,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let wait = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
+    let http = http::serve(shared.clone(), listeners.http, wait(stop_rx.clone()));
+    let grpc = admin::serve(shared, admin_token, listeners.grpc, wait(stop_rx));
+    let http = tokio::spawn(http);
+    let grpc = tokio::spawn(grpc);
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let (http, grpc) = (http.await, grpc.await);
+    http.map_err(|error| ServeError::Grpc(error.to_string()))??;
+    grpc.map_err(|error| ServeError::Grpc(error.to_string()))??;
+    Ok(())
+}

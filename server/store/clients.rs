@@ -1,0 +1,233 @@
+//! Clients: registration, changes, disabling, secrets, deletion.
+
+use super::{families, Result, Store, StoreError, Tx};
+use crate::model::{Actor, Client, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri, RevokeReason, ScopeName, ScopeSet};
+use crate::secret::{random_base64, Token, TokenHash, TokenKind};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+const SELECT_CLIENT: &str = "
+SELECT c.seq, c.id, c.name, c.public, c.disabled, c.created_at, c.updated_at,
+    (SELECT group_concat(uri, char(10)) FROM
+        (SELECT uri FROM client_redirect_uris WHERE client_seq = c.seq ORDER BY position)),
+    (SELECT group_concat(scope, ' ') FROM
+        (SELECT scope FROM client_scopes WHERE client_seq = c.seq ORDER BY scope)),
+    (SELECT group_concat(grant_type, ' ') FROM
+        (SELECT grant_type FROM client_grant_types WHERE client_seq = c.seq ORDER BY grant_type)),
+    (SELECT count(*) FROM families WHERE client_seq = c.seq AND revoked_at IS NULL)
+FROM clients c";
+
+/// A client together with what authenticating it needs.
+pub struct ClientCredentials {
+    pub client: Client,
+    pub secret_hash: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// Registers a client; confidential clients get a secret, returned only here.
+    pub fn create_client(&self, spec: ClientSpec, now: i64) -> Result<(Client, Option<Token>)> {
+        self.write(now, |tx| {
+            let id = random_base64(16);
+            let secret = (!spec.public).then(|| Token::generate(TokenKind::ClientSecret));
+            tx.execute(
+                "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![id, spec.name, spec.public, secret.as_ref().map(|s| s.hash().0.to_vec()), now],
+            )?;
+            let seq = tx.last_insert_rowid();
+            write_lists(tx, seq, &spec)?;
+            tx.record(NewEvent::new(EventKind::ClientCreated, Actor::Admin, format!("created {:?}", spec.name)).client(&id))?;
+            Ok((load(tx, &id)?, secret))
+        })
+    }
+
+    pub fn get_client(&self, id: &str) -> Result<Client> {
+        self.read(|conn| load(conn, id))
+    }
+
+    /// The client and its secret hash, for client authentication; `None` if unknown.
+    pub fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
+        self.read(|conn| {
+            let client = match load(conn, id) {
+                Ok(client) => client,
+                Err(StoreError::NotFound { .. }) => return Ok(None),
+                Err(error) => return Err(error),
+            };
+            let secret_hash = conn.query_row("SELECT secret_hash FROM clients WHERE id = ?1", [id], |row| row.get(0))?;
+            Ok(Some(ClientCredentials { client, secret_hash }))
+        })
+    }
+
+    /// Clients in registration order after the keyset cursor `after_seq`, whose
+    /// name or id contains `filter` (case-insensitive). Returns the page and the
+    /// cursor of the next one.
+    pub fn list_clients(&self, filter: &str, limit: usize, after_seq: i64) -> Result<(Vec<Client>, Option<i64>)> {
+        self.read(|conn| {
+            let pattern = format!("%{}%", escape_like(filter));
+            let mut statement = conn.prepare_cached(&format!(
+                "{SELECT_CLIENT} WHERE c.seq > ?1 AND (?2 = '%%' OR c.name LIKE ?2 ESCAPE '\\' OR c.id LIKE ?2 ESCAPE '\\')
+                 ORDER BY c.seq LIMIT ?3"
+            ))?;
+            let rows = statement
+                .query_map(params![after_seq, pattern, limit as i64 + 1], from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(page(rows, limit))
+        })
+    }
+
+    /// Replaces a client's registration with what `change` makes of the current one.
+    pub fn update_client(
+        &self,
+        id: &str,
+        now: i64,
+        change: impl FnOnce(&Client) -> std::result::Result<ClientSpec, Invalid>,
+    ) -> Result<Client> {
+        self.write(now, |tx| {
+            let current = load(tx, id)?;
+            let spec = change(&current)?;
+            let seq = seq_of(tx, id)?;
+            if spec.public != current.public {
+                return Err(Invalid::new("public", "a client cannot switch between public and confidential; create a new client").into());
+            }
+            tx.execute("UPDATE clients SET name = ?2, updated_at = ?3 WHERE seq = ?1", params![seq, spec.name, now])?;
+            for table in ["client_redirect_uris", "client_scopes", "client_grant_types"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE client_seq = ?1"), [seq])?;
+            }
+            write_lists(tx, seq, &spec)?;
+            tx.record(NewEvent::new(EventKind::ClientUpdated, Actor::Admin, format!("updated {:?}", spec.name)).client(id))?;
+            load(tx, id)
+        })
+    }
+
+    /// Disables or enables a client. Disabling revokes its live families and voids
+    /// its unexchanged codes; returns the client and how many families were revoked.
+    pub fn set_client_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<(Client, i64)> {
+        self.write(now, |tx| {
+            let seq = seq_of(tx, id)?;
+            tx.execute("UPDATE clients SET disabled = ?2, updated_at = ?3 WHERE seq = ?1", params![seq, disabled, now])?;
+            let revoked = if disabled {
+                tx.execute("UPDATE auth_codes SET voided = 1 WHERE client_seq = ?1 AND used_at IS NULL", [seq])?;
+                families::revoke_where(tx, "client_seq = ?1", [seq], RevokeReason::ClientDisabled, Actor::Admin)?
+            } else {
+                0
+            };
+            let kind = if disabled { EventKind::ClientDisabled } else { EventKind::ClientEnabled };
+            let detail = if disabled { format!("{revoked} families revoked") } else { String::new() };
+            tx.record(NewEvent::new(kind, Actor::Admin, detail).client(id))?;
+            Ok((load(tx, id)?, revoked))
+        })
+    }
+
+    /// Replaces a confidential client's secret; the old one stops working at once.
+    pub fn rotate_client_secret(&self, id: &str, now: i64) -> Result<Token> {
+        self.write(now, |tx| {
+            let client = load(tx, id)?;
+            if client.public {
+                return Err(StoreError::Conflict("public clients have no secret to rotate".into()));
+            }
+            let secret = Token::generate(TokenKind::ClientSecret);
+            tx.execute(
+                "UPDATE clients SET secret_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, secret.hash().0.to_vec(), now],
+            )?;
+            tx.record(NewEvent::new(EventKind::SecretRotated, Actor::Admin, "").client(id))?;
+            Ok(secret)
+        })
+    }
+
+    /// Deletes a client with its codes, families and tokens.
+    pub fn delete_client(&self, id: &str, now: i64) -> Result<()> {
+        self.write(now, |tx| {
+            let client = load(tx, id)?;
+            tx.execute("DELETE FROM clients WHERE id = ?1", [id])?;
+            tx.record(NewEvent::new(EventKind::ClientDeleted, Actor::Admin, format!("deleted {:?}", client.name)).client(id))
+        })
+    }
+}
+
+/// Checks a presented client secret against the stored hash in constant time.
+pub fn secret_matches(presented: &str, stored: Option<&[u8]>) -> bool {
+    stored.is_some_and(|stored| TokenHash::of(presented).matches(stored))
+}
+
+fn write_lists(tx: &mut Tx, seq: i64, spec: &ClientSpec) -> Result<()> {
+    for (position, uri) in spec.redirect_uris.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO client_redirect_uris (client_seq, position, uri) VALUES (?1, ?2, ?3)",
+            params![seq, position as i64, uri.as_str()],
+        )?;
+    }
+    for scope in spec.scopes.names() {
+        let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM scopes WHERE name = ?1)", [scope.as_str()], |row| row.get(0))?;
+        if !known {
+            return Err(Invalid::new("scopes", format!("unknown scope {:?}; add it with `gatehouse scope add`", scope.as_str())).into());
+        }
+        tx.execute("INSERT INTO client_scopes (client_seq, scope) VALUES (?1, ?2)", params![seq, scope.as_str()])?;
+    }
+    for grant in &spec.grant_types {
+        tx.execute("INSERT INTO client_grant_types (client_seq, grant_type) VALUES (?1, ?2)", params![seq, grant.as_str()])?;
+    }
+    Ok(())
+}
+
+pub(super) fn seq_of(conn: &Connection, id: &str) -> Result<i64> {
+    conn.query_row("SELECT seq FROM clients WHERE id = ?1", [id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::not_found("client", id))
+}
+
+pub(super) fn load(conn: &Connection, id: &str) -> Result<Client> {
+    let mut statement = conn.prepare_cached(&format!("{SELECT_CLIENT} WHERE c.id = ?1"))?;
+    statement
+        .query_row([id], from_row)
+        .optional()?
+        .map(|(_, client)| client)
+        .ok_or_else(|| StoreError::not_found("client", id))
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<(i64, Client)> {
+    let uris: Option<String> = row.get(7)?;
+    let scopes: Option<String> = row.get(8)?;
+    let grants: Option<String> = row.get(9)?;
+    let client = Client {
+        id: row.get(1)?,
+        name: row.get(2)?,
+        public: row.get(3)?,
+        disabled: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+        redirect_uris: uris
+            .unwrap_or_default()
+            .split('\n')
+            .filter(|uri| !uri.is_empty())
+            .map(|uri| RedirectUri::from_trusted(uri.to_owned()))
+            .collect(),
+        scopes: ScopeSet::new(
+            scopes
+                .unwrap_or_default()
+                .split(' ')
+                .filter_map(|name| ScopeName::parse(name).ok()),
+        ),
+        grant_types: grants
+            .unwrap_or_default()
+            .split(' ')
+            .filter_map(|grant| GrantType::parse(grant).ok())
+            .collect(),
+        active_families: row.get(10)?,
+    };
+    Ok((row.get(0)?, client))
+}
+
+/// Splits a `limit + 1` query result into a page and the next cursor.
+pub(super) fn page<T>(mut rows: Vec<(i64, T)>, limit: usize) -> (Vec<T>, Option<i64>) {
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(seq, _)| *seq)
+    } else {
+        None
+    };
+    (rows.into_iter().map(|(_, item)| item).collect(), next)
+}
+
+pub(super) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

@@ -1,0 +1,415 @@
+//! The token state machine: codes, exchange, rotation, lookups and /revoke.
+//!
+//! Each transition is one `BEGIN IMMEDIATE` transaction. The protocol rules
+//! (which request may redeem what) live in `oauth/` and reach the store as a
+//! `decide` closure that sees the stored state inside the transaction, so the
+//! check and the change can never be split by a concurrent request.
+
+use super::{families, Result, Store, Tx};
+use crate::model::{Actor, EventKind, NewEvent, RevokeReason};
+use crate::secret::{random_base64, Token, TokenHash, TokenKind};
+use rusqlite::{params, OptionalExtension};
+
+/// What /authorize hands to the store to mint a code.
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub user_seq: i64,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// A stored code as the exchange sees it.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub expires_at: i64,
+    pub used: bool,
+    pub voided: bool,
+    pub client_disabled: bool,
+    pub user_disabled: bool,
+}
+
+/// What the protocol layer decides about a code exchange.
+#[derive(Debug, Clone)]
+pub enum CodeRedemption {
+    /// Consume the code and issue tokens.
+    Issue(IssueSpec),
+    /// Refuse; change nothing.
+    Refuse,
+    /// Refuse and revoke every token the code already produced (code reuse).
+    RevokeReuse,
+}
+
+/// Lifetimes and shape of tokens to issue.
+#[derive(Debug, Clone)]
+pub struct IssueSpec {
+    pub access_scope: String,
+    pub access_expires_at: i64,
+    /// `None`: no refresh token (the client lacks the grant type).
+    pub refresh_expires_at: Option<i64>,
+}
+
+/// Tokens handed out by an exchange or rotation.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: Token,
+    pub refresh_token: Option<Token>,
+    pub access_expires_at: i64,
+    pub scope: String,
+    pub family_id: String,
+}
+
+/// A stored refresh token as rotation sees it.
+#[derive(Debug, Clone)]
+pub struct StoredRefresh {
+    pub client_id: String,
+    pub family_scope: String,
+    pub expires_at: i64,
+    pub rotated: bool,
+    pub family_revoked: bool,
+    pub client_disabled: bool,
+    pub user_disabled: bool,
+}
+
+/// What the protocol layer decides about a refresh.
+#[derive(Debug, Clone)]
+pub enum RefreshOutcome {
+    Rotate(IssueSpec),
+    Refuse,
+    /// A rotated token came back: revoke the whole family.
+    RevokeReplay,
+}
+
+/// A token found by hash, with everything introspection and bearer checks need.
+#[derive(Debug, Clone)]
+pub struct AccessTokenInfo {
+    pub client_id: String,
+    pub username: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub is_refresh: bool,
+}
+
+/// Result of a lookup: live or not.
+pub type TokenLookup = Option<AccessTokenInfo>;
+
+/// What /revoke did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRevocation {
+    Revoked,
+    Unknown,
+    OtherClient,
+}
+
+impl Store {
+    /// Mints an authorization code.
+    pub fn issue_code(&self, grant: &CodeGrant, now: i64) -> Result<Token> {
+        self.write(now, |tx| {
+            let code = Token::generate(TokenKind::Code);
+            tx.execute(
+                "INSERT INTO auth_codes (hash, client_seq, user_seq, redirect_uri, code_challenge, scope, created_at, expires_at)
+                 SELECT ?1, seq, ?2, ?3, ?4, ?5, ?6, ?7 FROM clients WHERE id = ?8",
+                params![
+                    code.hash().0.to_vec(),
+                    grant.user_seq,
+                    grant.redirect_uri,
+                    grant.code_challenge,
+                    grant.scope,
+                    now,
+                    grant.expires_at,
+                    grant.client_id
+                ],
+            )?;
+            Ok(code)
+        })
+    }
+
+    /// Exchanges a code: `decide` sees the stored code (or `None`) inside the
+    /// transaction. Returns the tokens when it chose to issue.
+    pub fn redeem_code(
+        &self,
+        code: &str,
+        now: i64,
+        decide: impl FnOnce(Option<&StoredCode>) -> CodeRedemption,
+    ) -> Result<Option<IssuedTokens>> {
+        let hash = TokenHash::of(code).0.to_vec();
+        self.write(now, |tx| {
+            let stored = tx
+                .query_row(
+                    "SELECT c.id, a.redirect_uri, a.code_challenge, a.scope, a.expires_at, a.used_at IS NOT NULL, a.voided,
+                            c.disabled, u.disabled, a.client_seq, a.user_seq, a.family_seq
+                     FROM auth_codes a JOIN clients c ON c.seq = a.client_seq JOIN users u ON u.seq = a.user_seq
+                     WHERE a.hash = ?1",
+                    [&hash],
+                    |row| {
+                        Ok((
+                            StoredCode {
+                                client_id: row.get(0)?,
+                                redirect_uri: row.get(1)?,
+                                code_challenge: row.get(2)?,
+                                scope: row.get(3)?,
+                                expires_at: row.get(4)?,
+                                used: row.get(5)?,
+                                voided: row.get(6)?,
+                                client_disabled: row.get(7)?,
+                                user_disabled: row.get(8)?,
+                            },
+                            row.get::<_, i64>(9)?,
+                            row.get::<_, i64>(10)?,
+                            row.get::<_, Option<i64>>(11)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let decision = decide(stored.as_ref().map(|(code, ..)| code));
+            let Some((code, client_seq, user_seq, family_seq)) = stored else {
+                return Ok(None);
+            };
+            match decision {
+                CodeRedemption::Refuse => Ok(None),
+                CodeRedemption::RevokeReuse => {
+                    if let Some(family_seq) = family_seq {
+                        let family_id = family_id(tx, family_seq)?;
+                        tx.record(
+                            NewEvent::new(EventKind::CodeReuse, Actor::Public, "authorization code presented twice")
+                                .client(&code.client_id)
+                                .family(&family_id),
+                        )?;
+                        families::revoke_family_tx(tx, family_seq, RevokeReason::CodeReuse, Actor::Public, "")?;
+                    }
+                    Ok(None)
+                }
+                CodeRedemption::Issue(spec) => {
+                    let family_id = format!("fam_{}", random_base64(12));
+                    tx.execute(
+                        "INSERT INTO families (id, client_seq, user_seq, scope, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                        params![family_id, client_seq, user_seq, code.scope, now],
+                    )?;
+                    let family_seq = tx.last_insert_rowid();
+                    tx.execute(
+                        "UPDATE auth_codes SET used_at = ?2, family_seq = ?3 WHERE hash = ?1",
+                        params![hash, now, family_seq],
+                    )?;
+                    let tokens = issue_tokens(tx, family_seq, 0, &spec)?;
+                    Ok(Some(IssuedTokens { family_id, ..tokens }))
+                }
+            }
+        })
+    }
+
+    /// Rotates a refresh token: `decide` sees the stored token (or `None`) inside
+    /// the transaction.
+    pub fn rotate_refresh(
+        &self,
+        refresh_token: &str,
+        now: i64,
+        decide: impl FnOnce(Option<&StoredRefresh>) -> RefreshOutcome,
+    ) -> Result<Option<IssuedTokens>> {
+        let hash = TokenHash::of(refresh_token).0.to_vec();
+        self.write(now, |tx| {
+            let stored = tx
+                .query_row(
+                    "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,
+                            f.seq, f.id, r.generation
+                     FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
+                     JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
+                     WHERE r.hash = ?1",
+                    [&hash],
+                    |row| {
+                        Ok((
+                            StoredRefresh {
+                                client_id: row.get(0)?,
+                                family_scope: row.get(1)?,
+                                expires_at: row.get(2)?,
+                                rotated: row.get(3)?,
+                                family_revoked: row.get(4)?,
+                                client_disabled: row.get(5)?,
+                                user_disabled: row.get(6)?,
+                            },
+                            row.get::<_, i64>(7)?,
+                            row.get::<_, String>(8)?,
+                            row.get::<_, i64>(9)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let decision = decide(stored.as_ref().map(|(refresh, ..)| refresh));
+            let Some((refresh, family_seq, family_id, generation)) = stored else {
+                return Ok(None);
+            };
+            match decision {
+                RefreshOutcome::Refuse => Ok(None),
+                RefreshOutcome::RevokeReplay => {
+                    tx.record(
+                        NewEvent::new(EventKind::RefreshReplay, Actor::Public, "rotated refresh token presented again")
+                            .client(&refresh.client_id)
+                            .family(&family_id),
+                    )?;
+                    families::revoke_family_tx(tx, family_seq, RevokeReason::RefreshReplay, Actor::Public, "")?;
+                    Ok(None)
+                }
+                RefreshOutcome::Rotate(spec) => {
+                    tx.execute("UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1", params![hash, now])?;
+                    tx.execute(
+                        "UPDATE families SET last_used_at = ?2, rotations = rotations + 1 WHERE seq = ?1",
+                        params![family_seq, now],
+                    )?;
+                    let tokens = issue_tokens(tx, family_seq, generation + 1, &spec)?;
+                    Ok(Some(IssuedTokens { family_id, ..tokens }))
+                }
+            }
+        })
+    }
+
+    /// A live access or refresh token by its plaintext; `None` if unknown,
+    /// expired, used, revoked, or its client or user is disabled.
+    pub fn lookup_token(&self, token: &str, now: i64) -> Result<TokenLookup> {
+        let hash = TokenHash::of(token).0.to_vec();
+        let is_refresh = token.starts_with(TokenKind::Refresh.prefix());
+        self.read(|conn| {
+            let sql = if is_refresh {
+                "SELECT c.id, u.username, f.scope, r.issued_at, r.expires_at
+                 FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
+                 JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
+                 WHERE r.hash = ?1 AND r.used_at IS NULL AND r.expires_at > ?2
+                   AND f.revoked_at IS NULL AND c.disabled = 0 AND u.disabled = 0"
+            } else {
+                "SELECT c.id, u.username, a.scope, a.issued_at, a.expires_at
+                 FROM access_tokens a JOIN families f ON f.seq = a.family_seq
+                 JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
+                 WHERE a.hash = ?1 AND a.revoked_at IS NULL AND a.expires_at > ?2
+                   AND f.revoked_at IS NULL AND c.disabled = 0 AND u.disabled = 0"
+            };
+            let mut statement = conn.prepare_cached(sql)?;
+            Ok(statement
+                .query_row(params![hash, now], |row| {
+                    Ok(AccessTokenInfo {
+                        client_id: row.get(0)?,
+                        username: row.get(1)?,
+                        scope: row.get(2)?,
+                        issued_at: row.get(3)?,
+                        expires_at: row.get(4)?,
+                        is_refresh,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    /// /revoke: a refresh token revokes its family, an access token itself; a
+    /// token of another client is left alone.
+    pub fn revoke_token(&self, token: &str, client_id: &str, now: i64) -> Result<TokenRevocation> {
+        let hash = TokenHash::of(token).0.to_vec();
+        self.write(now, |tx| {
+            let owner = |sql: &str| -> Result<Option<(i64, String)>> {
+                Ok(tx.query_row(sql, [&hash], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
+            };
+            let refresh = owner(
+                "SELECT f.seq, c.id FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
+                 JOIN clients c ON c.seq = f.client_seq WHERE r.hash = ?1",
+            )?;
+            if let Some((family_seq, owner_id)) = refresh {
+                if owner_id != client_id {
+                    return Ok(TokenRevocation::OtherClient);
+                }
+                families::revoke_family_tx(tx, family_seq, RevokeReason::RevokeEndpoint, Actor::Public, "")?;
+                return Ok(TokenRevocation::Revoked);
+            }
+            let access = owner(
+                "SELECT f.seq, c.id FROM access_tokens a JOIN families f ON f.seq = a.family_seq
+                 JOIN clients c ON c.seq = f.client_seq WHERE a.hash = ?1",
+            )?;
+            match access {
+                Some((_, owner_id)) if owner_id != client_id => Ok(TokenRevocation::OtherClient),
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE access_tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
+                        params![hash, now],
+                    )?;
+                    Ok(TokenRevocation::Revoked)
+                }
+                None => Ok(TokenRevocation::Unknown),
+            }
+        })
+    }
+
+    /// Whether the user already consented to every scope in `scope` for this client.
+    pub fn consent_covers(&self, user_seq: i64, client_id: &str, scope: &crate::model::ScopeSet) -> Result<bool> {
+        self.read(|conn| {
+            let granted: Option<String> = conn
+                .query_row(
+                    "SELECT k.scope FROM consents k JOIN clients c ON c.seq = k.client_seq
+                     WHERE k.user_seq = ?1 AND c.id = ?2",
+                    params![user_seq, client_id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            Ok(granted.is_some_and(|granted| {
+                let granted: Vec<&str> = granted.split(' ').collect();
+                scope.names().iter().all(|name| granted.contains(&name.as_str()))
+            }))
+        })
+    }
+
+    /// Remembers consent, adding `scope` to what the user granted the client before.
+    pub fn remember_consent(&self, user_seq: i64, client_id: &str, scope: &crate::model::ScopeSet, now: i64) -> Result<()> {
+        self.write(now, |tx| {
+            let previous: Option<String> = tx
+                .query_row(
+                    "SELECT k.scope FROM consents k JOIN clients c ON c.seq = k.client_seq WHERE k.user_seq = ?1 AND c.id = ?2",
+                    params![user_seq, client_id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let mut names: Vec<String> = previous.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            names.extend(scope.names().iter().map(|name| name.as_str().to_owned()));
+            names.sort();
+            names.dedup();
+            tx.execute(
+                "INSERT INTO consents (user_seq, client_seq, scope, granted_at)
+                 SELECT ?1, seq, ?3, ?4 FROM clients WHERE id = ?2
+                 ON CONFLICT (user_seq, client_seq) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+                params![user_seq, client_id, names.join(" "), now],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+fn family_id(tx: &Tx, family_seq: i64) -> Result<String> {
+    Ok(tx.query_row("SELECT id FROM families WHERE seq = ?1", [family_seq], |row| row.get(0))?)
+}
+
+fn issue_tokens(tx: &Tx, family_seq: i64, generation: i64, spec: &IssueSpec) -> Result<IssuedTokens> {
+    let now = tx.now;
+    let access_token = Token::generate(TokenKind::Access);
+    tx.prepare_cached(
+        "INSERT INTO access_tokens (hash, family_seq, generation, scope, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![access_token.hash().0.to_vec(), family_seq, generation, spec.access_scope, now, spec.access_expires_at])?;
+    let refresh_token = match spec.refresh_expires_at {
+        Some(expires_at) => {
+            let refresh = Token::generate(TokenKind::Refresh);
+            tx.prepare_cached(
+                "INSERT INTO refresh_tokens (hash, family_seq, generation, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![refresh.hash().0.to_vec(), family_seq, generation, now, expires_at])?;
+            Some(refresh)
+        }
+        None => None,
+    };
+    Ok(IssuedTokens {
+        access_token,
+        refresh_token,
+        access_expires_at: spec.access_expires_at,
+        scope: spec.access_scope.clone(),
+        family_id: String::new(),
+    })
+}

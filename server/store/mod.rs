@@ -1,0 +1,230 @@
+//! The storage layer: the only module that imports rusqlite or writes SQL.
+//!
+//! One SQLite database in WAL mode with `synchronous=FULL`, foreign keys on and a
+//! busy timeout. There is exactly one write connection, behind a mutex: every
+//! state change is one `BEGIN IMMEDIATE` transaction on it, and the events the
+//! change records are written in that same transaction and broadcast to
+//! watchers only after COMMIT. Reads use a small pool of read-only connections.
+//!
+//! Methods are synchronous; async callers go through [`Store::call`], which runs
+//! them on tokio's blocking pool so the runtime never waits on SQLite.
+
+mod clients;
+mod events;
+mod families;
+mod grants;
+mod schema;
+mod scopes;
+mod users;
+
+pub use clients::{secret_matches, ClientCredentials};
+pub use grants::{
+    AccessTokenInfo, CodeGrant, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, StoredCode, StoredRefresh,
+    TokenLookup, TokenRevocation,
+};
+pub use users::UserCredentials;
+
+use crate::model::{Event, Invalid, NewEvent};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+const READERS: usize = 4;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a store call failed, in terms callers can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} {id:?} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("{0}")]
+    Conflict(String),
+    /// The write lock could not be had in time; nothing changed.
+    #[error("database busy")]
+    Busy,
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    fn not_found(what: &'static str, id: &str) -> Self {
+        StoreError::NotFound {
+            what,
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl From<Invalid> for StoreError {
+    fn from(invalid: Invalid) -> Self {
+        StoreError::Invalid(invalid)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+            _ => StoreError::Internal(error.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    events: broadcast::Sender<Event>,
+}
+
+/// A write transaction in progress, collecting the events it records.
+pub(crate) struct Tx<'conn> {
+    tx: rusqlite::Transaction<'conn>,
+    now: i64,
+    events: Vec<Event>,
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl Tx<'_> {
+    /// Records an event in this transaction; it is broadcast after COMMIT.
+    pub(crate) fn record(&mut self, event: NewEvent) -> Result<()> {
+        let recorded = events::insert(&self.tx, self.now, event)?;
+        self.events.push(recorded);
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        let journal: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        if journal != "wal" {
+            return Err(StoreError::Internal(format!("journal_mode is {journal}, not wal")));
+        }
+        schema::migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                configure(&reader)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (events, _) = broadcast::channel(1024);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                events,
+            }),
+        })
+    }
+
+    /// Runs `work` on the blocking pool: how async code calls the store.
+    pub async fn call<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|error| StoreError::Internal(format!("store task failed: {error}")))?
+    }
+
+    /// New events, as they are committed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// The durability settings in force on the write connection, as
+    /// `(journal_mode, synchronous, foreign_keys, busy_timeout_ms)`.
+    pub fn pragmas(&self) -> Result<(String, i64, bool, i64)> {
+        let conn = lock(&self.inner.writer);
+        Ok((
+            conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?,
+            conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?,
+            conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?,
+            conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?,
+        ))
+    }
+
+    /// Size of the database and its write-ahead log, in bytes.
+    pub fn database_bytes(&self) -> i64 {
+        let size = |path: &Path| std::fs::metadata(path).map(|meta| meta.len() as i64).unwrap_or(0);
+        let mut wal = self.inner.path.clone().into_os_string();
+        wal.push("-wal");
+        size(&self.inner.path) + size(Path::new(&wal))
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the write connection.
+    /// Commits when it returns `Ok`, rolls back otherwise; recorded events go out
+    /// only after a successful COMMIT.
+    pub(crate) fn write<T>(&self, now: i64, work: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.inner.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tx = Tx {
+            tx,
+            now,
+            events: Vec::new(),
+        };
+        let value = work(&mut tx)?;
+        let Tx { tx, events, .. } = tx;
+        tx.commit()?;
+        for event in events {
+            // No subscriber is not an error.
+            let _ = self.inner.events.send(event);
+        }
+        Ok(value)
+    }
+
+    /// Runs `work` on a read-only connection (a consistent WAL snapshot per statement).
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let readers = &self.inner.readers;
+        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..readers.len() {
+            if let Ok(conn) = readers[(start + offset) % readers.len()].try_lock() {
+                return work(&conn);
+            }
+        }
+        work(&lock(&readers[start % readers.len()]))
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock rolled its transaction back; the connection is fine.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

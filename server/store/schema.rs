@@ -1,0 +1,156 @@
+//! Versioned migrations, embedded and applied in order at start.
+//!
+//! `PRAGMA user_version` records how many have run. A migration is never edited
+//! once released: add a new one.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE scopes (
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE clients (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    public      INTEGER NOT NULL CHECK (public IN (0, 1)),
+    secret_hash BLOB,
+    disabled    INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    CHECK ((public = 1) = (secret_hash IS NULL))
+);
+
+CREATE TABLE client_redirect_uris (
+    client_seq INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    uri        TEXT NOT NULL,
+    PRIMARY KEY (client_seq, position)
+);
+
+CREATE TABLE client_scopes (
+    client_seq INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    scope      TEXT NOT NULL REFERENCES scopes (name),
+    PRIMARY KEY (client_seq, scope)
+);
+CREATE INDEX client_scopes_scope ON client_scopes (scope);
+
+CREATE TABLE client_grant_types (
+    client_seq INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    grant_type TEXT NOT NULL CHECK (grant_type IN ('authorization_code', 'refresh_token')),
+    PRIMARY KEY (client_seq, grant_type)
+);
+
+CREATE TABLE users (
+    seq           INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE consents (
+    user_seq   INTEGER NOT NULL REFERENCES users (seq) ON DELETE CASCADE,
+    client_seq INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    scope      TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_seq, client_seq)
+);
+
+CREATE TABLE families (
+    seq            INTEGER PRIMARY KEY,
+    id             TEXT NOT NULL UNIQUE,
+    client_seq     INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    user_seq       INTEGER NOT NULL REFERENCES users (seq) ON DELETE CASCADE,
+    scope          TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    last_used_at   INTEGER NOT NULL,
+    rotations      INTEGER NOT NULL DEFAULT 0,
+    revoked_at     INTEGER,
+    revoked_reason TEXT,
+    revoked_by     TEXT
+);
+CREATE INDEX families_client ON families (client_seq, seq);
+CREATE INDEX families_user ON families (user_seq, seq);
+CREATE INDEX families_active ON families (seq) WHERE revoked_at IS NULL;
+CREATE INDEX families_client_active ON families (client_seq) WHERE revoked_at IS NULL;
+CREATE INDEX families_user_active ON families (user_seq) WHERE revoked_at IS NULL;
+
+CREATE TABLE auth_codes (
+    hash              BLOB PRIMARY KEY,
+    client_seq        INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    user_seq          INTEGER NOT NULL REFERENCES users (seq) ON DELETE CASCADE,
+    redirect_uri      TEXT NOT NULL,
+    code_challenge    TEXT NOT NULL,
+    scope             TEXT NOT NULL,
+    created_at        INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    used_at           INTEGER,
+    voided            INTEGER NOT NULL DEFAULT 0,
+    family_seq        INTEGER REFERENCES families (seq) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX auth_codes_family ON auth_codes (family_seq);
+CREATE INDEX auth_codes_client ON auth_codes (client_seq) WHERE used_at IS NULL;
+
+CREATE TABLE refresh_tokens (
+    hash        BLOB PRIMARY KEY,
+    family_seq  INTEGER NOT NULL REFERENCES families (seq) ON DELETE CASCADE,
+    generation  INTEGER NOT NULL,
+    issued_at   INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+) WITHOUT ROWID;
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_seq, generation);
+
+CREATE TABLE access_tokens (
+    hash        BLOB PRIMARY KEY,
+    family_seq  INTEGER NOT NULL REFERENCES families (seq) ON DELETE CASCADE,
+    generation  INTEGER NOT NULL,
+    scope       TEXT NOT NULL,
+    issued_at   INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX access_tokens_family ON access_tokens (family_seq, generation);
+
+CREATE TABLE events (
+    id        INTEGER PRIMARY KEY,
+    time      INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    client_id TEXT NOT NULL DEFAULT '',
+    family_id TEXT NOT NULL DEFAULT '',
+    username  TEXT NOT NULL DEFAULT '',
+    detail    TEXT NOT NULL DEFAULT '',
+    security  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_security ON events (id) WHERE security = 1;
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+INSERT INTO scopes (name, description, created_at)
+    VALUES ('profile', 'Read your profile', CAST(strftime('%s', 'now') AS INTEGER));
+"#];
+
+/// Applies every migration the database has not seen, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

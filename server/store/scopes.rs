@@ -1,0 +1,89 @@
+//! The scope catalog and server settings (maintenance mode, status counts).
+
+use super::{Result, Store, StoreError};
+use crate::model::{Actor, Counts, EventKind, NewEvent, Scope, ScopeName};
+use rusqlite::{params, OptionalExtension};
+
+impl Store {
+    pub fn list_scopes(&self) -> Result<Vec<Scope>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached("SELECT name, description FROM scopes ORDER BY name")?;
+            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+            let mut scopes = Vec::new();
+            for row in rows {
+                let (name, description) = row?;
+                if let Ok(name) = ScopeName::parse(&name) {
+                    scopes.push(Scope { name, description });
+                }
+            }
+            Ok(scopes)
+        })
+    }
+
+    /// Adds a scope to the catalog or changes its description.
+    pub fn upsert_scope(&self, scope: Scope, now: i64) -> Result<Scope> {
+        self.write(now, |tx| {
+            tx.execute(
+                "INSERT INTO scopes (name, description, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET description = excluded.description",
+                params![scope.name.as_str(), scope.description, now],
+            )?;
+            tx.record(NewEvent::new(EventKind::ScopeAdded, Actor::Admin, format!("{}: {}", scope.name, scope.description)))?;
+            Ok(scope)
+        })
+    }
+
+    /// Removes a scope no client is allowed any more.
+    pub fn remove_scope(&self, name: &str, now: i64) -> Result<()> {
+        self.write(now, |tx| {
+            let users: i64 = tx.query_row("SELECT count(*) FROM client_scopes WHERE scope = ?1", [name], |row| row.get(0))?;
+            if users > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "scope {name:?} is still allowed to {users} client(s); remove it from them first"
+                )));
+            }
+            if tx.execute("DELETE FROM scopes WHERE name = ?1", [name])? == 0 {
+                return Err(StoreError::not_found("scope", name));
+            }
+            tx.record(NewEvent::new(EventKind::ScopeRemoved, Actor::Admin, name))
+        })
+    }
+
+    pub fn maintenance(&self) -> Result<bool> {
+        self.read(|conn| {
+            let value: Option<String> = conn
+                .query_row("SELECT value FROM settings WHERE key = 'maintenance'", [], |row| row.get(0))
+                .optional()?;
+            Ok(value.as_deref() == Some("on"))
+        })
+    }
+
+    pub fn set_maintenance(&self, on: bool, now: i64) -> Result<()> {
+        self.write(now, |tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('maintenance', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [if on { "on" } else { "off" }],
+            )?;
+            let kind = if on { EventKind::MaintenanceOn } else { EventKind::MaintenanceOff };
+            tx.record(NewEvent::new(kind, Actor::Admin, ""))
+        })
+    }
+
+    /// Figures for the status call.
+    pub fn counts(&self, now: i64) -> Result<Counts> {
+        let maintenance = self.maintenance()?;
+        let database_bytes = self.database_bytes();
+        self.read(|conn| {
+            let count = |sql: &str| conn.query_row(sql, [now - 3600], |row| row.get::<_, i64>(0));
+            Ok(Counts {
+                clients: count("SELECT count(*) FROM clients WHERE ?1 = ?1")?,
+                users: count("SELECT count(*) FROM users WHERE ?1 = ?1")?,
+                active_families: count("SELECT count(*) FROM families WHERE revoked_at IS NULL AND ?1 = ?1")?,
+                security_events_last_hour: count("SELECT count(*) FROM events WHERE security = 1 AND time >= ?1")?,
+                database_bytes,
+                maintenance,
+            })
+        })
+    }
+}
