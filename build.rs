@@ -7,6 +7,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor = PathBuf::from(std::env::var("OUT_DIR")?).join("admin_descriptor.bin");
     tonic_prost_build::configure()
         .file_descriptor_set_path(descriptor)
-        .compile_protos(&[PathBuf::from("proto/gatehouse/admin/v1/admin.proto")], &includes)?;
+        .compile_protos(
+            &[PathBuf::from("proto/gatehouse/admin/v1/admin.proto")],
+            &includes,
+        )?;
     Ok(())
 }

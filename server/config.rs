@@ -8,10 +8,20 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
     /// Directory holding the database and admin.token.
-    #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR", default_value = "gatehouse-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_DATA_DIR",
+        default_value = "gatehouse-data"
+    )]
     pub data_dir: PathBuf,
     /// Admin gRPC address (host:port).
-    #[arg(long, global = true, env = "GATEHOUSE_GRPC_ADDR", default_value = "127.0.0.1:50051")]
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_GRPC_ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
     pub grpc_addr: String,
     /// File holding the admin token (default: GATEHOUSE_ADMIN_TOKEN, then <data-dir>/admin.token).
     #[arg(long, global = true, env = "GATEHOUSE_ADMIN_TOKEN_FILE")]
@@ -25,7 +35,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: String,
     /// Issuer identifier; also the base of every endpoint URL in the metadata.
-    #[arg(long, env = "GATEHOUSE_ISSUER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_ISSUER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub issuer: String,
     /// Log line format.
     #[arg(long, env = "GATEHOUSE_LOG_FORMAT", value_enum, default_value = "text")]

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
-        Command::Serve(args) => serve(Config::from_args(&cli.global, args).map_err(Into::into)).await,
+        Command::Serve(args) => {
+            serve(Config::from_args(&cli.global, args).map_err(Into::into)).await
+        }
         _ => cli::run(cli).await.map_err(Into::into),
     };
     match outcome {
@@ -35,7 +37,12 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
     tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, issuer = %config.issuer,
         data_dir = %config.data_dir.display(), "gatehouse serving");
-    let shared = Shared { config, store: prepared.store, clock: Default::default(), started: std::time::Instant::now() };
+    let shared = Shared {
+        config,
+        store: prepared.store,
+        clock: Default::default(),
+        started: std::time::Instant::now(),
+    };
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");

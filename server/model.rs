@@ -67,7 +67,9 @@ impl ScopeName {
         if !text.bytes().all(is_scope_char) {
             return Err(Invalid::new(
                 "scope",
-                format!("scope name {text:?} may only hold printable ASCII except space, '\"' and '\\'"),
+                format!(
+                    "scope name {text:?} may only hold printable ASCII except space, '\"' and '\\'"
+                ),
             ));
         }
         Ok(ScopeName(text.to_owned()))
@@ -148,34 +150,43 @@ impl RedirectUri {
             return Err(Invalid::new(field, "redirect URI longer than 2048 bytes"));
         }
         if text.contains('*') {
-            return Err(Invalid::new(field, format!("{text:?}: wildcards are not allowed")));
+            return Err(Invalid::new(
+                field,
+                format!("{text:?}: wildcards are not allowed"),
+            ));
         }
         if text.contains('#') {
-            return Err(Invalid::new(field, format!("{text:?}: a fragment is not allowed")));
+            return Err(Invalid::new(
+                field,
+                format!("{text:?}: a fragment is not allowed"),
+            ));
         }
         if text.bytes().any(|byte| byte <= b' ' || byte >= 0x7f) {
             return Err(Invalid::new(
                 field,
-                format!("{text:?}: spaces, control and non-ASCII characters must be percent-encoded"),
+                format!(
+                    "{text:?}: spaces, control and non-ASCII characters must be percent-encoded"
+                ),
             ));
         }
-        let parsed = url::Url::parse(text)
-            .map_err(|error| Invalid::new(field, format!("{text:?} is not an absolute URI: {error}")))?;
+        let parsed = url::Url::parse(text).map_err(|error| {
+            Invalid::new(field, format!("{text:?} is not an absolute URI: {error}"))
+        })?;
         match parsed.scheme() {
-            "https" => {
-                if parsed.host_str().is_none_or(str::is_empty) {
-                    return Err(Invalid::new(field, format!("{text:?}: https URI needs a host")));
-                }
+            "https" if parsed.host_str().is_none_or(str::is_empty) => {
+                return Err(Invalid::new(
+                    field,
+                    format!("{text:?}: https URI needs a host"),
+                ));
             }
-            "http" => {
-                let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
-                if !loopback {
-                    return Err(Invalid::new(
-                        field,
-                        format!("{text:?}: http is only allowed for 127.0.0.1, [::1] and localhost; use https"),
-                    ));
-                }
+            "https" => {}
+            "http" if !matches!(parsed.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")) => {
+                return Err(Invalid::new(
+                    field,
+                    format!("{text:?}: http is only allowed for 127.0.0.1, [::1] and localhost; use https"),
+                ));
             }
+            "http" => {}
             "javascript" | "data" | "file" | "vbscript" | "about" | "blob" => {
                 return Err(Invalid::new(field, format!("{text:?}: scheme not allowed")));
             }
@@ -254,7 +265,10 @@ pub fn parse_client_name(text: &str) -> Result<String, Invalid> {
         return Err(Invalid::new("name", "must not be empty"));
     }
     if trimmed.chars().count() > 200 || trimmed.chars().any(char::is_control) {
-        return Err(Invalid::new("name", "at most 200 characters, no control characters"));
+        return Err(Invalid::new(
+            "name",
+            "at most 200 characters, no control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -301,7 +315,10 @@ impl ClientSpec {
     ) -> Result<Self, Invalid> {
         let name = parse_client_name(name)?;
         if redirect_uris.is_empty() {
-            return Err(Invalid::new("redirect_uris", "at least one redirect URI is required"));
+            return Err(Invalid::new(
+                "redirect_uris",
+                "at least one redirect URI is required",
+            ));
         }
         if redirect_uris.len() > 32 {
             return Err(Invalid::new("redirect_uris", "at most 32 redirect URIs"));
@@ -594,7 +611,14 @@ mod tests {
         assert!(RedirectUri::parse("http://localhost/cb", false).is_ok());
         assert!(RedirectUri::parse("http://[::1]:8000/cb", false).is_ok());
         assert!(RedirectUri::parse("com.example.app:/cb", true).is_ok());
-        for bad in ["https://x/cb#f", "http://x/cb", "https://*.x/cb", "/cb", "cb", "javascript:alert(1)"] {
+        for bad in [
+            "https://x/cb#f",
+            "http://x/cb",
+            "https://*.x/cb",
+            "/cb",
+            "cb",
+            "javascript:alert(1)",
+        ] {
             assert!(RedirectUri::parse(bad, true).is_err(), "{bad}");
         }
         assert!(RedirectUri::parse("com.example.app:/cb", false).is_err());

@@ -25,7 +25,11 @@ pub enum ServeError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("cannot listen on {addr} ({plane}): {message}")]
-    Bind { plane: &'static str, addr: std::net::SocketAddr, message: String },
+    Bind {
+        plane: &'static str,
+        addr: std::net::SocketAddr,
+        message: String,
+    },
     #[error("gRPC server: {0}")]
     Grpc(String),
 }
@@ -58,7 +62,12 @@ pub fn prepare(data_dir: &Path) -> Result<Prepared, ServeError> {
             .recursive(true)
             .mode(0o700)
             .create(data_dir)
-            .map_err(|error| failure(data_dir, format!("cannot create the data directory: {error}")))?;
+            .map_err(|error| {
+                failure(
+                    data_dir,
+                    format!("cannot create the data directory: {error}"),
+                )
+            })?;
     }
     let token_path = data_dir.join(ADMIN_TOKEN_FILE);
     if !token_path.exists() {
@@ -67,7 +76,12 @@ pub fn prepare(data_dir: &Path) -> Result<Prepared, ServeError> {
             .create_new(true)
             .mode(0o600)
             .open(&token_path)
-            .map_err(|error| failure(&token_path, format!("cannot create the admin token: {error}")))?;
+            .map_err(|error| {
+                failure(
+                    &token_path,
+                    format!("cannot create the admin token: {error}"),
+                )
+            })?;
         writeln!(file, "{}", random_base64(32))?;
         file.sync_all()?;
     }
@@ -79,14 +93,16 @@ pub fn prepare(data_dir: &Path) -> Result<Prepared, ServeError> {
     for path in [data_dir, token_path.as_path(), database.as_path()] {
         refuse_if_exposed(path)?;
     }
-    let admin_token = read_token_file(&token_path).map_err(|message| failure(&token_path, message))?;
+    let admin_token =
+        read_token_file(&token_path).map_err(|message| failure(&token_path, message))?;
     let store = Store::open(&database)?;
     Ok(Prepared { store, admin_token })
 }
 
 /// Reads a token file: its first line, trimmed; it must not be empty.
 pub fn read_token_file(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read the admin token: {error}"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the admin token: {error}"))?;
     let token = text.lines().next().unwrap_or("").trim().to_owned();
     if token.is_empty() {
         return Err("the admin token file is empty".into());
@@ -102,14 +118,20 @@ fn refuse_if_exposed(path: &Path) -> Result<(), ServeError> {
     if mode & 0o077 != 0 {
         return Err(ServeError::DataDir {
             path: path.to_owned(),
-            message: format!("mode {mode:o} lets group or others read it; run `chmod go-rwx` on it"),
+            message: format!(
+                "mode {mode:o} lets group or others read it; run `chmod go-rwx` on it"
+            ),
         });
     }
     Ok(())
 }
 
 fn create_private(path: &Path) -> Result<(), ServeError> {
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     Ok(())
 }
 
@@ -122,11 +144,13 @@ pub struct Listeners {
 impl Listeners {
     pub async fn bind(config: &Config) -> Result<Self, ServeError> {
         let bind = |plane: &'static str, addr| async move {
-            TcpListener::bind(addr).await.map_err(|error| ServeError::Bind {
-                plane,
-                addr,
-                message: error.to_string(),
-            })
+            TcpListener::bind(addr)
+                .await
+                .map_err(|error| ServeError::Bind {
+                    plane,
+                    addr,
+                    message: error.to_string(),
+                })
         };
         Ok(Listeners {
             http: bind("--http-addr", config.http_addr).await?,

@@ -54,9 +54,16 @@ impl AdminAuth {
             return;
         }
         let store = self.store.clone();
-        let detail = if token_sent { "wrong admin token" } else { "no admin token" };
+        let detail = if token_sent {
+            "wrong admin token"
+        } else {
+            "no admin token"
+        };
         tokio::task::spawn_blocking(move || {
-            if let Err(error) = store.record_event(NewEvent::new(EventKind::AdminAuthFailed, Actor::Admin, detail), now) {
+            if let Err(error) = store.record_event(
+                NewEvent::new(EventKind::AdminAuthFailed, Actor::Admin, detail),
+                now,
+            ) {
                 tracing::warn!(%error, "could not record an admin authentication failure");
             }
         });

@@ -1,7 +1,9 @@
 //! Conversions between domain types and the generated proto types, and the one
 //! mapping from store errors to gRPC statuses.
 
-use crate::model::{Client, Event, EventKind, Family, GrantType, Invalid, RevokeCount, Scope, TokenRecord, User};
+use crate::model::{
+    Client, Event, EventKind, Family, GrantType, Invalid, RevokeCount, Scope, TokenRecord, User,
+};
 use crate::proto;
 use crate::store::StoreError;
 use tonic::Status;
@@ -27,12 +29,18 @@ pub fn grant_type_from_proto(value: i32) -> Result<GrantType, Status> {
     match proto::GrantType::try_from(value) {
         Ok(proto::GrantType::AuthorizationCode) => Ok(GrantType::AuthorizationCode),
         Ok(proto::GrantType::RefreshToken) => Ok(GrantType::RefreshToken),
-        _ => Err(invalid_argument(Invalid::new("grant_types", format!("unknown grant type {value}")))),
+        _ => Err(invalid_argument(Invalid::new(
+            "grant_types",
+            format!("unknown grant type {value}"),
+        ))),
     }
 }
 
 pub fn grant_types_from_proto(values: &[i32]) -> Result<Vec<GrantType>, Status> {
-    values.iter().map(|value| grant_type_from_proto(*value)).collect()
+    values
+        .iter()
+        .map(|value| grant_type_from_proto(*value))
+        .collect()
 }
 
 pub fn grant_type_to_proto(grant: GrantType) -> i32 {
@@ -47,9 +55,22 @@ impl From<Client> for proto::Client {
         proto::Client {
             id: client.id,
             name: client.name,
-            redirect_uris: client.redirect_uris.iter().map(|uri| uri.as_str().to_owned()).collect(),
-            scopes: client.scopes.names().iter().map(|name| name.as_str().to_owned()).collect(),
-            grant_types: client.grant_types.into_iter().map(grant_type_to_proto).collect(),
+            redirect_uris: client
+                .redirect_uris
+                .iter()
+                .map(|uri| uri.as_str().to_owned())
+                .collect(),
+            scopes: client
+                .scopes
+                .names()
+                .iter()
+                .map(|name| name.as_str().to_owned())
+                .collect(),
+            grant_types: client
+                .grant_types
+                .into_iter()
+                .map(grant_type_to_proto)
+                .collect(),
             public: client.public,
             disabled: client.disabled,
             created_at: client.created_at,

@@ -30,7 +30,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let auth = AdminAuth::new(&admin_token, shared.store.clone(), shared.clock.clone());
-    let admin = AdminServiceServer::new(AdminService { shared }).max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let admin = AdminServiceServer::new(AdminService { shared })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let admin = tonic::service::interceptor::InterceptedService::new(admin, auth.clone());
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -38,7 +39,9 @@ pub async fn serve(
         .map_err(|error| ServeError::Grpc(error.to_string()))?;
     let reflection = tonic::service::interceptor::InterceptedService::new(reflection, auth);
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<AdminServiceServer<AdminService>>().await;
+    health_reporter
+        .set_serving::<AdminServiceServer<AdminService>>()
+        .await;
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
@@ -89,7 +92,9 @@ fn parse_cursor(token: &str) -> Result<i64, Status> {
         .parse::<i64>()
         .ok()
         .filter(|cursor| *cursor > 0)
-        .ok_or_else(|| invalid_argument(Invalid::new("page_token", "not a token this server issued")))
+        .ok_or_else(|| {
+            invalid_argument(Invalid::new("page_token", "not a token this server issued"))
+        })
 }
 
 fn cursor_text(next: Option<i64>) -> String {
@@ -105,19 +110,32 @@ fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, Status> 
 
 #[tonic::async_trait]
 impl proto::admin_service_server::AdminService for AdminService {
-    async fn create_client(&self, request: Request<proto::CreateClientRequest>) -> Reply<proto::CreateClientResponse> {
+    async fn create_client(
+        &self,
+        request: Request<proto::CreateClientRequest>,
+    ) -> Reply<proto::CreateClientResponse> {
         let request = request.into_inner();
         let mut grant_types = grant_types_from_proto(&request.grant_types)?;
         if grant_types.is_empty() {
             grant_types = crate::model::GrantType::ALL.to_vec();
         }
-        let spec = ClientSpec::parse(&request.name, &request.redirect_uris, &request.scopes, &grant_types, request.public)
-            .map_err(invalid_argument)?;
+        let spec = ClientSpec::parse(
+            &request.name,
+            &request.redirect_uris,
+            &request.scopes,
+            &grant_types,
+            request.public,
+        )
+        .map_err(invalid_argument)?;
         let now = self.now();
-        let (client, secret) = self.call(move |store| store.create_client(spec, now)).await?;
+        let (client, secret) = self
+            .call(move |store| store.create_client(spec, now))
+            .await?;
         Ok(Response::new(proto::CreateClientResponse {
             client: Some(client.into()),
-            client_secret: secret.map(|secret| secret.into_string()).unwrap_or_default(),
+            client_secret: secret
+                .map(|secret| secret.into_string())
+                .unwrap_or_default(),
         }))
     }
 
@@ -127,28 +145,48 @@ impl proto::admin_service_server::AdminService for AdminService {
         Ok(Response::new(client.into()))
     }
 
-    async fn list_clients(&self, request: Request<proto::ListClientsRequest>) -> Reply<proto::ListClientsResponse> {
+    async fn list_clients(
+        &self,
+        request: Request<proto::ListClientsRequest>,
+    ) -> Reply<proto::ListClientsResponse> {
         let request = request.into_inner();
         let after = parse_cursor(&request.page_token)?;
         let limit = page_size(request.page_size);
-        let (clients, next) = self.call(move |store| store.list_clients(&request.filter, limit, after)).await?;
+        let (clients, next) = self
+            .call(move |store| store.list_clients(&request.filter, limit, after))
+            .await?;
         Ok(Response::new(proto::ListClientsResponse {
             clients: clients.into_iter().map(Into::into).collect(),
             next_page_token: cursor_text(next),
         }))
     }
 
-    async fn update_client(&self, request: Request<proto::UpdateClientRequest>) -> Reply<proto::Client> {
+    async fn update_client(
+        &self,
+        request: Request<proto::UpdateClientRequest>,
+    ) -> Reply<proto::Client> {
         let request = request.into_inner();
-        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let paths = request
+            .update_mask
+            .map(|mask| mask.paths)
+            .unwrap_or_default();
         if paths.is_empty() {
-            return Err(invalid_argument(Invalid::new("update_mask", "name at least one field to update")));
+            return Err(invalid_argument(Invalid::new(
+                "update_mask",
+                "name at least one field to update",
+            )));
         }
         let new = request.client.unwrap_or_default();
         let new_grants = grant_types_from_proto(&new.grant_types)?;
         for path in &paths {
-            if !matches!(path.as_str(), "name" | "redirect_uris" | "scopes" | "grant_types" | "public") {
-                return Err(invalid_argument(Invalid::new("update_mask", format!("unknown field {path:?}"))));
+            if !matches!(
+                path.as_str(),
+                "name" | "redirect_uris" | "scopes" | "grant_types" | "public"
+            ) {
+                return Err(invalid_argument(Invalid::new(
+                    "update_mask",
+                    format!("unknown field {path:?}"),
+                )));
             }
         }
         let now = self.now();
@@ -156,14 +194,43 @@ impl proto::admin_service_server::AdminService for AdminService {
             .call(move |store| {
                 store.update_client(&request.id, now, |current| {
                     let has = |field: &str| paths.iter().any(|path| path == field);
-                    let current_uris: Vec<String> = current.redirect_uris.iter().map(|uri| uri.as_str().to_owned()).collect();
-                    let current_scopes: Vec<String> = current.scopes.names().iter().map(|name| name.as_str().to_owned()).collect();
+                    let current_uris: Vec<String> = current
+                        .redirect_uris
+                        .iter()
+                        .map(|uri| uri.as_str().to_owned())
+                        .collect();
+                    let current_scopes: Vec<String> = current
+                        .scopes
+                        .names()
+                        .iter()
+                        .map(|name| name.as_str().to_owned())
+                        .collect();
                     ClientSpec::parse(
-                        if has("name") { &new.name } else { &current.name },
-                        if has("redirect_uris") { &new.redirect_uris } else { &current_uris },
-                        if has("scopes") { &new.scopes } else { &current_scopes },
-                        if has("grant_types") { &new_grants } else { &current.grant_types },
-                        if has("public") { new.public } else { current.public },
+                        if has("name") {
+                            &new.name
+                        } else {
+                            &current.name
+                        },
+                        if has("redirect_uris") {
+                            &new.redirect_uris
+                        } else {
+                            &current_uris
+                        },
+                        if has("scopes") {
+                            &new.scopes
+                        } else {
+                            &current_scopes
+                        },
+                        if has("grant_types") {
+                            &new_grants
+                        } else {
+                            &current.grant_types
+                        },
+                        if has("public") {
+                            new.public
+                        } else {
+                            current.public
+                        },
                     )
                 })
             })
@@ -193,47 +260,68 @@ impl proto::admin_service_server::AdminService for AdminService {
         let id = request.into_inner().id;
         let now = self.now();
         let client_id = id.clone();
-        let secret = self.call(move |store| store.rotate_client_secret(&id, now)).await?;
+        let secret = self
+            .call(move |store| store.rotate_client_secret(&id, now))
+            .await?;
         Ok(Response::new(proto::RotateClientSecretResponse {
             client_id,
             client_secret: secret.into_string(),
         }))
     }
 
-    async fn delete_client(&self, request: Request<proto::DeleteClientRequest>) -> Reply<proto::DeleteClientResponse> {
+    async fn delete_client(
+        &self,
+        request: Request<proto::DeleteClientRequest>,
+    ) -> Reply<proto::DeleteClientResponse> {
         let id = request.into_inner().id;
         let now = self.now();
-        self.call(move |store| store.delete_client(&id, now)).await?;
+        self.call(move |store| store.delete_client(&id, now))
+            .await?;
         Ok(Response::new(proto::DeleteClientResponse {}))
     }
 
-    async fn list_scopes(&self, _: Request<proto::ListScopesRequest>) -> Reply<proto::ListScopesResponse> {
+    async fn list_scopes(
+        &self,
+        _: Request<proto::ListScopesRequest>,
+    ) -> Reply<proto::ListScopesResponse> {
         let scopes = self.call(|store| store.list_scopes()).await?;
         Ok(Response::new(proto::ListScopesResponse {
             scopes: scopes.into_iter().map(Into::into).collect(),
         }))
     }
 
-    async fn upsert_scope(&self, request: Request<proto::UpsertScopeRequest>) -> Reply<proto::Scope> {
+    async fn upsert_scope(
+        &self,
+        request: Request<proto::UpsertScopeRequest>,
+    ) -> Reply<proto::Scope> {
         let scope = request.into_inner().scope.unwrap_or_default();
         let name = ScopeName::parse(&scope.name).map_err(invalid_argument)?;
         let description = scope.description.trim().to_owned();
-        if description.is_empty() || description.chars().count() > 200 || description.chars().any(char::is_control) {
+        if description.is_empty()
+            || description.chars().count() > 200
+            || description.chars().any(char::is_control)
+        {
             return Err(invalid_argument(Invalid::new(
                 "description",
                 "required: 1-200 characters, no control characters",
             )));
         }
         let now = self.now();
-        let scope = self.call(move |store| store.upsert_scope(Scope { name, description }, now)).await?;
+        let scope = self
+            .call(move |store| store.upsert_scope(Scope { name, description }, now))
+            .await?;
         Ok(Response::new(scope.into()))
     }
 
-    async fn remove_scope(&self, request: Request<proto::RemoveScopeRequest>) -> Reply<proto::RemoveScopeResponse> {
+    async fn remove_scope(
+        &self,
+        request: Request<proto::RemoveScopeRequest>,
+    ) -> Reply<proto::RemoveScopeResponse> {
         let name = request.into_inner().name;
         required("name", &name)?;
         let now = self.now();
-        self.call(move |store| store.remove_scope(&name, now)).await?;
+        self.call(move |store| store.remove_scope(&name, now))
+            .await?;
         Ok(Response::new(proto::RemoveScopeResponse {}))
     }
 
@@ -248,14 +336,20 @@ impl proto::admin_service_server::AdminService for AdminService {
         Ok(Response::new(user.into()))
     }
 
-    async fn list_users(&self, _: Request<proto::ListUsersRequest>) -> Reply<proto::ListUsersResponse> {
+    async fn list_users(
+        &self,
+        _: Request<proto::ListUsersRequest>,
+    ) -> Reply<proto::ListUsersResponse> {
         let users = self.call(|store| store.list_users()).await?;
         Ok(Response::new(proto::ListUsersResponse {
             users: users.into_iter().map(Into::into).collect(),
         }))
     }
 
-    async fn set_user_disabled(&self, request: Request<proto::SetUserDisabledRequest>) -> Reply<proto::User> {
+    async fn set_user_disabled(
+        &self,
+        request: Request<proto::SetUserDisabledRequest>,
+    ) -> Reply<proto::User> {
         let request = request.into_inner();
         let now = self.now();
         let (user, _) = self
@@ -264,17 +358,25 @@ impl proto::admin_service_server::AdminService for AdminService {
         Ok(Response::new(user.into()))
     }
 
-    async fn set_user_password(&self, request: Request<proto::SetUserPasswordRequest>) -> Reply<proto::User> {
+    async fn set_user_password(
+        &self,
+        request: Request<proto::SetUserPasswordRequest>,
+    ) -> Reply<proto::User> {
         let request = request.into_inner();
         let password = Password::parse(&request.password).map_err(invalid_argument)?;
         let now = self.now();
         let user = self
-            .call(move |store| store.set_user_password(&request.username, &hash_password(password.expose()), now))
+            .call(move |store| {
+                store.set_user_password(&request.username, &hash_password(password.expose()), now)
+            })
             .await?;
         Ok(Response::new(user.into()))
     }
 
-    async fn list_families(&self, request: Request<proto::ListFamiliesRequest>) -> Reply<proto::ListFamiliesResponse> {
+    async fn list_families(
+        &self,
+        request: Request<proto::ListFamiliesRequest>,
+    ) -> Reply<proto::ListFamiliesResponse> {
         let request = request.into_inner();
         let before = parse_cursor(&request.page_token)?;
         let limit = page_size(request.page_size);
@@ -283,14 +385,19 @@ impl proto::admin_service_server::AdminService for AdminService {
             username: Some(request.username).filter(|name| !name.is_empty()),
             active_only: request.active_only,
         };
-        let (families, next) = self.call(move |store| store.list_families(&filter, limit, before)).await?;
+        let (families, next) = self
+            .call(move |store| store.list_families(&filter, limit, before))
+            .await?;
         Ok(Response::new(proto::ListFamiliesResponse {
             families: families.into_iter().map(Into::into).collect(),
             next_page_token: cursor_text(next),
         }))
     }
 
-    async fn get_family(&self, request: Request<proto::GetFamilyRequest>) -> Reply<proto::FamilyDetail> {
+    async fn get_family(
+        &self,
+        request: Request<proto::GetFamilyRequest>,
+    ) -> Reply<proto::FamilyDetail> {
         let id = request.into_inner().id;
         let now = self.now();
         let (family, tokens) = self.call(move |store| store.get_family(&id, now)).await?;
@@ -300,10 +407,15 @@ impl proto::admin_service_server::AdminService for AdminService {
         }))
     }
 
-    async fn revoke_family(&self, request: Request<proto::RevokeFamilyRequest>) -> Reply<proto::RevokeResponse> {
+    async fn revoke_family(
+        &self,
+        request: Request<proto::RevokeFamilyRequest>,
+    ) -> Reply<proto::RevokeResponse> {
         let request = request.into_inner();
         let now = self.now();
-        let revoked = self.call(move |store| store.revoke_family(&request.id, &request.note, now)).await?;
+        let revoked = self
+            .call(move |store| store.revoke_family(&request.id, &request.note, now))
+            .await?;
         Ok(Response::new(proto::RevokeResponse {
             revoked,
             tokens: 0,
@@ -319,7 +431,14 @@ impl proto::admin_service_server::AdminService for AdminService {
         required("client_id", &request.client_id)?;
         let now = self.now();
         let count = self
-            .call(move |store| store.revoke_client_families(&request.client_id, &request.note, request.dry_run, now))
+            .call(move |store| {
+                store.revoke_client_families(
+                    &request.client_id,
+                    &request.note,
+                    request.dry_run,
+                    now,
+                )
+            })
             .await?;
         Ok(Response::new(count.into()))
     }
@@ -332,12 +451,17 @@ impl proto::admin_service_server::AdminService for AdminService {
         required("username", &request.username)?;
         let now = self.now();
         let count = self
-            .call(move |store| store.revoke_user_families(&request.username, &request.note, request.dry_run, now))
+            .call(move |store| {
+                store.revoke_user_families(&request.username, &request.note, request.dry_run, now)
+            })
             .await?;
         Ok(Response::new(count.into()))
     }
 
-    async fn list_events(&self, request: Request<proto::ListEventsRequest>) -> Reply<proto::ListEventsResponse> {
+    async fn list_events(
+        &self,
+        request: Request<proto::ListEventsRequest>,
+    ) -> Reply<proto::ListEventsResponse> {
         let request = request.into_inner();
         let limit = page_size(request.page_size);
         let (events, next) = self
@@ -351,7 +475,10 @@ impl proto::admin_service_server::AdminService for AdminService {
 
     type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<proto::Event, Status>> + Send>>;
 
-    async fn watch_events(&self, request: Request<proto::WatchEventsRequest>) -> Reply<Self::WatchEventsStream> {
+    async fn watch_events(
+        &self,
+        request: Request<proto::WatchEventsRequest>,
+    ) -> Reply<Self::WatchEventsStream> {
         let after_id = request.into_inner().after_id;
         let store = self.store().clone();
         let (sender, receiver) = tokio::sync::mpsc::channel(256);
@@ -363,10 +490,14 @@ impl proto::admin_service_server::AdminService for AdminService {
         Ok(Response::new(self.status().await?))
     }
 
-    async fn set_maintenance(&self, request: Request<proto::SetMaintenanceRequest>) -> Reply<proto::Status> {
+    async fn set_maintenance(
+        &self,
+        request: Request<proto::SetMaintenanceRequest>,
+    ) -> Reply<proto::Status> {
         let on = request.into_inner().on;
         let now = self.now();
-        self.call(move |store| store.set_maintenance(on, now)).await?;
+        self.call(move |store| store.set_maintenance(on, now))
+            .await?;
         Ok(Response::new(self.status().await?))
     }
 }
@@ -431,10 +562,15 @@ mod watch {
     async fn catch_up(store: &Store, last: &mut i64, sender: &Sender) -> bool {
         loop {
             let after = *last;
-            let batch = match store.call(move |store| store.events_after(after, 500)).await {
+            let batch = match store
+                .call(move |store| store.events_after(after, 500))
+                .await
+            {
                 Ok(batch) => batch,
                 Err(error) => {
-                    let _ = sender.send(Err(Status::unavailable(error.to_string()))).await;
+                    let _ = sender
+                        .send(Err(Status::unavailable(error.to_string())))
+                        .await;
                     return false;
                 }
             };

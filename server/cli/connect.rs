@@ -17,7 +17,9 @@ pub struct BearerToken(MetadataValue<tonic::metadata::Ascii>);
 
 impl tonic::service::Interceptor for BearerToken {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
         Ok(request)
     }
 }
@@ -35,7 +37,10 @@ pub fn admin_token(global: &GlobalArgs) -> Result<String, String> {
     }
     let path = global.data_dir.join(ADMIN_TOKEN_FILE);
     read_token_file(&path).map_err(|message| {
-        format!("{}: {message} (pass --admin-token-file or set GATEHOUSE_ADMIN_TOKEN)", path.display())
+        format!(
+            "{}: {message} (pass --admin-token-file or set GATEHOUSE_ADMIN_TOKEN)",
+            path.display()
+        )
     })
 }
 
@@ -48,5 +53,8 @@ pub fn connect(global: &GlobalArgs) -> Result<AdminClient, String> {
         .map_err(|error| format!("--grpc-addr {:?}: {error}", global.grpc_addr))?
         .connect_timeout(std::time::Duration::from_secs(3));
     let channel = endpoint.connect_lazy();
-    Ok(AdminServiceClient::with_interceptor(channel, BearerToken(header)))
+    Ok(AdminServiceClient::with_interceptor(
+        channel,
+        BearerToken(header),
+    ))
 }

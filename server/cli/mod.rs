@@ -15,7 +15,11 @@ use serde_json::{json, Value};
 use std::io::BufRead;
 
 #[derive(Debug, Parser)]
-#[command(name = "gatehouse", version, about = "A single-host OAuth 2.0 authorization server")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "A single-host OAuth 2.0 authorization server"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -220,7 +224,9 @@ impl From<tonic::Status> for CliError {
 fn describe(status: &tonic::Status) -> String {
     match status.code() {
         tonic::Code::Unavailable => format!("cannot reach the admin plane: {}", status.message()),
-        tonic::Code::Unauthenticated => "the admin token was refused (check --admin-token-file / GATEHOUSE_ADMIN_TOKEN)".into(),
+        tonic::Code::Unauthenticated => {
+            "the admin token was refused (check --admin-token-file / GATEHOUSE_ADMIN_TOKEN)".into()
+        }
         tonic::Code::NotFound => format!("not found: {}", status.message()),
         tonic::Code::InvalidArgument => format!("invalid: {}", status.message()),
         _ => status.message().to_owned(),
@@ -238,10 +244,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(command) => user(&mut admin, command, json).await?,
         Command::Grants(command) => grants(&mut admin, command, json).await?,
         Command::Events { follow, limit } => return events(&mut admin, follow, limit, json).await,
-        Command::Status => status_output(admin.get_status(proto::GetStatusRequest {}).await?.into_inner(), json),
+        Command::Status => status_output(
+            admin
+                .get_status(proto::GetStatusRequest {})
+                .await?
+                .into_inner(),
+            json,
+        ),
         Command::Maintenance { state } => {
             let on = matches!(state, OnOff::On);
-            status_output(admin.set_maintenance(proto::SetMaintenanceRequest { on }).await?.into_inner(), json)
+            status_output(
+                admin
+                    .set_maintenance(proto::SetMaintenanceRequest { on })
+                    .await?
+                    .into_inner(),
+                json,
+            )
         }
     };
     print!("{value}");
@@ -257,7 +275,11 @@ enum Printed {
 impl std::fmt::Display for Printed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Printed::Json(value) => writeln!(f, "{}", serde_json::to_string_pretty(value).unwrap_or_default()),
+            Printed::Json(value) => writeln!(
+                f,
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            ),
             Printed::Text(text) => f.write_str(text),
         }
     }
@@ -271,15 +293,28 @@ fn pick(json: bool, value: Value, text: impl FnOnce() -> String) -> Printed {
     }
 }
 
-async fn client(admin: &mut AdminClient, command: ClientCommand, json: bool) -> Result<Printed, CliError> {
+async fn client(
+    admin: &mut AdminClient,
+    command: ClientCommand,
+    json: bool,
+) -> Result<Printed, CliError> {
     Ok(match command {
-        ClientCommand::Create { name, redirect_uris, scopes, grant_types, public } => {
+        ClientCommand::Create {
+            name,
+            redirect_uris,
+            scopes,
+            grant_types,
+            public,
+        } => {
             let reply = admin
                 .create_client(proto::CreateClientRequest {
                     name,
                     redirect_uris,
                     scopes,
-                    grant_types: grant_types.into_iter().map(GrantTypeArg::to_proto).collect(),
+                    grant_types: grant_types
+                        .into_iter()
+                        .map(GrantTypeArg::to_proto)
+                        .collect(),
                     public,
                 })
                 .await?
@@ -292,7 +327,9 @@ async fn client(admin: &mut AdminClient, command: ClientCommand, json: bool) -> 
             pick(json, value, || {
                 let mut text = format!("client_id:     {}\n", client.id);
                 if let Some(secret) = &secret {
-                    text.push_str(&format!("client_secret: {secret}\n(shown once: store it now)\n"));
+                    text.push_str(&format!(
+                        "client_secret: {secret}\n(shown once: store it now)\n"
+                    ));
                 }
                 text
             })
@@ -302,7 +339,11 @@ async fn client(admin: &mut AdminClient, command: ClientCommand, json: bool) -> 
             let mut page_token = String::new();
             loop {
                 let page = admin
-                    .list_clients(proto::ListClientsRequest { filter: filter.clone(), page_size: 1000, page_token })
+                    .list_clients(proto::ListClientsRequest {
+                        filter: filter.clone(),
+                        page_size: 1000,
+                        page_token,
+                    })
                     .await?
                     .into_inner();
                 clients.extend(page.clients);
@@ -311,27 +352,49 @@ async fn client(admin: &mut AdminClient, command: ClientCommand, json: bool) -> 
                 }
                 page_token = page.next_page_token;
             }
-            pick(json, Value::Array(clients.iter().map(client_json).collect()), || {
-                let mut table = Table::new(&["ID", "NAME", "TYPE", "GRANT TYPES", "SCOPES", "STATUS", "ACTIVE FAMILIES"]);
-                for client in &clients {
-                    table.row(vec![
-                        client.id.clone(),
-                        client.name.clone(),
-                        client_type(client).into(),
-                        grant_names(client).join(","),
-                        client.scopes.join(" "),
-                        enabled(client.disabled).into(),
-                        client.active_families.to_string(),
+            pick(
+                json,
+                Value::Array(clients.iter().map(client_json).collect()),
+                || {
+                    let mut table = Table::new(&[
+                        "ID",
+                        "NAME",
+                        "TYPE",
+                        "GRANT TYPES",
+                        "SCOPES",
+                        "STATUS",
+                        "ACTIVE FAMILIES",
                     ]);
-                }
-                table.render()
-            })
+                    for client in &clients {
+                        table.row(vec![
+                            client.id.clone(),
+                            client.name.clone(),
+                            client_type(client).into(),
+                            grant_names(client).join(","),
+                            client.scopes.join(" "),
+                            enabled(client.disabled).into(),
+                            client.active_families.to_string(),
+                        ]);
+                    }
+                    table.render()
+                },
+            )
         }
         ClientCommand::Show { id } => {
-            let client = admin.get_client(proto::GetClientRequest { id }).await?.into_inner();
+            let client = admin
+                .get_client(proto::GetClientRequest { id })
+                .await?
+                .into_inner();
             pick(json, client_json(&client), || client_text(&client))
         }
-        ClientCommand::Update { id, name, redirect_uris, scopes, no_scopes, grant_types } => {
+        ClientCommand::Update {
+            id,
+            name,
+            redirect_uris,
+            scopes,
+            no_scopes,
+            grant_types,
+        } => {
             let mut paths = Vec::new();
             if name.is_some() {
                 paths.push("name".to_owned());
@@ -357,7 +420,10 @@ async fn client(admin: &mut AdminClient, command: ClientCommand, json: bool) -> 
                         name: name.unwrap_or_default(),
                         redirect_uris,
                         scopes,
-                        grant_types: grant_types.into_iter().map(GrantTypeArg::to_proto).collect(),
+                        grant_types: grant_types
+                            .into_iter()
+                            .map(GrantTypeArg::to_proto)
+                            .collect(),
                         ..Default::default()
                     }),
                     update_mask: Some(prost_types::FieldMask { paths }),
@@ -369,22 +435,38 @@ async fn client(admin: &mut AdminClient, command: ClientCommand, json: bool) -> 
         ClientCommand::Disable { id } => set_disabled(admin, id, true, json).await?,
         ClientCommand::Enable { id } => set_disabled(admin, id, false, json).await?,
         ClientCommand::RotateSecret { id } => {
-            let reply = admin.rotate_client_secret(proto::RotateClientSecretRequest { id }).await?.into_inner();
-            pick(json, json!({"client_id": reply.client_id, "client_secret": reply.client_secret}), || {
-                format!(
+            let reply = admin
+                .rotate_client_secret(proto::RotateClientSecretRequest { id })
+                .await?
+                .into_inner();
+            pick(
+                json,
+                json!({"client_id": reply.client_id, "client_secret": reply.client_secret}),
+                || {
+                    format!(
                     "client_id:     {}\nclient_secret: {}\n(shown once: store it now; the old secret no longer works)\n",
                     reply.client_id, reply.client_secret
                 )
-            })
+                },
+            )
         }
         ClientCommand::Delete { id } => {
-            admin.delete_client(proto::DeleteClientRequest { id: id.clone() }).await?;
-            pick(json, json!({"deleted": id}), || format!("deleted client {id}\n"))
+            admin
+                .delete_client(proto::DeleteClientRequest { id: id.clone() })
+                .await?;
+            pick(json, json!({"deleted": id}), || {
+                format!("deleted client {id}\n")
+            })
         }
     })
 }
 
-async fn set_disabled(admin: &mut AdminClient, id: String, disabled: bool, json: bool) -> Result<Printed, CliError> {
+async fn set_disabled(
+    admin: &mut AdminClient,
+    id: String,
+    disabled: bool,
+    json: bool,
+) -> Result<Printed, CliError> {
     let reply = admin
         .set_client_disabled(proto::SetClientDisabledRequest { id, disabled })
         .await?
@@ -394,7 +476,10 @@ async fn set_disabled(admin: &mut AdminClient, id: String, disabled: bool, json:
     value["revoked_families"] = json!(reply.revoked_families);
     Ok(pick(json, value, || {
         if disabled {
-            format!("disabled client {} ({} families revoked)\n", client.id, reply.revoked_families)
+            format!(
+                "disabled client {} ({} families revoked)\n",
+                client.id, reply.revoked_families
+            )
         } else {
             format!("enabled client {}\n", client.id)
         }
@@ -460,11 +545,22 @@ fn client_text(client: &proto::Client) -> String {
     )
 }
 
-async fn scope(admin: &mut AdminClient, command: ScopeCommand, json: bool) -> Result<Printed, CliError> {
+async fn scope(
+    admin: &mut AdminClient,
+    command: ScopeCommand,
+    json: bool,
+) -> Result<Printed, CliError> {
     Ok(match command {
         ScopeCommand::List => {
-            let scopes = admin.list_scopes(proto::ListScopesRequest {}).await?.into_inner().scopes;
-            let value = scopes.iter().map(|s| json!({"name": s.name, "description": s.description})).collect();
+            let scopes = admin
+                .list_scopes(proto::ListScopesRequest {})
+                .await?
+                .into_inner()
+                .scopes;
+            let value = scopes
+                .iter()
+                .map(|s| json!({"name": s.name, "description": s.description}))
+                .collect();
             pick(json, Value::Array(value), || {
                 let mut table = Table::new(&["NAME", "DESCRIPTION"]);
                 for scope in &scopes {
@@ -475,16 +571,24 @@ async fn scope(admin: &mut AdminClient, command: ScopeCommand, json: bool) -> Re
         }
         ScopeCommand::Add { name, description } => {
             let scope = admin
-                .upsert_scope(proto::UpsertScopeRequest { scope: Some(proto::Scope { name, description }) })
+                .upsert_scope(proto::UpsertScopeRequest {
+                    scope: Some(proto::Scope { name, description }),
+                })
                 .await?
                 .into_inner();
-            pick(json, json!({"name": scope.name, "description": scope.description}), || {
-                format!("scope {} added\n", scope.name)
-            })
+            pick(
+                json,
+                json!({"name": scope.name, "description": scope.description}),
+                || format!("scope {} added\n", scope.name),
+            )
         }
         ScopeCommand::Remove { name } => {
-            admin.remove_scope(proto::RemoveScopeRequest { name: name.clone() }).await?;
-            pick(json, json!({"removed": name}), || format!("scope {name} removed\n"))
+            admin
+                .remove_scope(proto::RemoveScopeRequest { name: name.clone() })
+                .await?;
+            pick(json, json!({"removed": name}), || {
+                format!("scope {name} removed\n")
+            })
         }
     })
 }
@@ -502,37 +606,75 @@ fn user_json(user: &proto::User) -> Value {
     json!({"username": user.username, "disabled": user.disabled, "created_at": user.created_at, "updated_at": user.updated_at})
 }
 
-async fn user(admin: &mut AdminClient, command: UserCommand, json: bool) -> Result<Printed, CliError> {
+async fn user(
+    admin: &mut AdminClient,
+    command: UserCommand,
+    json: bool,
+) -> Result<Printed, CliError> {
     let (user, verb) = match command {
         UserCommand::List => {
-            let users = admin.list_users(proto::ListUsersRequest {}).await?.into_inner().users;
-            return Ok(pick(json, Value::Array(users.iter().map(user_json).collect()), || {
-                let mut table = Table::new(&["USERNAME", "STATUS", "CREATED"]);
-                for user in &users {
-                    table.row(vec![user.username.clone(), enabled(user.disabled).into(), format_time(user.created_at)]);
-                }
-                table.render()
-            }));
+            let users = admin
+                .list_users(proto::ListUsersRequest {})
+                .await?
+                .into_inner()
+                .users;
+            return Ok(pick(
+                json,
+                Value::Array(users.iter().map(user_json).collect()),
+                || {
+                    let mut table = Table::new(&["USERNAME", "STATUS", "CREATED"]);
+                    for user in &users {
+                        table.row(vec![
+                            user.username.clone(),
+                            enabled(user.disabled).into(),
+                            format_time(user.created_at),
+                        ]);
+                    }
+                    table.render()
+                },
+            ));
         }
         UserCommand::Create { username, .. } => {
             let password = read_password()?;
-            (admin.create_user(proto::CreateUserRequest { username, password }).await?, "created")
+            (
+                admin
+                    .create_user(proto::CreateUserRequest { username, password })
+                    .await?,
+                "created",
+            )
         }
         UserCommand::SetPassword { username, .. } => {
             let password = read_password()?;
-            (admin.set_user_password(proto::SetUserPasswordRequest { username, password }).await?, "updated")
+            (
+                admin
+                    .set_user_password(proto::SetUserPasswordRequest { username, password })
+                    .await?,
+                "updated",
+            )
         }
         UserCommand::Disable { username } => (
-            admin.set_user_disabled(proto::SetUserDisabledRequest { username, disabled: true }).await?,
+            admin
+                .set_user_disabled(proto::SetUserDisabledRequest {
+                    username,
+                    disabled: true,
+                })
+                .await?,
             "disabled",
         ),
         UserCommand::Enable { username } => (
-            admin.set_user_disabled(proto::SetUserDisabledRequest { username, disabled: false }).await?,
+            admin
+                .set_user_disabled(proto::SetUserDisabledRequest {
+                    username,
+                    disabled: false,
+                })
+                .await?,
             "enabled",
         ),
     };
     let user = user.into_inner();
-    Ok(pick(json, user_json(&user), || format!("user {} {verb}\n", user.username)))
+    Ok(pick(json, user_json(&user), || {
+        format!("user {} {verb}\n", user.username)
+    }))
 }
 
 fn family_json(family: &proto::Family) -> Value {
@@ -552,9 +694,18 @@ fn family_json(family: &proto::Family) -> Value {
     })
 }
 
-async fn grants(admin: &mut AdminClient, command: GrantsCommand, json: bool) -> Result<Printed, CliError> {
+async fn grants(
+    admin: &mut AdminClient,
+    command: GrantsCommand,
+    json: bool,
+) -> Result<Printed, CliError> {
     Ok(match command {
-        GrantsCommand::List { client, user, active, limit } => {
+        GrantsCommand::List {
+            client,
+            user,
+            active,
+            limit,
+        } => {
             let families = admin
                 .list_families(proto::ListFamiliesRequest {
                     client_id: client.unwrap_or_default(),
@@ -566,30 +717,46 @@ async fn grants(admin: &mut AdminClient, command: GrantsCommand, json: bool) -> 
                 .await?
                 .into_inner()
                 .families;
-            pick(json, Value::Array(families.iter().map(family_json).collect()), || {
-                let mut table = Table::new(&["FAMILY", "CLIENT", "USER", "SCOPE", "CREATED", "LAST USED", "ROT", "STATUS"]);
-                for family in &families {
-                    let status = if family.status == "revoked" {
-                        format!("revoked ({})", family.revoked_reason)
-                    } else {
-                        family.status.clone()
-                    };
-                    table.row(vec![
-                        family.id.clone(),
-                        family.client_name.clone(),
-                        family.username.clone(),
-                        family.scope.clone(),
-                        format_time(family.created_at),
-                        format_time(family.last_used_at),
-                        family.rotations.to_string(),
-                        status,
+            pick(
+                json,
+                Value::Array(families.iter().map(family_json).collect()),
+                || {
+                    let mut table = Table::new(&[
+                        "FAMILY",
+                        "CLIENT",
+                        "USER",
+                        "SCOPE",
+                        "CREATED",
+                        "LAST USED",
+                        "ROT",
+                        "STATUS",
                     ]);
-                }
-                table.render()
-            })
+                    for family in &families {
+                        let status = if family.status == "revoked" {
+                            format!("revoked ({})", family.revoked_reason)
+                        } else {
+                            family.status.clone()
+                        };
+                        table.row(vec![
+                            family.id.clone(),
+                            family.client_name.clone(),
+                            family.username.clone(),
+                            family.scope.clone(),
+                            format_time(family.created_at),
+                            format_time(family.last_used_at),
+                            family.rotations.to_string(),
+                            status,
+                        ]);
+                    }
+                    table.render()
+                },
+            )
         }
         GrantsCommand::Show { family_id } => {
-            let detail = admin.get_family(proto::GetFamilyRequest { id: family_id }).await?.into_inner();
+            let detail = admin
+                .get_family(proto::GetFamilyRequest { id: family_id })
+                .await?
+                .into_inner();
             let family = detail.family.unwrap_or_default();
             let tokens: Vec<Value> = detail
                 .tokens
@@ -612,7 +779,8 @@ async fn grants(admin: &mut AdminClient, command: GrantsCommand, json: bool) -> 
                     },
                     format_time(family.created_at), format_time(family.last_used_at), family.rotations,
                 );
-                let mut table = Table::new(&["TOKEN", "GEN", "ISSUED", "EXPIRES", "USED", "STATUS"]);
+                let mut table =
+                    Table::new(&["TOKEN", "GEN", "ISSUED", "EXPIRES", "USED", "STATUS"]);
                 for token in &detail.tokens {
                     table.row(vec![
                         token.kind.clone(),
@@ -628,23 +796,46 @@ async fn grants(admin: &mut AdminClient, command: GrantsCommand, json: bool) -> 
                 text
             })
         }
-        GrantsCommand::Revoke { family_id, client, user, note } => {
+        GrantsCommand::Revoke {
+            family_id,
+            client,
+            user,
+            note,
+        } => {
             let reply = match (family_id, client, user) {
-                (Some(id), _, _) => admin.revoke_family(proto::RevokeFamilyRequest { id, note }).await?,
+                (Some(id), _, _) => {
+                    admin
+                        .revoke_family(proto::RevokeFamilyRequest { id, note })
+                        .await?
+                }
                 (None, Some(client_id), _) => {
                     admin
-                        .revoke_client_families(proto::RevokeClientFamiliesRequest { client_id, note, dry_run: false })
+                        .revoke_client_families(proto::RevokeClientFamiliesRequest {
+                            client_id,
+                            note,
+                            dry_run: false,
+                        })
                         .await?
                 }
                 (None, None, Some(username)) => {
                     admin
-                        .revoke_user_families(proto::RevokeUserFamiliesRequest { username, note, dry_run: false })
+                        .revoke_user_families(proto::RevokeUserFamiliesRequest {
+                            username,
+                            note,
+                            dry_run: false,
+                        })
                         .await?
                 }
-                (None, None, None) => return Err(CliError::Usage("name a FAMILY_ID, --client or --user".into())),
+                (None, None, None) => {
+                    return Err(CliError::Usage(
+                        "name a FAMILY_ID, --client or --user".into(),
+                    ))
+                }
             }
             .into_inner();
-            pick(json, json!({"revoked": reply.revoked}), || format!("revoked {} families\n", reply.revoked))
+            pick(json, json!({"revoked": reply.revoked}), || {
+                format!("revoked {} families\n", reply.revoked)
+            })
         }
     })
 }
@@ -658,8 +849,16 @@ fn event_json(event: &proto::Event) -> Value {
 }
 
 fn event_line(event: &proto::Event) -> String {
-    let mut parts = vec![format_time(event.time), format!("{:<18}", event.kind), format!("{:<6}", event.actor)];
-    for (label, value) in [("client", &event.client_id), ("family", &event.family_id), ("user", &event.username)] {
+    let mut parts = vec![
+        format_time(event.time),
+        format!("{:<18}", event.kind),
+        format!("{:<6}", event.actor),
+    ];
+    for (label, value) in [
+        ("client", &event.client_id),
+        ("family", &event.family_id),
+        ("user", &event.username),
+    ] {
         if !value.is_empty() {
             parts.push(format!("{label}={value}"));
         }
@@ -671,9 +870,18 @@ fn event_line(event: &proto::Event) -> String {
     format!("{marker} {}", parts.join(" "))
 }
 
-async fn events(admin: &mut AdminClient, follow: bool, limit: u32, json: bool) -> Result<(), CliError> {
+async fn events(
+    admin: &mut AdminClient,
+    follow: bool,
+    limit: u32,
+    json: bool,
+) -> Result<(), CliError> {
     let page = admin
-        .list_events(proto::ListEventsRequest { page_size: limit, before_id: 0, security_only: false })
+        .list_events(proto::ListEventsRequest {
+            page_size: limit,
+            before_id: 0,
+            security_only: false,
+        })
         .await?
         .into_inner();
     let mut recent = page.events;
@@ -681,13 +889,22 @@ async fn events(admin: &mut AdminClient, follow: bool, limit: u32, json: bool) -
     let last = recent.last().map(|event| event.id).unwrap_or(0);
     if !follow {
         let value = Value::Array(recent.iter().map(event_json).collect());
-        print!("{}", pick(json, value, || recent.iter().map(|e| event_line(e) + "\n").collect()));
+        print!(
+            "{}",
+            pick(json, value, || recent
+                .iter()
+                .map(|e| event_line(e) + "\n")
+                .collect())
+        );
         return Ok(());
     }
     for event in &recent {
         print_event(event, json);
     }
-    let mut stream = admin.watch_events(proto::WatchEventsRequest { after_id: last }).await?.into_inner();
+    let mut stream = admin
+        .watch_events(proto::WatchEventsRequest { after_id: last })
+        .await?
+        .into_inner();
     while let Some(event) = stream.message().await? {
         print_event(&event, json);
     }

@@ -11,12 +11,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let router = Router::new().route("/healthz", get(healthz)).with_state(shared);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(shared);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }
 
-async fn healthz(axum::extract::State(shared): axum::extract::State<Shared>) -> axum::http::StatusCode {
+async fn healthz(
+    axum::extract::State(shared): axum::extract::State<Shared>,
+) -> axum::http::StatusCode {
     match shared.store.call(|store| store.maintenance()).await {
         Ok(_) => axum::http::StatusCode::OK,
         Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,

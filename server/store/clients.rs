@@ -1,7 +1,10 @@
 //! Clients: registration, changes, disabling, secrets, deletion.
 
 use super::{families, Result, Store, StoreError, Tx};
-use crate::model::{Actor, Client, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri, RevokeReason, ScopeName, ScopeSet};
+use crate::model::{
+    Actor, Client, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri, RevokeReason,
+    ScopeName, ScopeSet,
+};
 use crate::secret::{random_base64, Token, TokenHash, TokenKind};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -31,11 +34,24 @@ impl Store {
             tx.execute(
                 "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                params![id, spec.name, spec.public, secret.as_ref().map(|s| s.hash().0.to_vec()), now],
+                params![
+                    id,
+                    spec.name,
+                    spec.public,
+                    secret.as_ref().map(|s| s.hash().0.to_vec()),
+                    now
+                ],
             )?;
             let seq = tx.last_insert_rowid();
             write_lists(tx, seq, &spec)?;
-            tx.record(NewEvent::new(EventKind::ClientCreated, Actor::Admin, format!("created {:?}", spec.name)).client(&id))?;
+            tx.record(
+                NewEvent::new(
+                    EventKind::ClientCreated,
+                    Actor::Admin,
+                    format!("created {:?}", spec.name),
+                )
+                .client(&id),
+            )?;
             Ok((load(tx, &id)?, secret))
         })
     }
@@ -52,15 +68,27 @@ impl Store {
                 Err(StoreError::NotFound { .. }) => return Ok(None),
                 Err(error) => return Err(error),
             };
-            let secret_hash = conn.query_row("SELECT secret_hash FROM clients WHERE id = ?1", [id], |row| row.get(0))?;
-            Ok(Some(ClientCredentials { client, secret_hash }))
+            let secret_hash = conn.query_row(
+                "SELECT secret_hash FROM clients WHERE id = ?1",
+                [id],
+                |row| row.get(0),
+            )?;
+            Ok(Some(ClientCredentials {
+                client,
+                secret_hash,
+            }))
         })
     }
 
     /// Clients in registration order after the keyset cursor `after_seq`, whose
     /// name or id contains `filter` (case-insensitive). Returns the page and the
     /// cursor of the next one.
-    pub fn list_clients(&self, filter: &str, limit: usize, after_seq: i64) -> Result<(Vec<Client>, Option<i64>)> {
+    pub fn list_clients(
+        &self,
+        filter: &str,
+        limit: usize,
+        after_seq: i64,
+    ) -> Result<(Vec<Client>, Option<i64>)> {
         self.read(|conn| {
             let pattern = format!("%{}%", escape_like(filter));
             let mut statement = conn.prepare_cached(&format!(
@@ -86,14 +114,32 @@ impl Store {
             let spec = change(&current)?;
             let seq = seq_of(tx, id)?;
             if spec.public != current.public {
-                return Err(Invalid::new("public", "a client cannot switch between public and confidential; create a new client").into());
+                return Err(Invalid::new(
+                    "public",
+                    "a client cannot switch between public and confidential; create a new client",
+                )
+                .into());
             }
-            tx.execute("UPDATE clients SET name = ?2, updated_at = ?3 WHERE seq = ?1", params![seq, spec.name, now])?;
-            for table in ["client_redirect_uris", "client_scopes", "client_grant_types"] {
+            tx.execute(
+                "UPDATE clients SET name = ?2, updated_at = ?3 WHERE seq = ?1",
+                params![seq, spec.name, now],
+            )?;
+            for table in [
+                "client_redirect_uris",
+                "client_scopes",
+                "client_grant_types",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE client_seq = ?1"), [seq])?;
             }
             write_lists(tx, seq, &spec)?;
-            tx.record(NewEvent::new(EventKind::ClientUpdated, Actor::Admin, format!("updated {:?}", spec.name)).client(id))?;
+            tx.record(
+                NewEvent::new(
+                    EventKind::ClientUpdated,
+                    Actor::Admin,
+                    format!("updated {:?}", spec.name),
+                )
+                .client(id),
+            )?;
             load(tx, id)
         })
     }
@@ -103,15 +149,35 @@ impl Store {
     pub fn set_client_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<(Client, i64)> {
         self.write(now, |tx| {
             let seq = seq_of(tx, id)?;
-            tx.execute("UPDATE clients SET disabled = ?2, updated_at = ?3 WHERE seq = ?1", params![seq, disabled, now])?;
+            tx.execute(
+                "UPDATE clients SET disabled = ?2, updated_at = ?3 WHERE seq = ?1",
+                params![seq, disabled, now],
+            )?;
             let revoked = if disabled {
-                tx.execute("UPDATE auth_codes SET voided = 1 WHERE client_seq = ?1 AND used_at IS NULL", [seq])?;
-                families::revoke_where(tx, "client_seq = ?1", [seq], RevokeReason::ClientDisabled, Actor::Admin)?
+                tx.execute(
+                    "UPDATE auth_codes SET voided = 1 WHERE client_seq = ?1 AND used_at IS NULL",
+                    [seq],
+                )?;
+                families::revoke_where(
+                    tx,
+                    "client_seq = ?1",
+                    [seq],
+                    RevokeReason::ClientDisabled,
+                    Actor::Admin,
+                )?
             } else {
                 0
             };
-            let kind = if disabled { EventKind::ClientDisabled } else { EventKind::ClientEnabled };
-            let detail = if disabled { format!("{revoked} families revoked") } else { String::new() };
+            let kind = if disabled {
+                EventKind::ClientDisabled
+            } else {
+                EventKind::ClientEnabled
+            };
+            let detail = if disabled {
+                format!("{revoked} families revoked")
+            } else {
+                String::new()
+            };
             tx.record(NewEvent::new(kind, Actor::Admin, detail).client(id))?;
             Ok((load(tx, id)?, revoked))
         })
@@ -122,7 +188,9 @@ impl Store {
         self.write(now, |tx| {
             let client = load(tx, id)?;
             if client.public {
-                return Err(StoreError::Conflict("public clients have no secret to rotate".into()));
+                return Err(StoreError::Conflict(
+                    "public clients have no secret to rotate".into(),
+                ));
             }
             let secret = Token::generate(TokenKind::ClientSecret);
             tx.execute(
@@ -139,7 +207,14 @@ impl Store {
         self.write(now, |tx| {
             let client = load(tx, id)?;
             tx.execute("DELETE FROM clients WHERE id = ?1", [id])?;
-            tx.record(NewEvent::new(EventKind::ClientDeleted, Actor::Admin, format!("deleted {:?}", client.name)).client(id))
+            tx.record(
+                NewEvent::new(
+                    EventKind::ClientDeleted,
+                    Actor::Admin,
+                    format!("deleted {:?}", client.name),
+                )
+                .client(id),
+            )
         })
     }
 }
@@ -157,22 +232,41 @@ fn write_lists(tx: &mut Tx, seq: i64, spec: &ClientSpec) -> Result<()> {
         )?;
     }
     for scope in spec.scopes.names() {
-        let known: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM scopes WHERE name = ?1)", [scope.as_str()], |row| row.get(0))?;
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM scopes WHERE name = ?1)",
+            [scope.as_str()],
+            |row| row.get(0),
+        )?;
         if !known {
-            return Err(Invalid::new("scopes", format!("unknown scope {:?}; add it with `gatehouse scope add`", scope.as_str())).into());
+            return Err(Invalid::new(
+                "scopes",
+                format!(
+                    "unknown scope {:?}; add it with `gatehouse scope add`",
+                    scope.as_str()
+                ),
+            )
+            .into());
         }
-        tx.execute("INSERT INTO client_scopes (client_seq, scope) VALUES (?1, ?2)", params![seq, scope.as_str()])?;
+        tx.execute(
+            "INSERT INTO client_scopes (client_seq, scope) VALUES (?1, ?2)",
+            params![seq, scope.as_str()],
+        )?;
     }
     for grant in &spec.grant_types {
-        tx.execute("INSERT INTO client_grant_types (client_seq, grant_type) VALUES (?1, ?2)", params![seq, grant.as_str()])?;
+        tx.execute(
+            "INSERT INTO client_grant_types (client_seq, grant_type) VALUES (?1, ?2)",
+            params![seq, grant.as_str()],
+        )?;
     }
     Ok(())
 }
 
 pub(super) fn seq_of(conn: &Connection, id: &str) -> Result<i64> {
-    conn.query_row("SELECT seq FROM clients WHERE id = ?1", [id], |row| row.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::not_found("client", id))
+    conn.query_row("SELECT seq FROM clients WHERE id = ?1", [id], |row| {
+        row.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::not_found("client", id))
 }
 
 pub(super) fn load(conn: &Connection, id: &str) -> Result<Client> {
@@ -229,5 +323,7 @@ pub(super) fn page<T>(mut rows: Vec<(i64, T)>, limit: usize) -> (Vec<T>, Option<
 }
 
 pub(super) fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

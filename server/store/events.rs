@@ -4,7 +4,8 @@ use super::{Result, Store};
 use crate::model::{Event, EventKind, NewEvent};
 use rusqlite::{params, Connection, Row};
 
-const SELECT_EVENT: &str = "SELECT id, time, kind, actor, client_id, family_id, username, detail FROM events";
+const SELECT_EVENT: &str =
+    "SELECT id, time, kind, actor, client_id, family_id, username, detail FROM events";
 
 impl Store {
     /// Records one event in a transaction of its own (public-plane security events).
@@ -14,7 +15,12 @@ impl Store {
 
     /// Events newest first, below `before_id` (0 for the newest); returns the page
     /// and the `before_id` of the next one.
-    pub fn list_events(&self, limit: usize, before_id: i64, security_only: bool) -> Result<(Vec<Event>, Option<i64>)> {
+    pub fn list_events(
+        &self,
+        limit: usize,
+        before_id: i64,
+        security_only: bool,
+    ) -> Result<(Vec<Event>, Option<i64>)> {
         self.read(|conn| {
             let before = if before_id <= 0 { i64::MAX } else { before_id };
             let mut statement = conn.prepare_cached(&format!(
@@ -36,7 +42,9 @@ impl Store {
     /// Events with an id above `after_id`, oldest first (for a watcher catching up).
     pub fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<Event>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached(&format!("{SELECT_EVENT} WHERE id > ?1 ORDER BY id LIMIT ?2"))?;
+            let mut statement = conn.prepare_cached(&format!(
+                "{SELECT_EVENT} WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?;
             let events = statement
                 .query_map(params![after_id, limit as i64], from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -5,8 +5,13 @@
 //! and no clock step can bring a revoked token back.
 
 use super::{clients, users, Result, Store, StoreError, Tx};
-use crate::model::{Actor, EventKind, Family, FamilyFilter, NewEvent, Revocation, RevokeCount, RevokeReason, TokenRecord};
-use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Params, Row};
+use crate::model::{
+    Actor, EventKind, Family, FamilyFilter, NewEvent, Revocation, RevokeCount, RevokeReason,
+    TokenRecord,
+};
+use rusqlite::{
+    params, params_from_iter, types::Value, Connection, OptionalExtension, Params, Row,
+};
 
 const SELECT_FAMILY: &str = "
 SELECT f.seq, f.id, c.id, c.name, u.username, f.scope, f.created_at, f.last_used_at, f.rotations,
@@ -15,10 +20,19 @@ FROM families f JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f
 
 impl Store {
     /// Families newest first, below the keyset cursor `before_seq` (0 for the newest).
-    pub fn list_families(&self, filter: &FamilyFilter, limit: usize, before_seq: i64) -> Result<(Vec<Family>, Option<i64>)> {
+    pub fn list_families(
+        &self,
+        filter: &FamilyFilter,
+        limit: usize,
+        before_seq: i64,
+    ) -> Result<(Vec<Family>, Option<i64>)> {
         self.read(|conn| {
             let mut conditions = vec!["f.seq < ?".to_owned()];
-            let mut values = vec![Value::Integer(if before_seq <= 0 { i64::MAX } else { before_seq })];
+            let mut values = vec![Value::Integer(if before_seq <= 0 {
+                i64::MAX
+            } else {
+                before_seq
+            })];
             if let Some(client_id) = &filter.client_id {
                 conditions.push("f.client_seq = ?".into());
                 values.push(Value::Integer(clients::seq_of(conn, client_id)?));
@@ -31,10 +45,15 @@ impl Store {
                 conditions.push("f.revoked_at IS NULL".into());
             }
             values.push(Value::Integer(limit as i64 + 1));
-            let sql = format!("{SELECT_FAMILY} WHERE {} ORDER BY f.seq DESC LIMIT ?", conditions.join(" AND "));
+            let sql = format!(
+                "{SELECT_FAMILY} WHERE {} ORDER BY f.seq DESC LIMIT ?",
+                conditions.join(" AND ")
+            );
             let mut statement = conn.prepare_cached(&sql)?;
             let rows = statement
-                .query_map(params_from_iter(values), |row| Ok((row.get(0)?, from_row(row)?)))?
+                .query_map(params_from_iter(values), |row| {
+                    Ok((row.get(0)?, from_row(row)?))
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(clients::page(rows, limit))
         })
@@ -50,13 +69,13 @@ impl Store {
             let revoked = family.revoked.is_some();
             let mut tokens = Vec::new();
             let mut statement = conn.prepare_cached(
-                "SELECT 'code', 0, created_at, expires_at, used_at, 0 FROM auth_codes WHERE family_seq = ?1
+                "SELECT 'code', 0, created_at, expires_at, used_at, 0, 0 AS rank FROM auth_codes WHERE family_seq = ?1
                  UNION ALL
-                 SELECT 'refresh_token', generation, issued_at, expires_at, used_at, 0 FROM refresh_tokens WHERE family_seq = ?1
+                 SELECT 'refresh_token', generation, issued_at, expires_at, used_at, 0, 1 FROM refresh_tokens WHERE family_seq = ?1
                  UNION ALL
-                 SELECT 'access_token', generation, issued_at, expires_at, NULL, revoked_at IS NOT NULL
+                 SELECT 'access_token', generation, issued_at, expires_at, NULL, revoked_at IS NOT NULL, 2
                      FROM access_tokens WHERE family_seq = ?1
-                 ORDER BY 2, 3, 1 DESC",
+                 ORDER BY 2, 7",
             )?;
             let rows = statement.query_map([seq], |row| {
                 let kind: String = row.get(0)?;
@@ -88,7 +107,9 @@ impl Store {
     pub fn revoke_family(&self, id: &str, note: &str, now: i64) -> Result<i64> {
         self.write(now, |tx| {
             let seq: i64 = tx
-                .query_row("SELECT seq FROM families WHERE id = ?1", [id], |row| row.get(0))
+                .query_row("SELECT seq FROM families WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
                 .optional()?
                 .ok_or_else(|| StoreError::not_found("family", id))?;
             revoke_family_tx(tx, seq, RevokeReason::Admin, Actor::Admin, note)
@@ -96,17 +117,53 @@ impl Store {
     }
 
     /// Revokes (or with `dry_run`, counts) every live family of a client.
-    pub fn revoke_client_families(&self, client_id: &str, note: &str, dry_run: bool, now: i64) -> Result<RevokeCount> {
-        self.bulk_revoke(now, dry_run, |conn| clients::seq_of(conn, client_id), "client_seq", "user_seq", |count| {
-            NewEvent::new(EventKind::FamilyRevoked, Actor::Admin, bulk_detail(count, "client", note)).client(client_id)
-        })
+    pub fn revoke_client_families(
+        &self,
+        client_id: &str,
+        note: &str,
+        dry_run: bool,
+        now: i64,
+    ) -> Result<RevokeCount> {
+        self.bulk_revoke(
+            now,
+            dry_run,
+            |conn| clients::seq_of(conn, client_id),
+            "client_seq",
+            "user_seq",
+            |count| {
+                NewEvent::new(
+                    EventKind::FamilyRevoked,
+                    Actor::Admin,
+                    bulk_detail(count, "client", note),
+                )
+                .client(client_id)
+            },
+        )
     }
 
     /// Revokes (or with `dry_run`, counts) every live family of a user.
-    pub fn revoke_user_families(&self, username: &str, note: &str, dry_run: bool, now: i64) -> Result<RevokeCount> {
-        self.bulk_revoke(now, dry_run, |conn| users::seq_of(conn, username), "user_seq", "client_seq", |count| {
-            NewEvent::new(EventKind::FamilyRevoked, Actor::Admin, bulk_detail(count, "user", note)).user(username)
-        })
+    pub fn revoke_user_families(
+        &self,
+        username: &str,
+        note: &str,
+        dry_run: bool,
+        now: i64,
+    ) -> Result<RevokeCount> {
+        self.bulk_revoke(
+            now,
+            dry_run,
+            |conn| users::seq_of(conn, username),
+            "user_seq",
+            "client_seq",
+            |count| {
+                NewEvent::new(
+                    EventKind::FamilyRevoked,
+                    Actor::Admin,
+                    bulk_detail(count, "user", note),
+                )
+                .user(username)
+            },
+        )
     }
 
     fn bulk_revoke(
@@ -144,15 +201,27 @@ impl Store {
         self.write(now, |tx| {
             let seq = owner(tx)?;
             let counted = count(tx, seq)?;
-            let revoked = revoke_where(tx, &format!("{owner_column} = ?1"), [seq], RevokeReason::Admin, Actor::Admin)?;
+            let revoked = revoke_where(
+                tx,
+                &format!("{owner_column} = ?1"),
+                [seq],
+                RevokeReason::Admin,
+                Actor::Admin,
+            )?;
             tx.record(event(&counted))?;
-            Ok(RevokeCount { families: revoked, ..counted })
+            Ok(RevokeCount {
+                families: revoked,
+                ..counted
+            })
         })
     }
 }
 
 fn bulk_detail(count: &RevokeCount, owner: &str, note: &str) -> String {
-    let mut detail = format!("{} families of the {owner} revoked (reason admin)", count.families);
+    let mut detail = format!(
+        "{} families of the {owner} revoked (reason admin)",
+        count.families
+    );
     if !note.is_empty() {
         detail.push_str(": ");
         detail.push_str(note);
@@ -162,7 +231,13 @@ fn bulk_detail(count: &RevokeCount, owner: &str, note: &str) -> String {
 
 /// Revokes one family inside a transaction and records it; returns 1, or 0 if it
 /// was already revoked.
-pub(super) fn revoke_family_tx(tx: &mut Tx, seq: i64, reason: RevokeReason, actor: Actor, note: &str) -> Result<i64> {
+pub(super) fn revoke_family_tx(
+    tx: &mut Tx,
+    seq: i64,
+    reason: RevokeReason,
+    actor: Actor,
+    note: &str,
+) -> Result<i64> {
     let now = tx.now;
     let changed = tx.execute(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4 WHERE seq = ?1 AND revoked_at IS NULL",
@@ -193,7 +268,13 @@ pub(super) fn revoke_family_tx(tx: &mut Tx, seq: i64, reason: RevokeReason, acto
 
 /// Revokes every live family matching `condition` (over `families` columns);
 /// the caller records the event. Returns how many were revoked.
-pub(super) fn revoke_where(tx: &Tx, condition: &str, params: impl Params, reason: RevokeReason, actor: Actor) -> Result<i64> {
+pub(super) fn revoke_where(
+    tx: &Tx,
+    condition: &str,
+    params: impl Params,
+    reason: RevokeReason,
+    actor: Actor,
+) -> Result<i64> {
     let sql = format!(
         "UPDATE families SET revoked_at = {now}, revoked_reason = '{reason}', revoked_by = '{actor}'
          WHERE revoked_at IS NULL AND {condition}",

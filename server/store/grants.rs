@@ -341,7 +341,12 @@ impl Store {
     }
 
     /// Whether the user already consented to every scope in `scope` for this client.
-    pub fn consent_covers(&self, user_seq: i64, client_id: &str, scope: &crate::model::ScopeSet) -> Result<bool> {
+    pub fn consent_covers(
+        &self,
+        user_seq: i64,
+        client_id: &str,
+        scope: &crate::model::ScopeSet,
+    ) -> Result<bool> {
         self.read(|conn| {
             let granted: Option<String> = conn
                 .query_row(
@@ -353,13 +358,22 @@ impl Store {
                 .optional()?;
             Ok(granted.is_some_and(|granted| {
                 let granted: Vec<&str> = granted.split(' ').collect();
-                scope.names().iter().all(|name| granted.contains(&name.as_str()))
+                scope
+                    .names()
+                    .iter()
+                    .all(|name| granted.contains(&name.as_str()))
             }))
         })
     }
 
     /// Remembers consent, adding `scope` to what the user granted the client before.
-    pub fn remember_consent(&self, user_seq: i64, client_id: &str, scope: &crate::model::ScopeSet, now: i64) -> Result<()> {
+    pub fn remember_consent(
+        &self,
+        user_seq: i64,
+        client_id: &str,
+        scope: &crate::model::ScopeSet,
+        now: i64,
+    ) -> Result<()> {
         self.write(now, |tx| {
             let previous: Option<String> = tx
                 .query_row(
@@ -384,10 +398,19 @@ impl Store {
 }
 
 fn family_id(tx: &Tx, family_seq: i64) -> Result<String> {
-    Ok(tx.query_row("SELECT id FROM families WHERE seq = ?1", [family_seq], |row| row.get(0))?)
+    Ok(tx.query_row(
+        "SELECT id FROM families WHERE seq = ?1",
+        [family_seq],
+        |row| row.get(0),
+    )?)
 }
 
-fn issue_tokens(tx: &Tx, family_seq: i64, generation: i64, spec: &IssueSpec) -> Result<IssuedTokens> {
+fn issue_tokens(
+    tx: &Tx,
+    family_seq: i64,
+    generation: i64,
+    spec: &IssueSpec,
+) -> Result<IssuedTokens> {
     let now = tx.now;
     let access_token = Token::generate(TokenKind::Access);
     tx.prepare_cached(

@@ -19,8 +19,8 @@ mod users;
 
 pub use clients::{secret_matches, ClientCredentials};
 pub use grants::{
-    AccessTokenInfo, CodeGrant, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, StoredCode, StoredRefresh,
-    TokenLookup, TokenRevocation,
+    AccessTokenInfo, CodeGrant, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome,
+    StoredCode, StoredRefresh, TokenLookup, TokenRevocation,
 };
 pub use users::UserCredentials;
 
@@ -69,7 +69,9 @@ impl From<Invalid> for StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         match error.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy
+            }
             _ => StoreError::Internal(error.to_string()),
         }
     }
@@ -119,16 +121,21 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
-        let journal: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        let journal: String =
+            writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if journal != "wal" {
-            return Err(StoreError::Internal(format!("journal_mode is {journal}, not wal")));
+            return Err(StoreError::Internal(format!(
+                "journal_mode is {journal}, not wal"
+            )));
         }
         schema::migrate(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
                 let reader = Connection::open_with_flags(
                     path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 configure(&reader)?;
                 Ok(Mutex::new(reader))
@@ -177,7 +184,11 @@ impl Store {
 
     /// Size of the database and its write-ahead log, in bytes.
     pub fn database_bytes(&self) -> i64 {
-        let size = |path: &Path| std::fs::metadata(path).map(|meta| meta.len() as i64).unwrap_or(0);
+        let size = |path: &Path| {
+            std::fs::metadata(path)
+                .map(|meta| meta.len() as i64)
+                .unwrap_or(0)
+        };
         let mut wal = self.inner.path.clone().into_os_string();
         wal.push("-wal");
         size(&self.inner.path) + size(Path::new(&wal))
@@ -226,5 +237,7 @@ fn configure(conn: &Connection) -> Result<()> {
 
 fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock rolled its transaction back; the connection is fine.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

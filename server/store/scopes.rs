@@ -7,8 +7,11 @@ use rusqlite::{params, OptionalExtension};
 impl Store {
     pub fn list_scopes(&self) -> Result<Vec<Scope>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached("SELECT name, description FROM scopes ORDER BY name")?;
-            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+            let mut statement =
+                conn.prepare_cached("SELECT name, description FROM scopes ORDER BY name")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
             let mut scopes = Vec::new();
             for row in rows {
                 let (name, description) = row?;
@@ -28,7 +31,11 @@ impl Store {
                  ON CONFLICT (name) DO UPDATE SET description = excluded.description",
                 params![scope.name.as_str(), scope.description, now],
             )?;
-            tx.record(NewEvent::new(EventKind::ScopeAdded, Actor::Admin, format!("{}: {}", scope.name, scope.description)))?;
+            tx.record(NewEvent::new(
+                EventKind::ScopeAdded,
+                Actor::Admin,
+                format!("{}: {}", scope.name, scope.description),
+            ))?;
             Ok(scope)
         })
     }
@@ -52,7 +59,11 @@ impl Store {
     pub fn maintenance(&self) -> Result<bool> {
         self.read(|conn| {
             let value: Option<String> = conn
-                .query_row("SELECT value FROM settings WHERE key = 'maintenance'", [], |row| row.get(0))
+                .query_row(
+                    "SELECT value FROM settings WHERE key = 'maintenance'",
+                    [],
+                    |row| row.get(0),
+                )
                 .optional()?;
             Ok(value.as_deref() == Some("on"))
         })
@@ -65,7 +76,11 @@ impl Store {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [if on { "on" } else { "off" }],
             )?;
-            let kind = if on { EventKind::MaintenanceOn } else { EventKind::MaintenanceOff };
+            let kind = if on {
+                EventKind::MaintenanceOn
+            } else {
+                EventKind::MaintenanceOff
+            };
             tx.record(NewEvent::new(kind, Actor::Admin, ""))
         })
     }
@@ -79,8 +94,12 @@ impl Store {
             Ok(Counts {
                 clients: count("SELECT count(*) FROM clients WHERE ?1 = ?1")?,
                 users: count("SELECT count(*) FROM users WHERE ?1 = ?1")?,
-                active_families: count("SELECT count(*) FROM families WHERE revoked_at IS NULL AND ?1 = ?1")?,
-                security_events_last_hour: count("SELECT count(*) FROM events WHERE security = 1 AND time >= ?1")?,
+                active_families: count(
+                    "SELECT count(*) FROM families WHERE revoked_at IS NULL AND ?1 = ?1",
+                )?,
+                security_events_last_hour: count(
+                    "SELECT count(*) FROM events WHERE security = 1 AND time >= ?1",
+                )?,
                 database_bytes,
                 maintenance,
             })

@@ -31,27 +31,55 @@ impl Store {
 
     pub fn list_users(&self) -> Result<Vec<User>> {
         self.read(|conn| {
-            let mut statement =
-                conn.prepare_cached("SELECT username, disabled, created_at, updated_at FROM users ORDER BY username")?;
-            let users = statement.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut statement = conn.prepare_cached(
+                "SELECT username, disabled, created_at, updated_at FROM users ORDER BY username",
+            )?;
+            let users = statement
+                .query_map([], from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(users)
         })
     }
 
     /// Disables or enables a user; disabling revokes their live families and
     /// voids their unexchanged codes.
-    pub fn set_user_disabled(&self, username: &str, disabled: bool, now: i64) -> Result<(User, i64)> {
+    pub fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<(User, i64)> {
         self.write(now, |tx| {
             let seq = seq_of(tx, username)?;
-            tx.execute("UPDATE users SET disabled = ?2, updated_at = ?3 WHERE seq = ?1", params![seq, disabled, now])?;
+            tx.execute(
+                "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE seq = ?1",
+                params![seq, disabled, now],
+            )?;
             let revoked = if disabled {
-                tx.execute("UPDATE auth_codes SET voided = 1 WHERE user_seq = ?1 AND used_at IS NULL", [seq])?;
-                families::revoke_where(tx, "user_seq = ?1", [seq], RevokeReason::UserDisabled, Actor::Admin)?
+                tx.execute(
+                    "UPDATE auth_codes SET voided = 1 WHERE user_seq = ?1 AND used_at IS NULL",
+                    [seq],
+                )?;
+                families::revoke_where(
+                    tx,
+                    "user_seq = ?1",
+                    [seq],
+                    RevokeReason::UserDisabled,
+                    Actor::Admin,
+                )?
             } else {
                 0
             };
-            let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
-            let detail = if disabled { format!("{revoked} families revoked") } else { String::new() };
+            let kind = if disabled {
+                EventKind::UserDisabled
+            } else {
+                EventKind::UserEnabled
+            };
+            let detail = if disabled {
+                format!("{revoked} families revoked")
+            } else {
+                String::new()
+            };
             tx.record(NewEvent::new(kind, Actor::Admin, detail).user(username))?;
             Ok((load(tx, username)?, revoked))
         })
@@ -64,7 +92,10 @@ impl Store {
                 "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE seq = ?1",
                 params![seq, password_hash, now],
             )?;
-            tx.record(NewEvent::new(EventKind::UserUpdated, Actor::Admin, "password changed").user(username))?;
+            tx.record(
+                NewEvent::new(EventKind::UserUpdated, Actor::Admin, "password changed")
+                    .user(username),
+            )?;
             load(tx, username)
         })
     }
@@ -91,9 +122,13 @@ impl Store {
 }
 
 pub(super) fn seq_of(conn: &Connection, username: &str) -> Result<i64> {
-    conn.query_row("SELECT seq FROM users WHERE username = ?1", [username], |row| row.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::not_found("user", username))
+    conn.query_row(
+        "SELECT seq FROM users WHERE username = ?1",
+        [username],
+        |row| row.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::not_found("user", username))
 }
 
 fn load(conn: &Connection, username: &str) -> Result<User> {

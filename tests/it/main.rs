@@ -1,1 +1,11 @@
-fn main(){}
+//! The integration suite: one binary, each module one feature, every test
+//! against the real server (temp data dir, port 0, real HTTP and real gRPC).
+
+mod support;
+
+/// Clients, scopes, users, families and events over the gRPC admin API.
+mod admin_api;
+/// The `gatehouse` admin command line against a running server.
+mod admin_cli;
+/// Start-up: data dir, admin token, permissions, durability pragmas, restart.
+mod startup;

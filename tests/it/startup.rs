@@ -1,0 +1,82 @@
+use crate::support::{create_client, create_user, proto, seed_family, TestServer};
+use std::os::unix::fs::PermissionsExt;
+
+#[tokio::test]
+async fn first_start_creates_a_private_data_dir_and_admin_token() {
+    let server = TestServer::spawn().await;
+    let mode =
+        |path: std::path::PathBuf| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(server.data_dir()), 0o700);
+    assert_eq!(mode(server.data_dir().join("admin.token")), 0o600);
+    assert_eq!(mode(server.data_dir().join("gatehouse.db")), 0o600);
+    assert_eq!(server.admin_token.len(), 43, "256 bits, base64url");
+}
+
+#[tokio::test]
+async fn durability_pragmas_are_in_force() {
+    let server = TestServer::spawn().await;
+    let (journal, synchronous, foreign_keys, busy_timeout) = server.store.pragmas().unwrap();
+    assert_eq!(journal, "wal");
+    assert_eq!(synchronous, 2, "synchronous=FULL");
+    assert!(foreign_keys);
+    assert!(busy_timeout >= 5000);
+}
+
+#[tokio::test]
+async fn start_refuses_a_data_dir_readable_by_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    gatehouse::server::prepare(&data).unwrap();
+    std::fs::set_permissions(
+        data.join("gatehouse.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let error = gatehouse::server::prepare(&data).err().expect("refused");
+    assert!(error.to_string().contains("gatehouse.db"), "{error}");
+    assert!(error.to_string().contains("chmod"), "{error}");
+}
+
+#[tokio::test]
+async fn restart_on_the_same_data_dir_keeps_everything() {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    let (client, _) = create_client(&mut admin, "https://partner.example/cb").await;
+    create_user(&mut admin, "alice", "correct horse battery").await;
+    let (family, access, _) = seed_family(&server.store, &client, "alice", server.clock.now());
+    let token = server.admin_token.clone();
+    let server = server.restart().await;
+    assert_eq!(server.admin_token, token, "the admin token survives");
+    let mut admin = server.admin();
+    let fetched = admin
+        .get_client(proto::GetClientRequest { id: client })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fetched.active_families, 1);
+    let users = admin
+        .list_users(proto::ListUsersRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    assert_eq!(users.len(), 1);
+    let shown = admin
+        .get_family(proto::GetFamilyRequest { id: family })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shown.family.unwrap().status, "active");
+    assert!(server
+        .store
+        .lookup_token(&access, server.clock.now())
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn healthz_answers_when_the_database_does() {
+    let server = TestServer::spawn().await;
+    let response = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(response.status(), 200);
+}
