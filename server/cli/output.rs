@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn formats_utc_times() {
         assert_eq!(format_time(0), "-");
-        assert_eq!(format_time(1_795_000_000), "2026-11-18 08:26:40Z");
+        assert_eq!(format_time(1_795_000_000), "2026-11-18 11:06:40Z");
         assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00Z");
     }
 
