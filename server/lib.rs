@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod model;
+pub mod oauth;
 pub mod secret;
 pub mod server;
 pub mod store;

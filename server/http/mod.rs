@@ -1,9 +1,92 @@
-//! The public plane over HTTP (axum).
+//! The public plane over HTTP (axum): thin handlers over `oauth/`.
+//!
+//! - `authorize`: GET /authorize, the login and consent forms.
+//! - `token`: POST /token, /revoke, /introspect.
+//! - `resource`: the bearer-protected API under `/api/public/v1/`.
+//! - `metadata`: RFC 8414.
+//! - `respond`: the one mapping from outcomes to statuses and headers.
+//! - `pages`, `sessions`: HTML and in-memory browser state.
+
+mod authorize;
+mod metadata;
+mod pages;
+mod resource;
+mod respond;
+mod sessions;
+mod token;
 
 use crate::server::{ServeError, Shared};
-use axum::{routing::get, Router};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
+
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What every handler sees.
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Shared,
+    browsers: Arc<sessions::Browsers>,
+}
+
+impl AppState {
+    fn secure_cookies(&self) -> bool {
+        self.shared.config.issuer.starts_with("https://")
+    }
+
+    /// `__Host-` cookies need Secure, so only over https.
+    fn cookie_name(&self, base: &str) -> String {
+        if self.secure_cookies() {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+}
+
+/// The public router.
+pub fn router(shared: Shared) -> Router {
+    let app = AppState {
+        shared,
+        browsers: Arc::default(),
+    };
+    let api =
+        Router::new()
+            .route("/me", get(resource::me))
+            .layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                resource::require_bearer,
+            ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/authorize",
+            get(authorize::authorize)
+                .fallback(|| async { respond::method_not_allowed("GET", true) }),
+        )
+        .route("/login", axum::routing::post(authorize::login))
+        .route(
+            "/consent",
+            get(authorize::consent_page).post(authorize::consent),
+        )
+        .route("/token", any(token::token))
+        .route("/revoke", any(token::revoke))
+        .route("/introspect", any(token::introspect))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/assets/gatehouse.css", get(stylesheet))
+        .nest("/api/public/v1", api)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .with_state(app)
+}
 
 /// Serves the public plane on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -11,20 +94,33 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let router = Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(shared);
-    axum::serve(listener, router)
+    let service = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
 }
 
-async fn healthz(
-    axum::extract::State(shared): axum::extract::State<Shared>,
-) -> axum::http::StatusCode {
-    match shared.store.call(|store| store.maintenance()).await {
-        Ok(_) => axum::http::StatusCode::OK,
-        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+async fn healthz(State(app): State<AppState>) -> StatusCode {
+    match app.shared.store.call(|store| store.maintenance()).await {
+        Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        pages::STYLESHEET,
+    )
+        .into_response()
 }

@@ -5,7 +5,7 @@
 //! `decide` closure that sees the stored state inside the transaction, so the
 //! check and the change can never be split by a concurrent request.
 
-use super::{families, Result, Store, Tx};
+use super::{families, Result, Store, StoreError, Tx};
 use crate::model::{Actor, EventKind, NewEvent, RevokeReason};
 use crate::secret::{random_base64, Token, TokenHash, TokenKind};
 use rusqlite::{params, OptionalExtension};
@@ -113,7 +113,7 @@ impl Store {
     pub fn issue_code(&self, grant: &CodeGrant, now: i64) -> Result<Token> {
         self.write(now, |tx| {
             let code = Token::generate(TokenKind::Code);
-            tx.execute(
+            let inserted = tx.execute(
                 "INSERT INTO auth_codes (hash, client_seq, user_seq, redirect_uri, code_challenge, scope, created_at, expires_at)
                  SELECT ?1, seq, ?2, ?3, ?4, ?5, ?6, ?7 FROM clients WHERE id = ?8",
                 params![
@@ -127,6 +127,9 @@ impl Store {
                     grant.client_id
                 ],
             )?;
+            if inserted == 0 {
+                return Err(StoreError::not_found("client", &grant.client_id));
+            }
             Ok(code)
         })
     }

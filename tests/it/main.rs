@@ -7,5 +7,7 @@ mod support;
 mod admin_api;
 /// The `gatehouse` admin command line against a running server.
 mod admin_cli;
+/// /authorize, login and consent pages, metadata.
+mod authorize;
 /// Start-up: data dir, admin token, permissions, durability pragmas, restart.
 mod startup;

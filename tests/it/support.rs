@@ -258,3 +258,310 @@ pub fn seed_family(
         issued.refresh_token.unwrap().into_string(),
     )
 }
+
+/// The RFC 7636 Appendix B verifier and its S256 challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const REDIRECT_URI: &str = "https://partner.example/cb";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A scripted browser: no automatic redirects, cookies kept by hand.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(server: &TestServer) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.url(""),
+            cookies: Default::default(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.insert(name.to_owned(), value.to_owned());
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&String> {
+        self.cookies.get(name)
+    }
+
+    pub async fn get(&mut self, path_and_query: &str) -> reqwest::Response {
+        let response = self
+            .http
+            .get(format!("{}{path_and_query}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    pub async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// GET /authorize with these query pairs.
+    pub async fn authorize(&mut self, query: &[(&str, &str)]) -> reqwest::Response {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        self.get(&format!("/authorize?{query}")).await
+    }
+
+    /// Logs in on a login page and returns the response to the POST.
+    pub async fn login(
+        &mut self,
+        login_page: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let txn = hidden(login_page, "txn");
+        let csrf = hidden(login_page, "csrf");
+        self.post_form(
+            "/login",
+            &[
+                ("txn", &txn),
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Clicks Allow or Deny on a consent page.
+    pub async fn decide(&mut self, consent_page: &str, decision: &str) -> reqwest::Response {
+        let txn = hidden(consent_page, "txn");
+        let csrf = hidden(consent_page, "csrf");
+        self.post_form(
+            "/consent",
+            &[("txn", &txn), ("csrf", &csrf), ("decision", decision)],
+        )
+        .await
+    }
+
+    /// The whole browser flow for `client_id`, ending at the client's redirect:
+    /// returns the Location's query parameters.
+    pub async fn obtain_code(
+        &mut self,
+        client_id: &str,
+        username: &str,
+    ) -> std::collections::HashMap<String, String> {
+        let response = self.authorize(&authorize_query(client_id, "xyz")).await;
+        assert_eq!(response.status(), 200);
+        let mut page = response.text().await.unwrap();
+        if page.contains("name=\"password\"") {
+            let response = self.login(&page, username, PASSWORD).await;
+            assert_eq!(response.status(), 303, "login redirects to consent");
+            let location = location(&response);
+            let response = self.get(&location).await;
+            if response.status() == 303 {
+                return query_of(&location_of(&response));
+            }
+            page = response.text().await.unwrap();
+        }
+        assert!(
+            page.contains("name=\"decision\""),
+            "consent page expected: {page}"
+        );
+        let response = self.decide(&page, "allow").await;
+        assert_eq!(response.status(), 303);
+        query_of(&location(&response))
+    }
+}
+
+pub fn authorize_query<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "profile"),
+        ("state", state),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+/// The value of a hidden form field.
+pub fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden {name} in {page}"))
+        + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    page[start..end].to_owned()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    location_of(response)
+}
+
+fn location_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Query parameters of a URL (decoded).
+pub fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// A server with a confidential client allowed `profile` and a user `alice`:
+/// (server, client_id, client_secret).
+pub async fn partner_setup() -> (TestServer, String, String) {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    let (id, secret) = create_client(&mut admin, REDIRECT_URI).await;
+    create_user(&mut admin, "alice", PASSWORD).await;
+    (server, id, secret)
+}
+
+/// POSTs a form to `path` with optional Basic credentials.
+pub async fn post_form(
+    server: &TestServer,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut request = reqwest::Client::new()
+        .post(server.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some((id, secret)) = basic {
+        request = request.header("authorization", basic_header(id, secret));
+    }
+    request.send().await.unwrap()
+}
+
+/// RFC 6749 §2.3.1: form-encode id and secret, then base64.
+pub fn basic_header(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let encode = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let raw = format!("{}:{}", encode(id), encode(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// Exchanges a code for tokens with the App. B verifier.
+pub async fn exchange(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    code: &str,
+) -> reqwest::Response {
+    post_form(
+        server,
+        "/token",
+        Some((id, secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+/// Refreshes with a refresh token.
+pub async fn refresh(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    refresh_token: &str,
+) -> reqwest::Response {
+    post_form(
+        server,
+        "/token",
+        Some((id, secret)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+/// The full flow to tokens: returns the token response JSON.
+pub async fn tokens_for(server: &TestServer, id: &str, secret: &str) -> serde_json::Value {
+    let mut browser = Browser::new(server);
+    let query = browser.obtain_code(id, "alice").await;
+    let response = exchange(server, id, secret, &query["code"]).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// GET /api/public/v1/me with an Authorization header value.
+pub async fn me(server: &TestServer, authorization: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(server.url("/api/public/v1/me"));
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.unwrap()
+}
+
+/// POST /introspect with a confidential client's credentials.
+pub async fn introspect(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    token: &str,
+) -> serde_json::Value {
+    let response = post_form(
+        server,
+        "/introspect",
+        Some((id, secret)),
+        &[("token", token)],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}

@@ -1,0 +1,89 @@
+//! The bearer-protected resource API under `/api/public/v1/` (RFC 6750).
+
+use super::respond::{bearer_challenge, json, oauth_error};
+use super::AppState;
+use crate::oauth::bearer::{parse_bearer, BearerCredential};
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::secret::TokenKind;
+use crate::store::AccessTokenInfo;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Extension;
+
+/// Middleware: a live access token, or the RFC 6750 challenge.
+pub async fn require_bearer(
+    State(app): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers: Vec<_> = request
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .collect();
+    let header = match headers.as_slice() {
+        [] => None,
+        [value] => value.to_str().ok(),
+        _ => {
+            return oauth_error(&OAuthError::invalid_request(
+                "more than one Authorization header",
+            ))
+        }
+    };
+    let token = match parse_bearer(header) {
+        BearerCredential::Missing => return bearer_challenge(None),
+        BearerCredential::Malformed => {
+            return bearer_challenge(Some((
+                &OAuthError::invalid_request("malformed Bearer credentials"),
+                None,
+            )))
+        }
+        BearerCredential::Token(token) => token.to_owned(),
+    };
+    let invalid =
+        |why: &str| bearer_challenge(Some((&OAuthError::new(ErrorCode::InvalidToken, why), None)));
+    if !token.starts_with(TokenKind::Access.prefix()) {
+        return invalid("not an access token");
+    }
+    let now = app.shared.clock.now();
+    match app
+        .shared
+        .store
+        .call(move |store| store.lookup_token(&token, now))
+        .await
+    {
+        Ok(Some(info)) => {
+            request.extensions_mut().insert(info);
+            next.run(request).await
+        }
+        Ok(None) => invalid("the access token is expired, revoked or unknown"),
+        Err(error) => oauth_error(&OAuthError::from(error)),
+    }
+}
+
+/// The caller's access token must carry `scope`.
+fn require_scope(info: &AccessTokenInfo, scope: &'static str) -> Result<(), Response> {
+    if info.scope.split(' ').any(|granted| granted == scope) {
+        return Ok(());
+    }
+    let error = OAuthError::new(
+        ErrorCode::InsufficientScope,
+        format!("this endpoint needs scope {scope}"),
+    );
+    Err(bearer_challenge(Some((&error, Some(scope)))))
+}
+
+/// GET /api/public/v1/me (scope `profile`).
+pub async fn me(Extension(info): Extension<AccessTokenInfo>) -> Response {
+    if let Err(response) = require_scope(&info, "profile") {
+        return response;
+    }
+    json(&serde_json::json!({
+        "sub": info.username,
+        "username": info.username,
+        "client_id": info.client_id,
+        "scope": info.scope,
+    }))
+}

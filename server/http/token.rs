@@ -1,0 +1,178 @@
+//! POST /token, /revoke, /introspect: thin handlers over `oauth::token`.
+
+use super::respond::{json, method_not_allowed, oauth_error};
+use super::AppState;
+use crate::oauth::{self, OAuthError, Params};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+/// A checked form request: its parameters and Authorization header.
+struct FormRequest {
+    params: Params,
+    authorization: Option<String>,
+}
+
+/// Method, Content-Type, query and body checks common to the three endpoints.
+fn read_form(
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+) -> Result<FormRequest, Response> {
+    if method != Method::POST {
+        return Err(method_not_allowed("POST", method != Method::HEAD));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(oauth_error(&OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        )));
+    }
+    if let Some(query) = uri.query() {
+        let query = Params::parse(query.as_bytes()).unwrap_or_default();
+        if query.contains("client_secret") {
+            return Err(oauth_error(&OAuthError::invalid_request(
+                "credentials must not be sent in the URI",
+            )));
+        }
+    }
+    let params = Params::parse(body)
+        .map_err(|error| oauth_error(&OAuthError::invalid_request(error.to_string())))?;
+    let authorization = match headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => None,
+        [value] => Some(
+            value
+                .to_str()
+                .map_err(|_| {
+                    oauth_error(&OAuthError::invalid_request(
+                        "Authorization header is not ASCII",
+                    ))
+                })?
+                .to_owned(),
+        ),
+        _ => {
+            return Err(oauth_error(&OAuthError::invalid_request(
+                "more than one Authorization header",
+            )))
+        }
+    };
+    Ok(FormRequest {
+        params,
+        authorization,
+    })
+}
+
+pub async fn token(
+    State(app): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form = match read_form(&method, &headers, &uri, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let now = app.shared.clock.now();
+    let lifetimes = app.shared.config.lifetimes;
+    let outcome = app
+        .shared
+        .store
+        .call(move |store| {
+            if store.maintenance()? {
+                return Ok(Err(OAuthError::temporarily_unavailable()));
+            }
+            Ok(oauth::token::token(
+                store,
+                now,
+                &lifetimes,
+                form.authorization.as_deref(),
+                &form.params,
+            ))
+        })
+        .await;
+    match outcome.map_err(OAuthError::from).and_then(|result| result) {
+        Ok(tokens) => json(&tokens),
+        Err(error) => oauth_error(&error),
+    }
+}
+
+pub async fn revoke(
+    State(app): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form = match read_form(&method, &headers, &uri, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let now = app.shared.clock.now();
+    let outcome = app
+        .shared
+        .store
+        .call(move |store| {
+            Ok(oauth::token::revoke(
+                store,
+                now,
+                form.authorization.as_deref(),
+                &form.params,
+            ))
+        })
+        .await;
+    match outcome.map_err(OAuthError::from).and_then(|result| result) {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(error) => oauth_error(&error),
+    }
+}
+
+pub async fn introspect(
+    State(app): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form = match read_form(&method, &headers, &uri, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let now = app.shared.clock.now();
+    let issuer = app.shared.config.issuer.clone();
+    let outcome = app
+        .shared
+        .store
+        .call(move |store| {
+            Ok(oauth::token::introspect(
+                store,
+                now,
+                &issuer,
+                form.authorization.as_deref(),
+                &form.params,
+            ))
+        })
+        .await;
+    match outcome.map_err(OAuthError::from).and_then(|result| result) {
+        Ok(answer) => json(&answer),
+        Err(error) => oauth_error(&error),
+    }
+}

@@ -1,0 +1,287 @@
+//! The token endpoint's grants, /revoke and /introspect, as plain functions
+//! over the store and `now`. They know nothing of HTTP.
+
+use super::authorize::is_pkce_value;
+use super::client_auth::{authenticate, Accept};
+use super::error::{ErrorCode, OAuthError};
+use super::params::Params;
+use crate::model::{Client, GrantType, Lifetimes, ScopeSet};
+use crate::secret::{constant_time_eq, pkce_s256};
+use crate::store::{
+    CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, Store, TokenRevocation,
+};
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, serde::Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// An introspection answer (RFC 7662 §2.2): `{"active": false}` or the details.
+#[derive(Debug, serde::Serialize, PartialEq, Eq)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub details: Option<IntrospectionDetails>,
+}
+
+#[derive(Debug, serde::Serialize, PartialEq, Eq)]
+pub struct IntrospectionDetails {
+    pub scope: String,
+    pub client_id: String,
+    pub username: String,
+    pub sub: String,
+    pub token_type: &'static str,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, OAuthError> {
+    params
+        .get(name)
+        .map_err(|error| OAuthError::invalid_request(error.to_string()))
+}
+
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
+    param(params, name)?.ok_or_else(|| OAuthError::invalid_request(format!("{name} required")))
+}
+
+/// POST /token: authenticate the client, then run the requested grant.
+pub fn token(
+    store: &Store,
+    now: i64,
+    lifetimes: &Lifetimes,
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    for name in [
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "scope",
+    ] {
+        param(params, name)?;
+    }
+    let client = authenticate(store, now, authorization, params, Accept::AnyClient)?;
+    match param(params, "grant_type")? {
+        None => Err(OAuthError::invalid_request("grant_type required")),
+        Some("authorization_code") => exchange_code(store, now, lifetimes, &client, params),
+        Some("refresh_token") => refresh(store, now, lifetimes, &client, params),
+        Some(other) => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!(
+                "grant_type {} is not supported: use authorization_code or refresh_token",
+                if other.len() <= 40 {
+                    other
+                } else {
+                    "(too long)"
+                }
+            ),
+        )),
+    }
+}
+
+fn exchange_code(
+    store: &Store,
+    now: i64,
+    lifetimes: &Lifetimes,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let code = required(params, "code")?;
+    let redirect_uri = required(params, "redirect_uri")?;
+    let verifier = required(params, "code_verifier")?;
+    if !is_pkce_value(verifier) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~",
+        ));
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client is not allowed the authorization_code grant type",
+        ));
+    }
+    let mut refusal = "authorization code is invalid";
+    let issued = store.redeem_code(code, now, |stored| {
+        let Some(stored) = stored else {
+            return CodeRedemption::Refuse;
+        };
+        if stored.client_id != client.id {
+            refusal = "authorization code was issued to another client";
+            return CodeRedemption::Refuse;
+        }
+        let proof_holds = stored.redirect_uri == redirect_uri
+            && constant_time_eq(&pkce_s256(verifier), &stored.code_challenge);
+        if stored.used {
+            refusal = "authorization code was already used; the tokens it issued are revoked";
+            // Only a request that could have redeemed it may revoke (no DoS).
+            return if proof_holds {
+                CodeRedemption::RevokeReuse
+            } else {
+                CodeRedemption::Refuse
+            };
+        }
+        if stored.voided || stored.client_disabled || stored.user_disabled {
+            refusal = "authorization code was revoked";
+            return CodeRedemption::Refuse;
+        }
+        if now >= stored.expires_at {
+            refusal = "authorization code expired";
+            return CodeRedemption::Refuse;
+        }
+        if stored.redirect_uri != redirect_uri {
+            refusal = "redirect_uri differs from the one sent to /authorize";
+            return CodeRedemption::Refuse;
+        }
+        if !proof_holds {
+            refusal = "code_verifier does not match the code_challenge";
+            return CodeRedemption::Refuse;
+        }
+        CodeRedemption::Issue(issue_spec(client, &stored.scope, now, lifetimes))
+    })?;
+    issued
+        .map(|tokens| response(tokens, now))
+        .ok_or_else(|| OAuthError::invalid_grant(refusal))
+}
+
+fn refresh(
+    store: &Store,
+    now: i64,
+    lifetimes: &Lifetimes,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let refresh_token = required(params, "refresh_token")?;
+    if !client.allows(GrantType::RefreshToken) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client is not allowed the refresh_token grant type",
+        ));
+    }
+    let requested = match param(params, "scope")? {
+        Some(text) => Some(
+            ScopeSet::parse_oauth(text)
+                .map_err(|_| OAuthError::invalid_scope("malformed scope"))?,
+        ),
+        None => None,
+    };
+    let mut refusal = OAuthError::invalid_grant("refresh token is invalid");
+    let issued = store.rotate_refresh(refresh_token, now, |stored| {
+        let Some(stored) = stored else {
+            return RefreshOutcome::Refuse;
+        };
+        if stored.client_id != client.id {
+            refusal = OAuthError::invalid_grant("refresh token was issued to another client");
+            return RefreshOutcome::Refuse;
+        }
+        if stored.family_revoked || stored.client_disabled || stored.user_disabled {
+            refusal = OAuthError::invalid_grant("refresh token was revoked");
+            return RefreshOutcome::Refuse;
+        }
+        if stored.rotated {
+            refusal =
+                OAuthError::invalid_grant("refresh token was already used; the grant is revoked");
+            return RefreshOutcome::RevokeReplay;
+        }
+        if now >= stored.expires_at {
+            refusal = OAuthError::invalid_grant("refresh token expired");
+            return RefreshOutcome::Refuse;
+        }
+        let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
+        let scope = match &requested {
+            Some(requested) if !requested.is_subset_of(&granted) => {
+                refusal = OAuthError::invalid_scope("scope may only narrow the original grant");
+                return RefreshOutcome::Refuse;
+            }
+            Some(requested) => requested.to_string(),
+            None => stored.family_scope.clone(),
+        };
+        RefreshOutcome::Rotate(IssueSpec {
+            access_scope: scope,
+            access_expires_at: now + lifetimes.access,
+            refresh_expires_at: Some(now + lifetimes.refresh_idle),
+        })
+    })?;
+    issued.map(|tokens| response(tokens, now)).ok_or(refusal)
+}
+
+fn issue_spec(client: &Client, scope: &str, now: i64, lifetimes: &Lifetimes) -> IssueSpec {
+    IssueSpec {
+        access_scope: scope.to_owned(),
+        access_expires_at: now + lifetimes.access,
+        refresh_expires_at: client
+            .allows(GrantType::RefreshToken)
+            .then_some(now + lifetimes.refresh_idle),
+    }
+}
+
+fn response(tokens: IssuedTokens, now: i64) -> TokenResponse {
+    TokenResponse {
+        access_token: tokens.access_token.into_string(),
+        token_type: "Bearer",
+        expires_in: tokens.access_expires_at - now,
+        refresh_token: tokens.refresh_token.map(|token| token.into_string()),
+        scope: tokens.scope,
+    }
+}
+
+/// POST /revoke (RFC 7009): 200 for anything but a client or request error.
+pub fn revoke(
+    store: &Store,
+    now: i64,
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<(), OAuthError> {
+    param(params, "token")?;
+    param(params, "token_type_hint")?;
+    let client = authenticate(store, now, authorization, params, Accept::AnyClient)?;
+    let token = required(params, "token")?;
+    match store.revoke_token(token, &client.id, now)? {
+        TokenRevocation::Revoked | TokenRevocation::Unknown | TokenRevocation::OtherClient => {
+            Ok(())
+        }
+    }
+}
+
+/// POST /introspect (RFC 7662): confidential clients only.
+pub fn introspect(
+    store: &Store,
+    now: i64,
+    issuer: &str,
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<Introspection, OAuthError> {
+    param(params, "token")?;
+    param(params, "token_type_hint")?;
+    authenticate(store, now, authorization, params, Accept::ConfidentialOnly)?;
+    let token = required(params, "token")?;
+    let details = store
+        .lookup_token(token, now)?
+        .map(|info| IntrospectionDetails {
+            scope: info.scope,
+            client_id: info.client_id,
+            sub: info.username.clone(),
+            username: info.username,
+            token_type: if info.is_refresh {
+                "refresh_token"
+            } else {
+                "Bearer"
+            },
+            exp: info.expires_at,
+            iat: info.issued_at,
+            iss: issuer.to_owned(),
+        });
+    Ok(Introspection {
+        active: details.is_some(),
+        details,
+    })
+}
