@@ -11,3 +11,5 @@ mod admin_cli;
 mod authorize;
 /// Start-up: data dir, admin token, permissions, durability pragmas, restart.
 mod startup;
+/// /token: every seed row and common cause.
+mod token;
