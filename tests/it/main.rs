@@ -9,6 +9,12 @@ mod admin_api;
 mod admin_cli;
 /// /authorize, login and consent pages, metadata.
 mod authorize;
+/// End-to-end flow and the concurrent refresh race.
+mod flow;
+/// The bearer-protected resource API.
+mod resource;
+/// /revoke and /introspect.
+mod revoke_introspect;
 /// Start-up: data dir, admin token, permissions, durability pragmas, restart.
 mod startup;
 /// /token: every seed row and common cause.
