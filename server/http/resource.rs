@@ -63,21 +63,21 @@ pub async fn require_bearer(
     }
 }
 
-/// The caller's access token must carry `scope`.
-fn require_scope(info: &AccessTokenInfo, scope: &'static str) -> Result<(), Response> {
+/// The 403 challenge when the caller's access token lacks `scope`.
+fn missing_scope(info: &AccessTokenInfo, scope: &'static str) -> Option<Response> {
     if info.scope.split(' ').any(|granted| granted == scope) {
-        return Ok(());
+        return None;
     }
     let error = OAuthError::new(
         ErrorCode::InsufficientScope,
         format!("this endpoint needs scope {scope}"),
     );
-    Err(bearer_challenge(Some((&error, Some(scope)))))
+    Some(bearer_challenge(Some((&error, Some(scope)))))
 }
 
 /// GET /api/public/v1/me (scope `profile`).
 pub async fn me(Extension(info): Extension<AccessTokenInfo>) -> Response {
-    if let Err(response) = require_scope(&info, "profile") {
+    if let Some(response) = missing_scope(&info, "profile") {
         return response;
     }
     json(&serde_json::json!({

@@ -14,15 +14,33 @@ struct FormRequest {
     authorization: Option<String>,
 }
 
+/// Why a form request was turned away before any OAuth logic ran.
+enum Rejection {
+    Method { with_body: bool },
+    OAuth(OAuthError),
+}
+
+impl Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::Method { with_body } => method_not_allowed("POST", with_body),
+            Rejection::OAuth(error) => oauth_error(&error),
+        }
+    }
+}
+
 /// Method, Content-Type, query and body checks common to the three endpoints.
 fn read_form(
     method: &Method,
     headers: &HeaderMap,
     uri: &Uri,
     body: &Bytes,
-) -> Result<FormRequest, Response> {
+) -> Result<FormRequest, Rejection> {
+    let invalid = |why: &str| Rejection::OAuth(OAuthError::invalid_request(why));
     if method != Method::POST {
-        return Err(method_not_allowed("POST", method != Method::HEAD));
+        return Err(Rejection::Method {
+            with_body: method != Method::HEAD,
+        });
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -30,42 +48,27 @@ fn read_form(
         .unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(oauth_error(&OAuthError::invalid_request(
+        return Err(invalid(
             "Content-Type must be application/x-www-form-urlencoded",
-        )));
+        ));
     }
     if let Some(query) = uri.query() {
         let query = Params::parse(query.as_bytes()).unwrap_or_default();
         if query.contains("client_secret") {
-            return Err(oauth_error(&OAuthError::invalid_request(
-                "credentials must not be sent in the URI",
-            )));
+            return Err(invalid("credentials must not be sent in the URI"));
         }
     }
-    let params = Params::parse(body)
-        .map_err(|error| oauth_error(&OAuthError::invalid_request(error.to_string())))?;
-    let authorization = match headers
-        .get_all(header::AUTHORIZATION)
-        .iter()
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let params = Params::parse(body).map_err(|error| invalid(&error.to_string()))?;
+    let headers: Vec<_> = headers.get_all(header::AUTHORIZATION).iter().collect();
+    let authorization = match headers.as_slice() {
         [] => None,
         [value] => Some(
             value
                 .to_str()
-                .map_err(|_| {
-                    oauth_error(&OAuthError::invalid_request(
-                        "Authorization header is not ASCII",
-                    ))
-                })?
+                .map_err(|_| invalid("Authorization header is not ASCII"))?
                 .to_owned(),
         ),
-        _ => {
-            return Err(oauth_error(&OAuthError::invalid_request(
-                "more than one Authorization header",
-            )))
-        }
+        _ => return Err(invalid("more than one Authorization header")),
     };
     Ok(FormRequest {
         params,
@@ -82,7 +85,7 @@ pub async fn token(
 ) -> Response {
     let form = match read_form(&method, &headers, &uri, &body) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     let now = app.shared.clock.now();
     let lifetimes = app.shared.config.lifetimes;
@@ -117,7 +120,7 @@ pub async fn revoke(
 ) -> Response {
     let form = match read_form(&method, &headers, &uri, &body) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     let now = app.shared.clock.now();
     let outcome = app
@@ -154,7 +157,7 @@ pub async fn introspect(
 ) -> Response {
     let form = match read_form(&method, &headers, &uri, &body) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(rejection) => return rejection.into_response(),
     };
     let now = app.shared.clock.now();
     let issuer = app.shared.config.issuer.clone();

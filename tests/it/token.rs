@@ -34,7 +34,7 @@ async fn code_for(server: &TestServer, id: &str) -> String {
     Browser::new(server).obtain_code(id, "alice").await["code"].clone()
 }
 
-fn code_form<'a>(code: &'a str) -> Vec<(&'a str, &'a str)> {
+fn code_form(code: &str) -> Vec<(&str, &str)> {
     vec![
         ("grant_type", "authorization_code"),
         ("code", code),
