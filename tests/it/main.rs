@@ -9,6 +9,8 @@ mod admin_api;
 mod admin_cli;
 /// /authorize, login and consent pages, metadata.
 mod authorize;
+/// Headless Chromium through login and consent.
+mod browser;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
 /// The bearer-protected resource API.
