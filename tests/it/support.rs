@@ -27,7 +27,10 @@ pub struct TestServer {
 impl TestServer {
     pub async fn spawn() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        Self::spawn_in(dir, Clock::default()).await
+        // A frozen clock: expiry boundaries are exact whatever the machine's load.
+        let clock = Clock::default();
+        clock.freeze();
+        Self::spawn_in(dir, clock).await
     }
 
     async fn spawn_in(dir: tempfile::TempDir, clock: Clock) -> Self {

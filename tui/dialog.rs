@@ -1,0 +1,329 @@
+//! Confirmation dialogs for destructive actions.
+//!
+//! Safety rules, all enforced here: the target is pinned (ids, never a row
+//! index) when the dialog opens; keys are ignored for an arming delay after it
+//! opens; only `y` confirms, so neither the opening key nor Enter ever does; the
+//! default is Cancel; bulk revokes need the client name or username typed and a
+//! reason, and the server's blast-radius count before they can be confirmed.
+
+use crate::event::Cmd;
+use crossterm::event::{KeyCode, KeyEvent};
+use gatehouse::proto;
+
+/// Keys are ignored this long after a dialog opens (defeats key repeat and reflexes).
+pub const ARMING_DELAY_MS: u64 = 300;
+
+/// What a dialog will do, with its target pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    RevokeFamily {
+        family_id: String,
+        client_name: String,
+        username: String,
+        scope: String,
+    },
+    RevokeClient {
+        client_id: String,
+        client_name: String,
+    },
+    RevokeUser {
+        username: String,
+    },
+    DisableClient {
+        client_id: String,
+        client_name: String,
+        disable: bool,
+        active_families: i64,
+    },
+    RotateSecret {
+        client_id: String,
+        client_name: String,
+    },
+    DeleteClient {
+        client_id: String,
+        client_name: String,
+        active_families: i64,
+    },
+}
+
+impl Action {
+    /// Bulk actions need a typed confirmation and a reason.
+    pub fn typed_confirmation(&self) -> Option<&str> {
+        match self {
+            Action::RevokeClient { client_name, .. } => Some(client_name),
+            Action::RevokeUser { username } => Some(username),
+            _ => None,
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self {
+            Action::RevokeFamily { .. } => "Revoke grant",
+            Action::RevokeClient { .. } => "Revoke ALL grants of a client",
+            Action::RevokeUser { .. } => "Revoke ALL grants of a user",
+            Action::DisableClient { disable: true, .. } => "Disable client",
+            Action::DisableClient { disable: false, .. } => "Enable client",
+            Action::RotateSecret { .. } => "Rotate client secret",
+            Action::DeleteClient { .. } => "Delete client",
+        }
+    }
+
+    /// The dry run that measures the blast radius, if the action has one.
+    fn dry_run(&self) -> Option<Cmd> {
+        match self {
+            Action::RevokeClient { client_id, .. } => Some(Cmd::RevokeClient {
+                client_id: client_id.clone(),
+                note: String::new(),
+                dry_run: true,
+            }),
+            Action::RevokeUser { username } => Some(Cmd::RevokeUser {
+                username: username.clone(),
+                note: String::new(),
+                dry_run: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Which part of a bulk dialog has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Confirmation,
+    Reason,
+    Buttons,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    pub action: Action,
+    pub opened_at_ms: u64,
+    pub now_ms: u64,
+    pub confirmation: String,
+    pub reason: String,
+    pub focus: Focus,
+    /// The server's count; `None` while the dry run is in flight.
+    pub blast: Option<proto::RevokeResponse>,
+    pub error: Option<String>,
+}
+
+/// What a key did to the dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Stay,
+    Cancel,
+    Confirm(Box<Cmd>),
+}
+
+impl Dialog {
+    /// Opens a dialog; returns it and the dry run to send, if any.
+    pub fn open(action: Action, now_ms: u64) -> (Self, Option<Cmd>) {
+        let dry_run = action.dry_run();
+        let focus = if action.typed_confirmation().is_some() {
+            Focus::Confirmation
+        } else {
+            Focus::Buttons
+        };
+        let dialog = Dialog {
+            blast: None,
+            action,
+            opened_at_ms: now_ms,
+            now_ms,
+            confirmation: String::new(),
+            reason: String::new(),
+            focus,
+            error: None,
+        };
+        (dialog, dry_run)
+    }
+
+    pub fn armed(&self) -> bool {
+        self.now_ms >= self.opened_at_ms + ARMING_DELAY_MS
+    }
+
+    /// Whether `y` would confirm now.
+    pub fn ready(&self) -> bool {
+        if !self.armed() {
+            return false;
+        }
+        match self.action.typed_confirmation() {
+            None => true,
+            Some(expected) => {
+                self.confirmation == expected
+                    && !self.reason.trim().is_empty()
+                    && self.blast.is_some()
+            }
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent, writable: bool) -> Outcome {
+        if !self.armed() {
+            return Outcome::Stay;
+        }
+        if key.code == KeyCode::Esc {
+            return Outcome::Cancel;
+        }
+        let typing = self.focus != Focus::Buttons;
+        match key.code {
+            KeyCode::Tab | KeyCode::Down => self.focus = self.next_focus(),
+            KeyCode::BackTab | KeyCode::Up => self.focus = self.previous_focus(),
+            // Enter only moves on from a text field; it never confirms.
+            KeyCode::Enter if typing => self.focus = self.next_focus(),
+            KeyCode::Backspace if typing => {
+                self.field().pop();
+            }
+            KeyCode::Char(c) if typing => self.field().push(c),
+            KeyCode::Char('n') | KeyCode::Char('q') => return Outcome::Cancel,
+            KeyCode::Char('y') => {
+                if !writable {
+                    self.error =
+                        Some("connection lost: writes are disabled until it is back".into());
+                } else if self.ready() {
+                    return Outcome::Confirm(Box::new(self.command()));
+                } else {
+                    self.error = Some(self.missing());
+                }
+            }
+            _ => {}
+        }
+        Outcome::Stay
+    }
+
+    fn field(&mut self) -> &mut String {
+        match self.focus {
+            Focus::Confirmation => &mut self.confirmation,
+            _ => &mut self.reason,
+        }
+    }
+
+    fn next_focus(&self) -> Focus {
+        match (self.action.typed_confirmation().is_some(), self.focus) {
+            (false, _) => Focus::Buttons,
+            (true, Focus::Confirmation) => Focus::Reason,
+            (true, Focus::Reason) => Focus::Buttons,
+            (true, Focus::Buttons) => Focus::Confirmation,
+        }
+    }
+
+    fn previous_focus(&self) -> Focus {
+        match (self.action.typed_confirmation().is_some(), self.focus) {
+            (false, _) => Focus::Buttons,
+            (true, Focus::Confirmation) => Focus::Buttons,
+            (true, Focus::Reason) => Focus::Confirmation,
+            (true, Focus::Buttons) => Focus::Reason,
+        }
+    }
+
+    fn missing(&self) -> String {
+        match self.action.typed_confirmation() {
+            Some(expected) if self.confirmation != expected => {
+                format!("type {expected:?} to confirm")
+            }
+            Some(_) if self.reason.trim().is_empty() => {
+                "give a reason: it goes to the event log".into()
+            }
+            Some(_) if self.blast.is_none() => "still counting what this affects…".into(),
+            _ => String::new(),
+        }
+    }
+
+    fn command(&self) -> Cmd {
+        let note = self.reason.trim().to_owned();
+        match &self.action {
+            Action::RevokeFamily { family_id, .. } => Cmd::RevokeFamily {
+                id: family_id.clone(),
+                note: "revoked from the console".into(),
+            },
+            Action::RevokeClient { client_id, .. } => Cmd::RevokeClient {
+                client_id: client_id.clone(),
+                note,
+                dry_run: false,
+            },
+            Action::RevokeUser { username } => Cmd::RevokeUser {
+                username: username.clone(),
+                note,
+                dry_run: false,
+            },
+            Action::DisableClient {
+                client_id, disable, ..
+            } => Cmd::SetClientDisabled {
+                id: client_id.clone(),
+                disabled: *disable,
+            },
+            Action::RotateSecret { client_id, .. } => Cmd::RotateSecret(client_id.clone()),
+            Action::DeleteClient { client_id, .. } => Cmd::DeleteClient(client_id.clone()),
+        }
+    }
+
+    /// Lines describing the target and what the action affects.
+    pub fn description(&self) -> Vec<String> {
+        let mut lines = match &self.action {
+            Action::RevokeFamily {
+                family_id,
+                client_name,
+                username,
+                scope,
+            } => vec![
+                format!("family  {family_id}"),
+                format!("client  {client_name}"),
+                format!("user    {username}"),
+                format!("scope   {scope}"),
+                "Affects 1 family: its refresh and access tokens die at once.".into(),
+            ],
+            Action::RevokeClient {
+                client_id,
+                client_name,
+            } => vec![format!("client  {client_name} ({client_id})")],
+            Action::RevokeUser { username } => vec![format!("user    {username}")],
+            Action::DisableClient {
+                client_id,
+                client_name,
+                disable,
+                active_families,
+            } => {
+                let mut lines = vec![format!("client  {client_name} ({client_id})")];
+                if *disable {
+                    lines.push(format!("Revokes its {active_families} active families; token requests fail with invalid_client."));
+                } else {
+                    lines.push("Enabling brings no revoked token back.".into());
+                }
+                lines
+            }
+            Action::RotateSecret {
+                client_id,
+                client_name,
+            } => vec![
+                format!("client  {client_name} ({client_id})"),
+                "The current secret stops working at once; the new one is shown once.".into(),
+            ],
+            Action::DeleteClient {
+                client_id,
+                client_name,
+                active_families,
+            } => vec![
+                format!("client  {client_name} ({client_id})"),
+                format!("Deletes the client and all its families ({active_families} active)."),
+            ],
+        };
+        if self.action.typed_confirmation().is_some() {
+            lines.push(match &self.blast {
+                None => "Counting what this affects…".into(),
+                Some(blast) => {
+                    let others = if matches!(self.action, Action::RevokeUser { .. }) {
+                        "clients"
+                    } else {
+                        "users"
+                    };
+                    format!(
+                        "Affects {} families, {} live tokens, {} {others}.",
+                        blast.revoked, blast.tokens, blast.principals
+                    )
+                }
+            });
+        }
+        if !matches!(self.action, Action::DisableClient { disable: false, .. }) {
+            lines.push("This cannot be undone.".into());
+        }
+        lines
+    }
+}

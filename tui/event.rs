@@ -1,0 +1,116 @@
+//! One message type for everything that reaches the console — keys, ticks, and
+//! gRPC replies carrying their data — and one command type for what `update`
+//! asks the outside world to do.
+
+use crossterm::event::KeyEvent;
+use gatehouse::proto;
+
+/// An input to `App::update`.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Milliseconds since the console started (drives the arming delay and retries).
+    Tick(u64),
+    Status(Result<proto::Status, RpcError>),
+    Clients {
+        result: Result<proto::ListClientsResponse, RpcError>,
+        append: bool,
+    },
+    Scopes(Result<Vec<proto::Scope>, RpcError>),
+    Families(Result<proto::ListFamiliesResponse, RpcError>),
+    FamilyDetail(Result<proto::FamilyDetail, RpcError>),
+    /// A client was created (with its secret) or updated.
+    Saved(Result<(proto::Client, Option<String>), RpcError>),
+    SecretRotated(Result<proto::RotateClientSecretResponse, RpcError>),
+    /// Counts for a dialog's blast radius (a dry run).
+    BlastRadius(Result<proto::RevokeResponse, RpcError>),
+    /// A write finished: a toast line, or the error.
+    Done(Result<String, RpcError>),
+    /// Events that happened while the stream was down.
+    Backfill(Result<Vec<proto::Event>, RpcError>),
+    Event(proto::Event),
+    StreamEnded,
+}
+
+/// A failed call, reduced to what the console shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcError {
+    /// The server could not be reached: the console goes into "connection lost".
+    pub unavailable: bool,
+    /// For validation errors, the field the server named.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<tonic::Status> for RpcError {
+    fn from(status: tonic::Status) -> Self {
+        let unavailable = matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+        );
+        let message = status.message().to_owned();
+        let field = (status.code() == tonic::Code::InvalidArgument)
+            .then(|| {
+                message
+                    .split_once(':')
+                    .map(|(field, _)| field.trim().to_owned())
+            })
+            .flatten();
+        RpcError {
+            unavailable,
+            field,
+            message,
+        }
+    }
+}
+
+/// A side effect `update` asks for; `client.rs` runs it and answers with a `Msg`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    LoadStatus,
+    LoadClients {
+        filter: String,
+        page_token: String,
+    },
+    LoadScopes,
+    LoadFamilies {
+        client_id: String,
+        username: String,
+        active_only: bool,
+    },
+    LoadFamily(String),
+    CreateClient(proto::CreateClientRequest),
+    UpdateClient {
+        request: proto::UpdateClientRequest,
+        disabled: Option<bool>,
+    },
+    SetClientDisabled {
+        id: String,
+        disabled: bool,
+    },
+    RotateSecret(String),
+    DeleteClient(String),
+    RevokeFamily {
+        id: String,
+        note: String,
+    },
+    RevokeClient {
+        client_id: String,
+        note: String,
+        dry_run: bool,
+    },
+    RevokeUser {
+        username: String,
+        note: String,
+        dry_run: bool,
+    },
+    Backfill {
+        after_id: i64,
+    },
+    WatchEvents {
+        after_id: i64,
+    },
+    /// Copy to the terminal's clipboard (OSC 52).
+    Copy(String),
+    Quit,
+}

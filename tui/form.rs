@@ -1,0 +1,414 @@
+//! The client form (new / edit): fields, inline validation, the review of
+//! changes before saving, and server errors placed next to their field.
+
+use crate::event::Cmd;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gatehouse::model::RedirectUri;
+use gatehouse::proto;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+    RedirectUris,
+    Scopes,
+    GrantTypes,
+    Public,
+    Disabled,
+}
+
+impl Field {
+    pub const ALL: [Field; 6] = [
+        Field::Name,
+        Field::RedirectUris,
+        Field::Scopes,
+        Field::GrantTypes,
+        Field::Public,
+        Field::Disabled,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Name => "Name",
+            Field::RedirectUris => "Redirect URIs",
+            Field::Scopes => "Scopes",
+            Field::GrantTypes => "Grant types",
+            Field::Public => "Type",
+            Field::Disabled => "Status",
+        }
+    }
+
+    /// The field a server error names (`redirect_uris: …`).
+    fn from_server(name: &str) -> Option<Field> {
+        match name {
+            "name" => Some(Field::Name),
+            "redirect_uris" => Some(Field::RedirectUris),
+            "scopes" | "scope" => Some(Field::Scopes),
+            "grant_types" => Some(Field::GrantTypes),
+            "public" => Some(Field::Public),
+            _ => None,
+        }
+    }
+}
+
+pub const GRANT_TYPES: [(proto::GrantType, &str); 2] = [
+    (proto::GrantType::AuthorizationCode, "authorization_code"),
+    (proto::GrantType::RefreshToken, "refresh_token"),
+];
+
+/// The values a form holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Values {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<i32>,
+    pub public: bool,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientForm {
+    /// `None` for a new client.
+    pub original: Option<proto::Client>,
+    pub values: Values,
+    /// Scope names from the catalog, for the multi-select.
+    pub catalog: Vec<(String, String)>,
+    pub focus: Field,
+    /// Line of the redirect URI editor with the cursor.
+    pub uri_line: usize,
+    /// Cursor in the scope or grant-type list.
+    pub list_cursor: usize,
+    /// Showing the review of changes; `y` applies.
+    pub reviewing: bool,
+    pub saving: bool,
+    pub server_error: Option<(Option<Field>, String)>,
+}
+
+/// What a key did to the form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormOutcome {
+    Stay,
+    Close,
+    Save(Box<Cmd>),
+}
+
+impl ClientForm {
+    pub fn new_client(catalog: Vec<(String, String)>) -> Self {
+        let values = Values {
+            redirect_uris: vec![String::new()],
+            grant_types: GRANT_TYPES.iter().map(|(grant, _)| *grant as i32).collect(),
+            ..Values::default()
+        };
+        Self::with(None, values, catalog)
+    }
+
+    pub fn edit(client: proto::Client, catalog: Vec<(String, String)>) -> Self {
+        let values = Values {
+            name: client.name.clone(),
+            redirect_uris: client.redirect_uris.clone(),
+            scopes: client.scopes.clone(),
+            grant_types: client.grant_types.clone(),
+            public: client.public,
+            disabled: client.disabled,
+        };
+        Self::with(Some(client), values, catalog)
+    }
+
+    fn with(
+        original: Option<proto::Client>,
+        values: Values,
+        catalog: Vec<(String, String)>,
+    ) -> Self {
+        ClientForm {
+            original,
+            values,
+            catalog,
+            focus: Field::Name,
+            uri_line: 0,
+            list_cursor: 0,
+            reviewing: false,
+            saving: false,
+            server_error: None,
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        self.original.is_none()
+    }
+
+    fn uris(&self) -> Vec<String> {
+        self.values
+            .redirect_uris
+            .iter()
+            .map(|uri| uri.trim().to_owned())
+            .filter(|uri| !uri.is_empty())
+            .collect()
+    }
+
+    /// Inline validation: the first problem of a field, as the server would say it.
+    pub fn problem(&self, field: Field) -> Option<String> {
+        if let Some((Some(failed), message)) = &self.server_error {
+            if *failed == field {
+                return Some(message.clone());
+            }
+        }
+        match field {
+            Field::Name if self.values.name.trim().is_empty() => Some("required".into()),
+            Field::RedirectUris => {
+                let uris = self.uris();
+                if uris.is_empty() {
+                    return Some("at least one redirect URI".into());
+                }
+                uris.iter()
+                    .find_map(|uri| RedirectUri::parse(uri, self.values.public).err())
+                    .map(|invalid| invalid.message)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn valid(&self) -> bool {
+        Field::ALL
+            .iter()
+            .all(|field| self.problem(*field).is_none())
+    }
+
+    /// The review: one line per changed field, `old → new`.
+    pub fn changes(&self) -> Vec<String> {
+        let show = |values: &Values, field: Field| -> String {
+            match field {
+                Field::Name => values.name.trim().to_owned(),
+                Field::RedirectUris => values
+                    .redirect_uris
+                    .iter()
+                    .map(|u| u.trim())
+                    .filter(|u| !u.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                Field::Scopes => {
+                    let mut scopes = values.scopes.clone();
+                    scopes.sort();
+                    scopes.join(" ")
+                }
+                Field::GrantTypes => grant_names(&values.grant_types).join(" "),
+                Field::Public => if values.public {
+                    "public"
+                } else {
+                    "confidential"
+                }
+                .into(),
+                Field::Disabled => if values.disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                }
+                .into(),
+            }
+        };
+        let before = self
+            .original
+            .as_ref()
+            .map(|client| ClientForm::edit(client.clone(), Vec::new()).values);
+        Field::ALL
+            .iter()
+            .filter_map(|field| {
+                let new = show(&self.values, *field);
+                match &before {
+                    None => Some(format!(
+                        "{:<14} {}",
+                        field.label(),
+                        if new.is_empty() { "(none)".into() } else { new }
+                    )),
+                    Some(old) => {
+                        let old = show(old, *field);
+                        (old != new).then(|| format!("{:<14} {old} → {new}", field.label()))
+                    }
+                }
+            })
+            .collect()
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent, writable: bool) -> FormOutcome {
+        if self.saving {
+            return FormOutcome::Stay;
+        }
+        if self.reviewing {
+            return match key.code {
+                KeyCode::Char('y') if writable => FormOutcome::Save(Box::new(self.command())),
+                KeyCode::Char('y') => {
+                    self.server_error = Some((
+                        None,
+                        "connection lost: writes are disabled until it is back".into(),
+                    ));
+                    self.reviewing = false;
+                    FormOutcome::Stay
+                }
+                KeyCode::Esc | KeyCode::Char('n') => {
+                    self.reviewing = false;
+                    FormOutcome::Stay
+                }
+                _ => FormOutcome::Stay,
+            };
+        }
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return FormOutcome::Close,
+            KeyCode::Char('s') if control => {
+                if self.valid() && !self.changes().is_empty() {
+                    self.reviewing = true;
+                }
+            }
+            KeyCode::Tab => self.move_focus(1),
+            KeyCode::BackTab => self.move_focus(Field::ALL.len() - 1),
+            _ => self.edit_field(key),
+        }
+        FormOutcome::Stay
+    }
+
+    fn move_focus(&mut self, step: usize) {
+        let index = Field::ALL
+            .iter()
+            .position(|field| *field == self.focus)
+            .unwrap_or(0);
+        self.focus = Field::ALL[(index + step) % Field::ALL.len()];
+        self.list_cursor = 0;
+    }
+
+    fn edit_field(&mut self, key: KeyEvent) {
+        self.server_error = None;
+        match self.focus {
+            Field::Name => edit_text(&mut self.values.name, key),
+            Field::RedirectUris => self.edit_uris(key),
+            Field::Scopes => {
+                let names: Vec<String> =
+                    self.catalog.iter().map(|(name, _)| name.clone()).collect();
+                toggle_list(&mut self.values.scopes, &names, &mut self.list_cursor, key);
+            }
+            Field::GrantTypes => {
+                let all: Vec<i32> = GRANT_TYPES.iter().map(|(grant, _)| *grant as i32).collect();
+                toggle_list(
+                    &mut self.values.grant_types,
+                    &all,
+                    &mut self.list_cursor,
+                    key,
+                );
+            }
+            // A client cannot switch type after creation.
+            Field::Public if self.is_new() && key.code == KeyCode::Char(' ') => {
+                self.values.public = !self.values.public
+            }
+            Field::Disabled if key.code == KeyCode::Char(' ') => {
+                self.values.disabled = !self.values.disabled
+            }
+            _ => {}
+        }
+    }
+
+    fn edit_uris(&mut self, key: KeyEvent) {
+        let lines = &mut self.values.redirect_uris;
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
+        self.uri_line = self.uri_line.min(lines.len() - 1);
+        match key.code {
+            KeyCode::Enter => {
+                self.uri_line += 1;
+                lines.insert(self.uri_line, String::new());
+            }
+            KeyCode::Up => self.uri_line = self.uri_line.saturating_sub(1),
+            KeyCode::Down => self.uri_line = (self.uri_line + 1).min(lines.len() - 1),
+            KeyCode::Backspace if lines[self.uri_line].is_empty() && lines.len() > 1 => {
+                lines.remove(self.uri_line);
+                self.uri_line = self.uri_line.saturating_sub(1);
+            }
+            _ => edit_text(&mut lines[self.uri_line], key),
+        }
+    }
+
+    /// The RPC that saves the form.
+    pub fn command(&self) -> Cmd {
+        let uris = self.uris();
+        match &self.original {
+            None => Cmd::CreateClient(proto::CreateClientRequest {
+                name: self.values.name.trim().to_owned(),
+                redirect_uris: uris,
+                scopes: self.values.scopes.clone(),
+                grant_types: self.values.grant_types.clone(),
+                public: self.values.public,
+            }),
+            Some(original) => {
+                let paths = ["name", "redirect_uris", "scopes", "grant_types"]
+                    .map(String::from)
+                    .to_vec();
+                Cmd::UpdateClient {
+                    request: proto::UpdateClientRequest {
+                        id: original.id.clone(),
+                        client: Some(proto::Client {
+                            name: self.values.name.trim().to_owned(),
+                            redirect_uris: uris,
+                            scopes: self.values.scopes.clone(),
+                            grant_types: self.values.grant_types.clone(),
+                            ..Default::default()
+                        }),
+                        update_mask: Some(prost_types::FieldMask { paths }),
+                    },
+                    disabled: (self.values.disabled != original.disabled)
+                        .then_some(self.values.disabled),
+                }
+            }
+        }
+    }
+
+    /// A server validation error, placed next to the field it names.
+    pub fn rejected(&mut self, field: Option<&str>, message: String) {
+        self.saving = false;
+        self.reviewing = false;
+        let field = field.and_then(Field::from_server);
+        if let Some(field) = field {
+            self.focus = field;
+        }
+        self.server_error = Some((field, message));
+    }
+}
+
+pub fn grant_names(grants: &[i32]) -> Vec<&'static str> {
+    GRANT_TYPES
+        .iter()
+        .filter(|(grant, _)| grants.contains(&(*grant as i32)))
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+fn edit_text(text: &mut String, key: KeyEvent) {
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        _ => {}
+    }
+}
+
+fn toggle_list<T: PartialEq + Clone>(
+    selected: &mut Vec<T>,
+    all: &[T],
+    cursor: &mut usize,
+    key: KeyEvent,
+) {
+    if all.is_empty() {
+        return;
+    }
+    match key.code {
+        KeyCode::Up => *cursor = cursor.saturating_sub(1),
+        KeyCode::Down => *cursor = (*cursor + 1).min(all.len() - 1),
+        KeyCode::Char(' ') => {
+            let item = &all[(*cursor).min(all.len() - 1)];
+            if let Some(at) = selected.iter().position(|chosen| chosen == item) {
+                selected.remove(at);
+            } else {
+                selected.push(item.clone());
+            }
+        }
+        _ => {}
+    }
+}

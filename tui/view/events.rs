@@ -1,0 +1,66 @@
+//! Screen 4, Events: the live tail of `WatchEvents`, security events marked.
+
+use super::{short_time, window, Theme};
+use crate::app::App;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+pub const KEYS: &[(&str, &str)] = &[
+    ("j/k ↑/↓", "move"),
+    ("p", "pause / resume the live tail"),
+    ("F, Home", "follow the newest event"),
+    ("Enter", "open the family of a replay or code-reuse event"),
+];
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
+    let height = area.height.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(note) = &app.gap_note {
+        lines.push(Line::from(Span::styled(format!("⋯ {note}"), theme.dim())));
+    }
+    let room = height.saturating_sub(lines.len());
+    let visible = window(app.events.len(), app.event_selected, room);
+    for (offset, event) in app.events.range(visible.clone()).enumerate() {
+        let marker = if event.security { "⚠" } else { "·" };
+        let mut text = format!(
+            "{marker} {} {:<18} {:<6}",
+            short_time(event.time),
+            event.kind,
+            event.actor
+        );
+        for (label, value) in [
+            ("client", &event.client_id),
+            ("family", &event.family_id),
+            ("user", &event.username),
+        ] {
+            if !value.is_empty() {
+                text.push_str(&format!(" {label}={value}"));
+            }
+        }
+        if !event.detail.is_empty() {
+            text.push(' ');
+            text.push_str(&event.detail);
+        }
+        let mut style = if event.security {
+            theme.alert()
+        } else {
+            ratatui::style::Style::new()
+        };
+        if visible.start + offset == app.event_selected {
+            style = theme.selected();
+        }
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    let mode = if app.paused {
+        format!("⏸ paused, {} held", app.held.len())
+    } else {
+        "▶ following".into()
+    };
+    let title = format!(" Events ({}) {mode} ", app.events.len());
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title)),
+        area,
+    );
+}
