@@ -11,6 +11,8 @@ mod admin_cli;
 mod authorize;
 /// Headless Chromium through login and consent.
 mod browser;
+/// The real console in tmux.
+mod console;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
 /// The bearer-protected resource API.
