@@ -34,6 +34,13 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
         LogFormat::Text => subscriber.init(),
     }
     let prepared = server::prepare(&config.data_dir)?;
+    if let Ok(spec) = std::env::var("GATEHOUSE_FAILPOINTS") {
+        prepared
+            .store
+            .arm_fail_points(&spec)
+            .map_err(anyhow::Error::msg)?;
+        tracing::warn!(%spec, "fail points armed: this server will fail on purpose");
+    }
     let listeners = Listeners::bind(&config).await?;
     tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, issuer = %config.issuer,
         data_dir = %config.data_dir.display(), "gatehouse serving");

@@ -171,13 +171,39 @@ pub async fn run(
         let _ = receiver.wait_for(|stop| *stop).await;
     };
     let http = http::serve(shared.clone(), listeners.http, wait(stop_rx.clone()));
-    let grpc = admin::serve(shared, admin_token, listeners.grpc, wait(stop_rx));
+    let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, wait(stop_rx));
+    let purge = tokio::spawn(purge_periodically(shared.clone()));
     let http = tokio::spawn(http);
     let grpc = tokio::spawn(grpc);
     shutdown.await;
+    purge.abort();
     let _ = stop_tx.send(true);
     let (http, grpc) = (http.await, grpc.await);
     http.map_err(|error| ServeError::Grpc(error.to_string()))??;
     grpc.map_err(|error| ServeError::Grpc(error.to_string()))??;
     Ok(())
+}
+
+/// Dead rows are kept this long after they die, for incident review.
+const KEEP_DEAD_SECS: i64 = 7 * 24 * 3600;
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes dead codes, tokens and families once an hour (see `Store::purge_expired`).
+async fn purge_periodically(shared: Shared) {
+    let mut interval = tokio::time::interval(PURGE_EVERY);
+    loop {
+        interval.tick().await;
+        let now = shared.clock.now();
+        match shared
+            .store
+            .call(move |store| store.purge_expired(now, KEEP_DEAD_SECS))
+            .await
+        {
+            Ok(purged) if purged != Default::default() => {
+                tracing::info!(?purged, "purged dead rows")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "purge failed; will retry"),
+        }
+    }
 }

@@ -4,20 +4,23 @@ use crate::clock::Clock;
 use crate::model::{Actor, EventKind, NewEvent};
 use crate::secret::TokenHash;
 use crate::store::Store;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use tonic::{Request, Status};
 
-/// Checks `authorization: Bearer <admin token>` in constant time. Each failure
-/// writes an `admin_auth_failed` event, at most one per second, so a flood of bad
-/// calls cannot flood the log.
+/// Checks `authorization: Bearer <admin token>` in constant time. Every failure
+/// writes an `admin_auth_failed` event; past `MAX_FAILURES_PER_MINUTE` wrong
+/// tokens are refused with RESOURCE_EXHAUSTED, unchecked and unrecorded, while
+/// the right token still gets in (a flood cannot lock operators out).
 #[derive(Clone)]
 pub struct AdminAuth {
     expected: TokenHash,
     store: Store,
     clock: Clock,
-    last_event_at: Arc<AtomicI64>,
+    failures: Arc<Mutex<VecDeque<i64>>>,
 }
+
+const MAX_FAILURES_PER_MINUTE: usize = 30;
 
 impl AdminAuth {
     pub fn new(token: &str, store: Store, clock: Clock) -> Self {
@@ -25,7 +28,7 @@ impl AdminAuth {
             expected: TokenHash::of(token),
             store,
             clock,
-            last_event_at: Arc::new(AtomicI64::new(0)),
+            failures: Arc::default(),
         }
     }
 
@@ -36,23 +39,36 @@ impl AdminAuth {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim);
-        match presented {
-            Some(token) if self.expected.matches(&TokenHash::of(token).0) => Ok(()),
-            presented => {
-                self.record_failure(presented.is_some());
-                Err(Status::unauthenticated(
-                    "missing or wrong admin token: send `authorization: Bearer <token from admin.token>`",
-                ))
-            }
+        if presented.is_some_and(|token| self.expected.matches(&TokenHash::of(token).0)) {
+            return Ok(());
         }
+        let now = self.clock.now();
+        let throttled = {
+            let mut failures = self
+                .failures
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            while failures.front().is_some_and(|time| now - time >= 60) {
+                failures.pop_front();
+            }
+            let throttled = failures.len() >= MAX_FAILURES_PER_MINUTE;
+            if !throttled {
+                failures.push_back(now);
+            }
+            throttled
+        };
+        if throttled {
+            return Err(Status::resource_exhausted(
+                "too many failed admin authentications; retry in a minute",
+            ));
+        }
+        self.record_failure(presented.is_some(), now);
+        Err(Status::unauthenticated(
+            "missing or wrong admin token: send `authorization: Bearer <token from admin.token>`",
+        ))
     }
 
-    fn record_failure(&self, token_sent: bool) {
-        let now = self.clock.now();
-        let last = self.last_event_at.swap(now, Ordering::Relaxed);
-        if last == now {
-            return;
-        }
+    fn record_failure(&self, token_sent: bool, now: i64) {
         let store = self.store.clone();
         let detail = if token_sent {
             "wrong admin token"

@@ -105,7 +105,7 @@ impl Store {
 
     /// Revokes one family (if still live) on an operator's word; returns 1 or 0.
     pub fn revoke_family(&self, id: &str, note: &str, now: i64) -> Result<i64> {
-        self.write(now, |tx| {
+        self.write_as("revoke_family", now, |tx| {
             let seq: i64 = tx
                 .query_row("SELECT seq FROM families WHERE id = ?1", [id], |row| {
                     row.get(0)
@@ -198,7 +198,7 @@ impl Store {
                 count(conn, seq)
             });
         }
-        self.write(now, |tx| {
+        self.write_as("revoke_bulk", now, |tx| {
             let seq = owner(tx)?;
             let counted = count(tx, seq)?;
             let revoked = revoke_where(

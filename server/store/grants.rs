@@ -143,7 +143,7 @@ impl Store {
         decide: impl FnOnce(Option<&StoredCode>) -> CodeRedemption,
     ) -> Result<Option<IssuedTokens>> {
         let hash = TokenHash::of(code).0.to_vec();
-        self.write(now, |tx| {
+        self.write_as("exchange", now, |tx| {
             let stored = tx
                 .query_row(
                     "SELECT c.id, a.redirect_uri, a.code_challenge, a.scope, a.expires_at, a.used_at IS NOT NULL, a.voided,
@@ -216,7 +216,7 @@ impl Store {
         decide: impl FnOnce(Option<&StoredRefresh>) -> RefreshOutcome,
     ) -> Result<Option<IssuedTokens>> {
         let hash = TokenHash::of(refresh_token).0.to_vec();
-        self.write(now, |tx| {
+        self.write_as("rotate", now, |tx| {
             let stored = tx
                 .query_row(
                     "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,
@@ -276,6 +276,7 @@ impl Store {
     pub fn lookup_token(&self, token: &str, now: i64) -> Result<TokenLookup> {
         let hash = TokenHash::of(token).0.to_vec();
         let is_refresh = token.starts_with(TokenKind::Refresh.prefix());
+        self.inner.fail_points.hit("lookup", "before")?;
         self.read(|conn| {
             let sql = if is_refresh {
                 "SELECT c.id, u.username, f.scope, r.issued_at, r.expires_at
@@ -310,7 +311,7 @@ impl Store {
     /// token of another client is left alone.
     pub fn revoke_token(&self, token: &str, client_id: &str, now: i64) -> Result<TokenRevocation> {
         let hash = TokenHash::of(token).0.to_vec();
-        self.write(now, |tx| {
+        self.write_as("revoke_token", now, |tx| {
             let owner = |sql: &str| -> Result<Option<(i64, String)>> {
                 Ok(tx.query_row(sql, [&hash], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
             };

@@ -13,6 +13,7 @@ mod clients;
 mod events;
 mod families;
 mod grants;
+mod purge;
 mod schema;
 mod scopes;
 mod users;
@@ -22,6 +23,7 @@ pub use grants::{
     AccessTokenInfo, CodeGrant, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome,
     StoredCode, StoredRefresh, TokenLookup, TokenRevocation,
 };
+pub use purge::Purged;
 pub use users::UserCredentials;
 
 use crate::model::{Event, Invalid, NewEvent};
@@ -91,6 +93,7 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     events: broadcast::Sender<Event>,
+    fail_points: FailPoints,
 }
 
 /// A write transaction in progress, collecting the events it records.
@@ -149,6 +152,7 @@ impl Store {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 events,
+                fail_points: FailPoints::default(),
             }),
         })
     }
@@ -198,6 +202,17 @@ impl Store {
     /// Commits when it returns `Ok`, rolls back otherwise; recorded events go out
     /// only after a successful COMMIT.
     pub(crate) fn write<T>(&self, now: i64, work: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        self.write_as("write", now, work)
+    }
+
+    /// [`Store::write`] with a name for its fail points (`NAME.before_commit`,
+    /// `NAME.after_commit`).
+    pub(crate) fn write_as<T>(
+        &self,
+        name: &str,
+        now: i64,
+        work: impl FnOnce(&mut Tx) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = lock(&self.inner.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut tx = Tx {
@@ -206,13 +221,50 @@ impl Store {
             events: Vec::new(),
         };
         let value = work(&mut tx)?;
+        self.inner.fail_points.hit(name, "before_commit")?;
         let Tx { tx, events, .. } = tx;
         tx.commit()?;
+        self.inner.fail_points.hit(name, "after_commit")?;
         for event in events {
             // No subscriber is not an error.
             let _ = self.inner.events.send(event);
         }
         Ok(value)
+    }
+
+    /// Arms (or with `None` disarms) a fail point such as `rotate.before_commit`
+    /// or `lookup.before`. For tests and crash drills only.
+    pub fn set_fail_point(&self, point: &str, action: Option<FailAction>) {
+        let mut points = self
+            .inner
+            .fail_points
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match action {
+            Some(action) => points.insert(point.to_owned(), action),
+            None => points.remove(point),
+        };
+    }
+
+    /// Arms fail points from text like `rotate.after_commit=kill,lookup.before=error`.
+    pub fn arm_fail_points(&self, spec: &str) -> std::result::Result<(), String> {
+        for item in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            let (point, action) = item
+                .split_once('=')
+                .ok_or_else(|| format!("fail point {item:?}: expected NAME=error|kill"))?;
+            let action = match action {
+                "error" => FailAction::Error,
+                "kill" => FailAction::Kill,
+                other => return Err(format!("fail point {point}: unknown action {other:?}")),
+            };
+            self.set_fail_point(point, Some(action));
+        }
+        Ok(())
     }
 
     /// Runs `work` on a read-only connection (a consistent WAL snapshot per statement).
@@ -225,6 +277,42 @@ impl Store {
             }
         }
         work(&lock(&readers[start % readers.len()]))
+    }
+}
+
+/// What an armed fail point does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailAction {
+    /// Fail the operation with a storage error (the transaction rolls back).
+    Error,
+    /// SIGKILL this process on the spot.
+    Kill,
+}
+
+/// Named points in the write path where tests inject failures.
+#[derive(Default)]
+struct FailPoints(Mutex<std::collections::HashMap<String, FailAction>>);
+
+impl FailPoints {
+    fn hit(&self, name: &str, phase: &str) -> Result<()> {
+        let points = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if points.is_empty() {
+            return Ok(());
+        }
+        match points.get(&format!("{name}.{phase}")) {
+            None => Ok(()),
+            Some(FailAction::Error) => {
+                Err(StoreError::Internal(format!("fail point {name}.{phase}")))
+            }
+            Some(FailAction::Kill) => {
+                // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                unreachable!("SIGKILL does not return")
+            }
+        }
     }
 }
 

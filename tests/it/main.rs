@@ -15,6 +15,8 @@ mod browser;
 mod console;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
+/// Concurrency: refresh and code races, revoke vs refresh, disable during a storm, mixed load.
+mod races;
 /// The bearer-protected resource API.
 mod resource;
 /// /revoke and /introspect.
