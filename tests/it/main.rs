@@ -13,6 +13,8 @@ mod authorize;
 mod browser;
 /// The real console in tmux.
 mod console;
+/// Fail points, SIGKILL before and after COMMIT, the kill loop, purge, clock steps, failing closed.
+mod crashes;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
 /// Concurrency: refresh and code races, revoke vs refresh, disable during a storm, mixed load.

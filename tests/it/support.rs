@@ -568,3 +568,163 @@ pub async fn introspect(
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
+
+/// A `gatehouse serve` child process on a data dir, for crash tests: it can be
+/// killed with SIGKILL and restarted, and its log is kept for grepping.
+pub struct ChildServer {
+    pub child: tokio::process::Child,
+    pub http_addr: SocketAddr,
+    pub log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl ChildServer {
+    /// Starts the binary on `data_dir` with `GATEHOUSE_FAILPOINTS=fail_points`
+    /// and waits until /healthz answers.
+    pub async fn start(data_dir: &Path, fail_points: &str) -> Self {
+        let (http, grpc) = (free_port(), free_port());
+        let log = data_dir.with_extension(format!("{http}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let http_addr: SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["serve", "--data-dir", path_str(data_dir)])
+            .args([
+                "--http-addr",
+                &http_addr.to_string(),
+                "--grpc-addr",
+                &format!("127.0.0.1:{grpc}"),
+            ])
+            .args(["--issuer", &format!("http://{http_addr}")])
+            .env("GATEHOUSE_FAILPOINTS", fail_points)
+            .env("RUST_LOG", "debug")
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn gatehouse serve");
+        let server = ChildServer {
+            child,
+            http_addr,
+            log,
+        };
+        for _ in 0..200 {
+            if reqwest::get(server.url("/healthz"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the child server did not come up: {}",
+            std::fs::read_to_string(&server.log).unwrap_or_default()
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http_addr)
+    }
+
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Waits for the child to die on its own (a SIGKILL fail point).
+    pub async fn wait_for_death(&mut self) {
+        let status = tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("the child died")
+            .unwrap();
+        assert!(!status.success(), "killed, not exited: {status:?}");
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// A data dir with a confidential client, a user and `families` issued families:
+/// (data_dir, client_id, client_secret, [(access, refresh)]).
+pub fn seeded_data_dir(
+    root: &Path,
+    families: usize,
+) -> (PathBuf, String, String, Vec<(String, String)>) {
+    use gatehouse::model::{ClientSpec, GrantType, Username};
+    let data_dir = root.join("data");
+    let prepared = gatehouse::server::prepare(&data_dir).unwrap();
+    let store = prepared.store;
+    let now = gatehouse::clock::Clock::default().now();
+    let spec = ClientSpec::parse(
+        "Crash",
+        &[REDIRECT_URI.into()],
+        &["profile".into()],
+        &GrantType::ALL,
+        false,
+    )
+    .unwrap();
+    let (client, secret) = store.create_client(spec, now).unwrap();
+    let hash = gatehouse::secret::hash_password(PASSWORD);
+    store
+        .create_user(&Username::parse("alice").unwrap(), &hash, now)
+        .unwrap();
+    let issued = (0..families)
+        .map(|_| {
+            let (_, access, refresh) = seed_family(&store, &client.id, "alice", now);
+            (access, refresh)
+        })
+        .collect();
+    (data_dir, client.id, secret.unwrap().into_string(), issued)
+}
+
+/// The database's invariants after a crash: integrity, foreign keys, and no
+/// family with two live refresh tokens.
+pub fn assert_database_sound(data_dir: &Path) {
+    let conn = rusqlite::Connection::open(data_dir.join("gatehouse.db")).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let violations: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(violations, 0, "foreign_key_check is empty");
+    let doubled: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT family_seq FROM refresh_tokens WHERE used_at IS NULL GROUP BY family_seq HAVING count(*) > 1)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(doubled, 0, "no family has two live refresh tokens");
+}
+
+/// A refresh against any base URL; `None` when the connection died.
+pub async fn refresh_at(
+    base: &str,
+    id: &str,
+    secret: &str,
+    refresh_token: &str,
+) -> Option<(u16, serde_json::Value)> {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .header("authorization", basic_header(id, secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=refresh_token&refresh_token={refresh_token}"
+        ))
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.ok()?))
+}
