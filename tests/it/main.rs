@@ -17,6 +17,8 @@ mod console;
 mod crashes;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
+/// Admin plane hardening.
+mod hardening;
 /// Concurrency: refresh and code races, revoke vs refresh, disable during a storm, mixed load.
 mod races;
 /// The bearer-protected resource API.
