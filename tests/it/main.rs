@@ -19,6 +19,8 @@ mod crashes;
 mod flow;
 /// Admin plane hardening.
 mod hardening;
+/// 10,000 malformed requests over raw TCP.
+mod hostile;
 /// Concurrency: refresh and code races, revoke vs refresh, disable during a storm, mixed load.
 mod races;
 /// The bearer-protected resource API.
