@@ -151,6 +151,15 @@ pub fn validate(
     })
 }
 
+/// Simple string comparison with the registered URIs (RFC 6749 §3.1.2.3,
+/// RFC 9700 §4.1.3): never a parsed or normalised form.
+pub fn is_registered(client: &Client, presented: &str) -> bool {
+    client
+        .redirect_uris
+        .iter()
+        .any(|registered| registered.as_str().as_bytes() == presented.as_bytes())
+}
+
 /// RFC 7636 §4.1/§4.2: 43–128 characters of `[A-Za-z0-9-._~]`.
 pub fn is_pkce_value(text: &str) -> bool {
     (43..=128).contains(&text.len())

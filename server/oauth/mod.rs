@@ -6,6 +6,8 @@ pub mod bearer;
 pub mod client_auth;
 pub mod error;
 pub mod params;
+#[cfg(test)]
+mod properties;
 pub mod token;
 
 pub use error::{ErrorCode, OAuthError};
