@@ -158,7 +158,7 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
         _ => {}
     }
     // Sometimes promise more body than is sent (a slow or truncated body).
-    let declared = if rng.next() % 8 == 0 {
+    let declared = if rng.next().is_multiple_of(8) {
         body.len() + 100
     } else {
         body.len()
