@@ -9,6 +9,7 @@
 //! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the auth interceptor.
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
 //! - [`server`]: binds both planes and runs them until shutdown.
+//! - [`bench`]: `gatehouse bench`, the hot paths measured against a baseline route.
 //!
 //! # Invariants
 //! - Only `store` writes SQL; every state change is one `BEGIN IMMEDIATE` transaction.
@@ -17,6 +18,7 @@
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
 
 pub mod admin;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -13,6 +13,9 @@ async fn main() -> ExitCode {
         Command::Serve(args) => {
             serve(Config::from_args(&cli.global, args).map_err(Into::into)).await
         }
+        Command::Bench(args) => gatehouse::bench::run(args.clone(), cli.json)
+            .await
+            .map_err(Into::into),
         _ => cli::run(cli).await.map_err(Into::into),
     };
     match outcome {

@@ -58,6 +58,8 @@ pub enum Command {
     Status,
     /// Maintenance mode: /authorize and /token answer temporarily_unavailable.
     Maintenance { state: OnOff },
+    /// Measure refresh, introspection, bearer checks and the full flow against a baseline route.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -238,7 +240,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let mut admin = connect(&cli.global).map_err(CliError::Usage)?;
     let json = cli.json;
     let value = match cli.command {
-        Command::Serve(_) => return Err(CliError::Usage("serve is not an admin command".into())),
+        Command::Serve(_) | Command::Bench(_) => {
+            return Err(CliError::Usage("not an admin command".into()))
+        }
         Command::Client(command) => client(&mut admin, command, json).await?,
         Command::Scope(command) => scope(&mut admin, command, json).await?,
         Command::User(command) => user(&mut admin, command, json).await?,

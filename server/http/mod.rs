@@ -65,6 +65,7 @@ pub fn router(shared: Shared) -> Router {
             ));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/livez", get(|| async { "ok" }))
         .route(
             "/authorize",
             get(authorize::authorize)

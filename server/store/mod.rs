@@ -16,6 +16,7 @@ mod grants;
 mod purge;
 mod schema;
 mod scopes;
+mod seed;
 mod users;
 
 pub use clients::{secret_matches, ClientCredentials};

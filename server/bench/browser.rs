@@ -1,0 +1,346 @@
+//! The bench's HTTP side: a cookie-keeping browser for the authorization flow,
+//! and one request per workload.
+
+use super::report::Outcome;
+use super::Workload;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// One family's newest tokens.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// A browser: no automatic redirects, cookies kept by hand.
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            base: base.to_owned(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, String> {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let response = request
+            .header("cookie", cookie.join("; "))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        for value in response.headers().get_all("set-cookie") {
+            if let Some((name, value)) = value
+                .to_str()
+                .ok()
+                .and_then(|t| t.split(';').next())
+                .and_then(|p| p.split_once('='))
+            {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Ok(response)
+    }
+
+    async fn get(&mut self, path: &str) -> Result<reqwest::Response, String> {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::Response, String> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+}
+
+fn hidden(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_owned())
+}
+
+fn location(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("location")?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
+}
+
+fn code_of(location: &str) -> Option<String> {
+    let query = location.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The partner application the bench plays.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    pub base: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub username: String,
+    pub password: String,
+    /// The redirect URI (`None`: the first one the server accepts is unknown, so
+    /// the in-process default is used).
+    pub redirect_uri: Option<String>,
+}
+
+impl Partner {
+    fn redirect_uri(&self) -> &str {
+        self.redirect_uri
+            .as_deref()
+            .unwrap_or("http://127.0.0.1:9/cb")
+    }
+
+    fn authorize_path(&self) -> String {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", self.client_id.as_str()),
+                ("redirect_uri", self.redirect_uri()),
+                ("scope", "profile"),
+                ("state", "bench"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish();
+        format!("/authorize?{query}")
+    }
+
+    fn basic(&self) -> String {
+        use base64::Engine;
+        let encode =
+            |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+        let raw = format!(
+            "{}:{}",
+            encode(&self.client_id),
+            encode(&self.client_secret)
+        );
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    /// /authorize → (login → consent, the first time) → a code.
+    async fn code(&self, browser: &mut Browser) -> Result<String, String> {
+        let response = browser.get(&self.authorize_path()).await?;
+        if response.status() == 303 {
+            return location(&response)
+                .and_then(|l| code_of(&l))
+                .ok_or("no code in the redirect".into());
+        }
+        let page = response.text().await.map_err(|e| e.to_string())?;
+        let (txn, csrf) = (
+            hidden(&page, "txn").ok_or("no login form")?,
+            hidden(&page, "csrf").ok_or("no csrf")?,
+        );
+        let login = browser
+            .post(
+                "/login",
+                &[
+                    ("txn", &txn),
+                    ("csrf", &csrf),
+                    ("username", &self.username),
+                    ("password", &self.password),
+                ],
+            )
+            .await?;
+        let consent_path = location(&login).ok_or("login refused: check --user and --password")?;
+        let consent = browser.get(&consent_path).await?;
+        if consent.status() == 303 {
+            return location(&consent)
+                .and_then(|l| code_of(&l))
+                .ok_or("no code in the redirect".into());
+        }
+        let page = consent.text().await.map_err(|e| e.to_string())?;
+        let (txn, csrf) = (
+            hidden(&page, "txn").ok_or("no consent form")?,
+            hidden(&page, "csrf").ok_or("no csrf")?,
+        );
+        let allowed = browser
+            .post(
+                "/consent",
+                &[("txn", &txn), ("csrf", &csrf), ("decision", "allow")],
+            )
+            .await?;
+        location(&allowed)
+            .and_then(|l| code_of(&l))
+            .ok_or("no code in the redirect".into())
+    }
+
+    async fn token_request(
+        &self,
+        browser: &Browser,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::Response, String> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        browser
+            .http
+            .post(format!("{}/token", self.base))
+            .header("authorization", self.basic())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn exchange(&self, browser: &Browser, code: &str) -> Result<reqwest::Response, String> {
+        self.token_request(
+            browser,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", self.redirect_uri()),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await
+    }
+
+    /// Seeds `count` families through the real flow.
+    pub async fn seed_families(&self, count: usize) -> Result<Vec<Tokens>, String> {
+        let mut browser = Browser::new(&self.base);
+        let mut families = Vec::with_capacity(count);
+        for _ in 0..count {
+            let code = self.code(&mut browser).await?;
+            let response = self.exchange(&browser, &code).await?;
+            if response.status() != 200 {
+                return Err(format!("token exchange answered {}", response.status()));
+            }
+            let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+            families.push(Tokens {
+                access: body["access_token"].as_str().unwrap_or_default().to_owned(),
+                refresh: body["refresh_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            });
+        }
+        Ok(families)
+    }
+
+    /// One request of `workload`; `slot` is a family this worker owns.
+    pub async fn request(
+        &self,
+        workload: Workload,
+        browser: &mut Browser,
+        families: &Arc<Mutex<Vec<Tokens>>>,
+        slot: Option<usize>,
+    ) -> Outcome {
+        let family = slot.and_then(|slot| families.lock().ok()?.get(slot).cloned());
+        let result = match (workload, family) {
+            (Workload::Baseline, _) => browser
+                .http
+                .get(format!("{}/livez", self.base))
+                .send()
+                .await
+                .map_err(|e| e.to_string()),
+            (Workload::Introspect, Some(family)) => browser
+                .http
+                .post(format!("{}/introspect", self.base))
+                .header("authorization", self.basic())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("token={}", family.access))
+                .send()
+                .await
+                .map_err(|e| e.to_string()),
+            (Workload::Me, Some(family)) => browser
+                .http
+                .get(format!("{}/api/public/v1/me", self.base))
+                .header("authorization", format!("Bearer {}", family.access))
+                .send()
+                .await
+                .map_err(|e| e.to_string()),
+            (Workload::Refresh, Some(family)) => {
+                let response = self
+                    .token_request(
+                        browser,
+                        &[
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", &family.refresh),
+                        ],
+                    )
+                    .await;
+                return self.keep_rotated(response, families, slot).await;
+            }
+            (Workload::Flow, _) => match self.code(browser).await {
+                Ok(code) => self.exchange(browser, &code).await,
+                Err(error) => Err(error),
+            },
+            _ => return Outcome::Failed("no family for this worker".into()),
+        };
+        match result {
+            Ok(response) => Outcome::of(response).await,
+            Err(error) => Outcome::Failed(error),
+        }
+    }
+
+    /// Keeps the newest tokens of a refreshed family.
+    async fn keep_rotated(
+        &self,
+        response: Result<reqwest::Response, String>,
+        families: &Arc<Mutex<Vec<Tokens>>>,
+        slot: Option<usize>,
+    ) -> Outcome {
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => return Outcome::Failed(error),
+        };
+        if response.status() != 200 {
+            return Outcome::of(response).await;
+        }
+        let body: serde_json::Value = match response.json().await {
+            Ok(body) => body,
+            Err(error) => return Outcome::Failed(error.to_string()),
+        };
+        if let (Some(slot), Ok(mut families)) = (slot, families.lock()) {
+            families[slot] = Tokens {
+                access: body["access_token"].as_str().unwrap_or_default().to_owned(),
+                refresh: body["refresh_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+        }
+        Outcome::Ok
+    }
+}

@@ -1,0 +1,234 @@
+//! Bench figures: latency percentiles, errors by status and code, ratios to
+//! the baseline, memory; printed as a table or one JSON document.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How one request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// An HTTP answer other than success: status and OAuth error code.
+    Status(u16, String),
+    Failed(String),
+}
+
+impl Outcome {
+    pub async fn of(response: reqwest::Response) -> Outcome {
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            let _ = response.bytes().await;
+            return Outcome::Ok;
+        }
+        let code = response
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|body| body["error"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Outcome::Status(status, code)
+    }
+}
+
+pub struct Sample {
+    pub micros: u32,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadResult {
+    pub workload: &'static str,
+    pub requests: usize,
+    pub seconds: f64,
+    pub requests_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// "STATUS error_code" (or the transport error) → count.
+    pub errors: BTreeMap<String, usize>,
+    /// requests/s divided by the baseline run just before it.
+    pub ratio_to_baseline: Option<f64>,
+}
+
+impl WorkloadResult {
+    pub fn new(workload: &'static str, samples: Vec<Sample>, elapsed: Duration) -> Self {
+        let mut micros: Vec<u32> = samples.iter().map(|s| s.micros).collect();
+        micros.sort_unstable();
+        let percentile = |p: f64| -> f64 {
+            if micros.is_empty() {
+                return 0.0;
+            }
+            let index = ((micros.len() as f64 * p).ceil() as usize).clamp(1, micros.len()) - 1;
+            micros[index] as f64 / 1000.0
+        };
+        let mut errors = BTreeMap::new();
+        for sample in &samples {
+            match &sample.outcome {
+                Outcome::Ok => {}
+                Outcome::Status(status, code) => {
+                    *errors
+                        .entry(format!("{status} {code}").trim().to_owned())
+                        .or_insert(0) += 1
+                }
+                Outcome::Failed(error) => {
+                    *errors.entry(format!("transport: {error}")).or_insert(0) += 1
+                }
+            }
+        }
+        let seconds = elapsed.as_secs_f64();
+        WorkloadResult {
+            workload,
+            requests: samples.len(),
+            seconds,
+            requests_per_sec: samples.len() as f64 / seconds.max(1e-9),
+            p50_ms: percentile(0.50),
+            p99_ms: percentile(0.99),
+            max_ms: percentile(1.0),
+            errors,
+            ratio_to_baseline: None,
+        }
+    }
+
+    /// Every error is unexpected: the workloads only send valid requests.
+    pub fn unexpected(&self) -> Vec<(String, usize)> {
+        self.errors.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RevokeResult {
+    pub families: i64,
+    pub millis: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleResult {
+    pub families: usize,
+    pub seed_secs: f64,
+    pub first_page_ms_median: f64,
+    pub first_page_ms_max: f64,
+    pub bytes_per_family: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub concurrency: usize,
+    pub baselines: Vec<WorkloadResult>,
+    pub workloads: Vec<WorkloadResult>,
+    pub revoke: Option<RevokeResult>,
+    pub scale: Option<ScaleResult>,
+    pub rss_idle_kib: Option<u64>,
+    pub rss_peak_kib: Option<u64>,
+}
+
+impl Report {
+    pub fn new(concurrency: usize) -> Self {
+        Report {
+            concurrency,
+            baselines: Vec::new(),
+            workloads: Vec::new(),
+            revoke: None,
+            scale: None,
+            rss_idle_kib: None,
+            rss_peak_kib: None,
+        }
+    }
+
+    pub fn add(&mut self, baseline: WorkloadResult, mut result: WorkloadResult) {
+        result.ratio_to_baseline =
+            Some(result.requests_per_sec / baseline.requests_per_sec.max(1e-9));
+        self.baselines.push(baseline);
+        self.workloads.push(result);
+    }
+
+    pub fn print(&self, json: bool) {
+        if json {
+            println!("{}", serde_json::to_string_pretty(self).unwrap_or_default());
+            return;
+        }
+        println!("gatehouse bench — concurrency {}", self.concurrency);
+        println!(
+            "{:<14} {:>9} {:>11} {:>8} {:>8} {:>8} {:>9}  errors",
+            "workload", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "vs base"
+        );
+        for (baseline, result) in self.baselines.iter().zip(&self.workloads) {
+            for (row, ratio) in [
+                (baseline, String::new()),
+                (
+                    result,
+                    format!("{:.0}%", result.ratio_to_baseline.unwrap_or(0.0) * 100.0),
+                ),
+            ] {
+                let errors = if row.errors.is_empty() {
+                    "none".to_owned()
+                } else {
+                    format!("{:?}", row.errors)
+                };
+                println!(
+                    "{:<14} {:>9} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>9}  {errors}",
+                    row.workload,
+                    row.requests,
+                    row.requests_per_sec,
+                    row.p50_ms,
+                    row.p99_ms,
+                    row.max_ms,
+                    ratio
+                );
+            }
+        }
+        if let Some(revoke) = &self.revoke {
+            println!(
+                "revoke-client  {} families revoked in one transaction in {:.1} ms",
+                revoke.families, revoke.millis
+            );
+        }
+        if let Some(scale) = &self.scale {
+            println!(
+                "scale          {} families seeded in {:.1} s; first filtered page median {:.2} ms, max {:.2} ms; {:.0} bytes per family",
+                scale.families, scale.seed_secs, scale.first_page_ms_median, scale.first_page_ms_max, scale.bytes_per_family
+            );
+        }
+        let kib = |value: Option<u64>| {
+            value
+                .map(|v| format!("{:.1} MiB", v as f64 / 1024.0))
+                .unwrap_or("unknown".into())
+        };
+        println!(
+            "memory         resident idle {}, peak {}",
+            kib(self.rss_idle_kib),
+            kib(self.rss_peak_kib)
+        );
+    }
+}
+
+/// A progress line on stderr while a workload runs.
+pub async fn progress(name: &'static str, done: Arc<AtomicUsize>, deadline: Instant) {
+    let mut interval = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        interval.tick().await;
+        let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+        eprint!(
+            "\r\x1b[2K{name}: {} requests, {left} s left",
+            done.load(Ordering::Relaxed)
+        );
+    }
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resident memory now, in KiB (Linux).
+pub fn resident_kib() -> Option<u64> {
+    status_kib("VmRSS:")
+}
+
+/// Peak resident memory, in KiB (Linux).
+pub fn peak_resident_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
