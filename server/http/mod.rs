@@ -103,7 +103,7 @@ pub async fn serve(
 }
 
 async fn healthz(State(app): State<AppState>) -> StatusCode {
-    match app.shared.store.call(|store| store.maintenance()).await {
+    match app.shared.store.call(|store| store.ping()).await {
         Ok(_) => StatusCode::OK,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }

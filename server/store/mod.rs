@@ -18,6 +18,7 @@ mod schema;
 mod scopes;
 mod seed;
 mod users;
+mod writer;
 
 pub use clients::{secret_matches, ClientCredentials};
 pub use grants::{
@@ -26,9 +27,10 @@ pub use grants::{
 };
 pub use purge::Purged;
 pub use users::UserCredentials;
+pub use writer::WriteStats;
 
 use crate::model::{Event, Invalid, NewEvent};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,7 +41,7 @@ const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a store call failed, in terms callers can act on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("{what} {id:?} not found")]
     NotFound { what: &'static str, id: String },
@@ -90,16 +92,17 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     events: broadcast::Sender<Event>,
     fail_points: FailPoints,
+    maintenance: std::sync::atomic::AtomicBool,
 }
 
 /// A write transaction in progress, collecting the events it records.
 pub(crate) struct Tx<'conn> {
-    tx: rusqlite::Transaction<'conn>,
+    conn: &'conn Connection,
     now: i64,
     events: Vec<Event>,
 }
@@ -107,14 +110,14 @@ pub(crate) struct Tx<'conn> {
 impl std::ops::Deref for Tx<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.tx
+        self.conn
     }
 }
 
 impl Tx<'_> {
     /// Records an event in this transaction; it is broadcast after COMMIT.
     pub(crate) fn record(&mut self, event: NewEvent) -> Result<()> {
-        let recorded = events::insert(&self.tx, self.now, event)?;
+        let recorded = events::insert(self.conn, self.now, event)?;
         self.events.push(recorded);
         Ok(())
     }
@@ -133,6 +136,7 @@ impl Store {
             )));
         }
         schema::migrate(&mut writer)?;
+        let maintenance = Store::stored_maintenance(&writer)?;
         let readers = (0..READERS)
             .map(|_| {
                 let reader = Connection::open_with_flags(
@@ -149,11 +153,12 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                writer: Mutex::new(writer),
+                writer: writer::Writer::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
                 events,
                 fail_points: FailPoints::default(),
+                maintenance: maintenance.into(),
             }),
         })
     }
@@ -178,13 +183,19 @@ impl Store {
     /// The durability settings in force on the write connection, as
     /// `(journal_mode, synchronous, foreign_keys, busy_timeout_ms)`.
     pub fn pragmas(&self) -> Result<(String, i64, bool, i64)> {
-        let conn = lock(&self.inner.writer);
-        Ok((
-            conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?,
-            conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?,
-            conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?,
-            conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?,
-        ))
+        self.inner.writer.with_connection(|conn| {
+            Ok((
+                conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?,
+                conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?,
+                conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?,
+                conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?,
+            ))
+        })
+    }
+
+    /// Jobs written and COMMITs that carried them (group commit at work).
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.writer.stats()
     }
 
     /// Size of the database and its write-ahead log, in bytes.
@@ -214,18 +225,10 @@ impl Store {
         now: i64,
         work: impl FnOnce(&mut Tx) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = lock(&self.inner.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut tx = Tx {
-            tx,
-            now,
-            events: Vec::new(),
-        };
-        let value = work(&mut tx)?;
-        self.inner.fail_points.hit(name, "before_commit")?;
-        let Tx { tx, events, .. } = tx;
-        tx.commit()?;
-        self.inner.fail_points.hit(name, "after_commit")?;
+        let (value, events) = self
+            .inner
+            .writer
+            .run(name, now, &self.inner.fail_points, work)?;
         for event in events {
             // No subscriber is not an error.
             let _ = self.inner.events.send(event);

@@ -56,17 +56,30 @@ impl Store {
         })
     }
 
+    /// Whether maintenance mode is on. Kept in memory: this process is the
+    /// database's only writer, and the flag changes only through `set_maintenance`.
     pub fn maintenance(&self) -> Result<bool> {
-        self.read(|conn| {
-            let value: Option<String> = conn
-                .query_row(
-                    "SELECT value FROM settings WHERE key = 'maintenance'",
-                    [],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            Ok(value.as_deref() == Some("on"))
-        })
+        Ok(self
+            .inner
+            .maintenance
+            .load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// Reads the stored maintenance flag (at start).
+    pub(super) fn stored_maintenance(conn: &rusqlite::Connection) -> Result<bool> {
+        let value: Option<String> = conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'maintenance'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(value.as_deref() == Some("on"))
+    }
+
+    /// Answers when the database does (for /healthz).
+    pub fn ping(&self) -> Result<()> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
     pub fn set_maintenance(&self, on: bool, now: i64) -> Result<()> {
@@ -82,7 +95,11 @@ impl Store {
                 EventKind::MaintenanceOff
             };
             tx.record(NewEvent::new(kind, Actor::Admin, ""))
-        })
+        })?;
+        self.inner
+            .maintenance
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// Figures for the status call.

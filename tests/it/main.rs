@@ -15,6 +15,8 @@ mod browser;
 mod console;
 /// Fail points, SIGKILL before and after COMMIT, the kill loop, purge, clock steps, failing closed.
 mod crashes;
+/// The storage engine: group commit isolation and durability.
+mod engine;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
 /// Admin plane hardening.

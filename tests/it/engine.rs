@@ -1,0 +1,103 @@
+//! The storage engine: group commit keeps each request isolated and durable.
+
+use crate::support::*;
+use gatehouse::model::Username;
+use std::sync::{Arc, Barrier};
+
+/// 64 writers at once, a quarter of them doomed (a username taken twice): the
+/// doomed fail alone, everyone else is committed, and fewer COMMITs than jobs
+/// carried them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_request_in_a_batch_leaves_its_neighbours_committed() {
+    let server = TestServer::spawn().await;
+    let store = server.store.clone();
+    let now = server.clock.now();
+    store
+        .create_user(&Username::parse("taken").unwrap(), "x", now)
+        .unwrap();
+    let before = store.write_stats();
+    let barrier = Arc::new(Barrier::new(64));
+    let threads: Vec<_> = (0..64)
+        .map(|index| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let name = if index % 4 == 0 {
+                    "taken".to_owned()
+                } else {
+                    format!("user{index}")
+                };
+                barrier.wait();
+                store
+                    .create_user(&Username::parse(&name).unwrap(), "x", now)
+                    .is_ok()
+            })
+        })
+        .collect();
+    let outcomes: Vec<bool> = threads
+        .into_iter()
+        .map(|thread| thread.join().unwrap())
+        .collect();
+    for (index, ok) in outcomes.iter().enumerate() {
+        assert_eq!(*ok, index % 4 != 0, "only the doomed writes fail");
+    }
+    let users = store.list_users().unwrap();
+    assert_eq!(users.len(), 1 + 48, "every other write was committed");
+    let after = store.write_stats();
+    let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
+    assert!(jobs >= 64, "{jobs} jobs (the hourly purge may add one)");
+    assert!(
+        commits < jobs,
+        "writes were grouped: {jobs} jobs in {commits} commits"
+    );
+    eprintln!("group commit: {jobs} jobs in {commits} commits");
+}
+
+/// Refreshes racing on distinct families all succeed through shared commits,
+/// and every answered token works after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_share_commits_and_survive_a_restart() {
+    let (server, id, secret) = partner_setup().await;
+    let mut families = Vec::new();
+    for _ in 0..16 {
+        families.push(
+            tokens_for(&server, &id, &secret).await["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let before = server.store.write_stats();
+    let tasks: Vec<_> = families
+        .into_iter()
+        .map(|token| {
+            let (base, id, secret) = (server.url(""), id.clone(), secret.clone());
+            tokio::spawn(async move {
+                let mut token = token;
+                for _ in 0..5 {
+                    let (status, body) = refresh_at(&base, &id, &secret, &token).await.unwrap();
+                    assert_eq!(status, 200, "{body}");
+                    token = body["refresh_token"].as_str().unwrap().to_owned();
+                }
+                token
+            })
+        })
+        .collect();
+    let mut newest = Vec::new();
+    for task in tasks {
+        newest.push(task.await.unwrap());
+    }
+    let after = server.store.write_stats();
+    eprintln!(
+        "rotations: {} jobs in {} commits",
+        after.jobs - before.jobs,
+        after.commits - before.commits
+    );
+    let server = server.restart().await;
+    for token in newest {
+        assert_eq!(
+            refresh(&server, &id, &secret, &token).await.status(),
+            200,
+            "an answered token survived the restart"
+        );
+    }
+}
