@@ -113,6 +113,12 @@ pub async fn login(
         );
     }
     let name = username.clone();
+    let Ok(_permit) = app.password_checks.acquire().await else {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is shutting down; retry.",
+        );
+    };
     let checked = app
         .shared
         .store

@@ -27,12 +27,16 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// argon2id takes ~19 MiB and tens of milliseconds per check: at most this many
+/// run at once, so a login flood queues instead of exhausting memory.
+const CONCURRENT_PASSWORD_CHECKS: usize = 4;
 
 /// What every handler sees.
 #[derive(Clone)]
 pub struct AppState {
     pub shared: Shared,
     browsers: Arc<sessions::Browsers>,
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -55,6 +59,7 @@ pub fn router(shared: Shared) -> Router {
     let app = AppState {
         shared,
         browsers: Arc::default(),
+        password_checks: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
     };
     let api =
         Router::new()

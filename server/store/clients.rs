@@ -171,8 +171,8 @@ impl Store {
                 )?;
                 families::revoke_where(
                     tx,
-                    "client_seq = ?1",
-                    [seq],
+                    "client_seq",
+                    seq,
                     RevokeReason::ClientDisabled,
                     Actor::Admin,
                 )?

@@ -9,9 +9,7 @@ use crate::model::{
     Actor, EventKind, Family, FamilyFilter, NewEvent, Revocation, RevokeCount, RevokeReason,
     TokenRecord,
 };
-use rusqlite::{
-    params, params_from_iter, types::Value, Connection, OptionalExtension, Params, Row,
-};
+use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
 
 const SELECT_FAMILY: &str = "
 SELECT f.seq, f.id, c.id, c.name, u.username, f.scope, f.created_at, f.last_used_at, f.rotations,
@@ -107,7 +105,7 @@ impl Store {
     pub fn revoke_family(&self, id: &str, note: &str, now: i64) -> Result<i64> {
         self.write_as("revoke_family", now, |tx| {
             let seq: i64 = tx
-                .query_row("SELECT seq FROM families WHERE id = ?1", [id], |row| {
+                .row("SELECT seq FROM families WHERE id = ?1", [id], |row| {
                     row.get(0)
                 })
                 .optional()?
@@ -201,13 +199,7 @@ impl Store {
         self.write_as("revoke_bulk", now, |tx| {
             let seq = owner(tx)?;
             let counted = count(tx, seq)?;
-            let revoked = revoke_where(
-                tx,
-                &format!("{owner_column} = ?1"),
-                [seq],
-                RevokeReason::Admin,
-                Actor::Admin,
-            )?;
+            let revoked = revoke_where(tx, owner_column, seq, RevokeReason::Admin, Actor::Admin)?;
             tx.record(event(&counted))?;
             Ok(RevokeCount {
                 families: revoked,
@@ -239,14 +231,14 @@ pub(super) fn revoke_family_tx(
     note: &str,
 ) -> Result<i64> {
     let now = tx.now;
-    let changed = tx.execute(
+    let changed = tx.exec(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4 WHERE seq = ?1 AND revoked_at IS NULL",
         params![seq, now, reason.as_str(), actor.as_str()],
     )?;
     if changed == 0 {
         return Ok(0);
     }
-    let (family_id, client_id, username): (String, String, String) = tx.query_row(
+    let (family_id, client_id, username): (String, String, String) = tx.row(
         "SELECT f.id, c.id, u.username FROM families f JOIN clients c ON c.seq = f.client_seq
          JOIN users u ON u.seq = f.user_seq WHERE f.seq = ?1",
         [seq],
@@ -266,23 +258,23 @@ pub(super) fn revoke_family_tx(
     Ok(1)
 }
 
-/// Revokes every live family matching `condition` (over `families` columns);
-/// the caller records the event. Returns how many were revoked.
+/// Revokes every live family whose `owner_column` (`client_seq` or
+/// `user_seq`) is `owner`; the caller records the event. Returns how many.
 pub(super) fn revoke_where(
     tx: &Tx,
-    condition: &str,
-    params: impl Params,
+    owner_column: &str,
+    owner: i64,
     reason: RevokeReason,
     actor: Actor,
 ) -> Result<i64> {
     let sql = format!(
-        "UPDATE families SET revoked_at = {now}, revoked_reason = '{reason}', revoked_by = '{actor}'
-         WHERE revoked_at IS NULL AND {condition}",
-        now = tx.now,
-        reason = reason.as_str(),
-        actor = actor.as_str(),
+        "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4
+         WHERE revoked_at IS NULL AND {owner_column} = ?1"
     );
-    Ok(tx.execute(&sql, params)? as i64)
+    Ok(tx.exec(
+        &sql,
+        params![owner, tx.now, reason.as_str(), actor.as_str()],
+    )? as i64)
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<Family> {

@@ -113,7 +113,7 @@ impl Store {
     pub fn issue_code(&self, grant: &CodeGrant, now: i64) -> Result<Token> {
         self.write(now, |tx| {
             let code = Token::generate(TokenKind::Code);
-            let inserted = tx.execute(
+            let inserted = tx.exec(
                 "INSERT INTO auth_codes (hash, client_seq, user_seq, redirect_uri, code_challenge, scope, created_at, expires_at)
                  SELECT ?1, seq, ?2, ?3, ?4, ?5, ?6, ?7 FROM clients WHERE id = ?8",
                 params![
@@ -145,7 +145,7 @@ impl Store {
         let hash = TokenHash::of(code).0.to_vec();
         self.write_as("exchange", now, |tx| {
             let stored = tx
-                .query_row(
+                .row(
                     "SELECT c.id, a.redirect_uri, a.code_challenge, a.scope, a.expires_at, a.used_at IS NOT NULL, a.voided,
                             c.disabled, u.disabled, a.client_seq, a.user_seq, a.family_seq
                      FROM auth_codes a JOIN clients c ON c.seq = a.client_seq JOIN users u ON u.seq = a.user_seq
@@ -191,12 +191,12 @@ impl Store {
                 }
                 CodeRedemption::Issue(spec) => {
                     let family_id = format!("fam_{}", random_base64(12));
-                    tx.execute(
+                    tx.exec(
                         "INSERT INTO families (id, client_seq, user_seq, scope, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                         params![family_id, client_seq, user_seq, code.scope, now],
                     )?;
                     let family_seq = tx.last_insert_rowid();
-                    tx.execute(
+                    tx.exec(
                         "UPDATE auth_codes SET used_at = ?2, family_seq = ?3 WHERE hash = ?1",
                         params![hash, now, family_seq],
                     )?;
@@ -218,7 +218,7 @@ impl Store {
         let hash = TokenHash::of(refresh_token).0.to_vec();
         self.write_as("rotate", now, |tx| {
             let stored = tx
-                .query_row(
+                .row(
                     "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,
                             f.seq, f.id, r.generation
                      FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
@@ -259,8 +259,8 @@ impl Store {
                     Ok(None)
                 }
                 RefreshOutcome::Rotate(spec) => {
-                    tx.execute("UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1", params![hash, now])?;
-                    tx.execute(
+                    tx.exec("UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1", params![hash, now])?;
+                    tx.exec(
                         "UPDATE families SET last_used_at = ?2, rotations = rotations + 1 WHERE seq = ?1",
                         params![family_seq, now],
                     )?;
@@ -313,7 +313,7 @@ impl Store {
         let hash = TokenHash::of(token).0.to_vec();
         self.write_as("revoke_token", now, |tx| {
             let owner = |sql: &str| -> Result<Option<(i64, String)>> {
-                Ok(tx.query_row(sql, [&hash], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
+                Ok(tx.row(sql, [&hash], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
             };
             let refresh = owner(
                 "SELECT f.seq, c.id FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
@@ -333,7 +333,7 @@ impl Store {
             match access {
                 Some((_, owner_id)) if owner_id != client_id => Ok(TokenRevocation::OtherClient),
                 Some(_) => {
-                    tx.execute(
+                    tx.exec(
                         "UPDATE access_tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
                         params![hash, now],
                     )?;
@@ -380,7 +380,7 @@ impl Store {
     ) -> Result<()> {
         self.write(now, |tx| {
             let previous: Option<String> = tx
-                .query_row(
+                .row(
                     "SELECT k.scope FROM consents k JOIN clients c ON c.seq = k.client_seq WHERE k.user_seq = ?1 AND c.id = ?2",
                     params![user_seq, client_id],
                     |row| row.get(0),
@@ -390,7 +390,7 @@ impl Store {
             names.extend(scope.names().iter().map(|name| name.as_str().to_owned()));
             names.sort();
             names.dedup();
-            tx.execute(
+            tx.exec(
                 "INSERT INTO consents (user_seq, client_seq, scope, granted_at)
                  SELECT ?1, seq, ?3, ?4 FROM clients WHERE id = ?2
                  ON CONFLICT (user_seq, client_seq) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
@@ -402,7 +402,7 @@ impl Store {
 }
 
 fn family_id(tx: &Tx, family_seq: i64) -> Result<String> {
-    Ok(tx.query_row(
+    Ok(tx.row(
         "SELECT id FROM families WHERE seq = ?1",
         [family_seq],
         |row| row.get(0),

@@ -115,6 +115,25 @@ impl std::ops::Deref for Tx<'_> {
 }
 
 impl Tx<'_> {
+    /// `execute` through the statement cache (hot paths parse SQL once).
+    pub(crate) fn exec<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
+
+    /// `query_row` through the statement cache.
+    pub(crate) fn row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.conn.prepare_cached(sql)?.query_row(params, read)
+    }
+
     /// Records an event in this transaction; it is broadcast after COMMIT.
     pub(crate) fn record(&mut self, event: NewEvent) -> Result<()> {
         let recorded = events::insert(self.conn, self.now, event)?;

@@ -62,8 +62,8 @@ impl Store {
                 )?;
                 families::revoke_where(
                     tx,
-                    "user_seq = ?1",
-                    [seq],
+                    "user_seq",
+                    seq,
                     RevokeReason::UserDisabled,
                     Actor::Admin,
                 )?

@@ -147,7 +147,7 @@ fn job<T>(
     fail_points: &FailPoints,
     work: impl FnOnce(&mut Tx) -> Result<T>,
 ) -> Result<(T, Vec<Event>)> {
-    conn.execute_batch("SAVEPOINT job")?;
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let mut tx = Tx {
         conn,
         now,
@@ -158,7 +158,7 @@ fn job<T>(
         .and_then(|value| fail_points.hit(name, "before_commit").map(|()| value));
     match result {
         Ok(value) => {
-            conn.execute_batch("RELEASE job")?;
+            conn.prepare_cached("RELEASE job")?.execute([])?;
             Ok((value, tx.events))
         }
         Err(error) => {
