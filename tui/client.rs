@@ -74,6 +74,25 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
                     .map_err(err),
             )
         }
+        Cmd::CountFamily(id) => Msg::BlastRadius(
+            admin
+                .get_family(proto::GetFamilyRequest { id })
+                .await
+                .map(|r| {
+                    let live = r
+                        .into_inner()
+                        .tokens
+                        .iter()
+                        .filter(|t| t.status == "active")
+                        .count() as i64;
+                    proto::RevokeResponse {
+                        revoked: 1,
+                        tokens: live,
+                        principals: 1,
+                    }
+                })
+                .map_err(err),
+        ),
         Cmd::LoadFamily(id) => Msg::FamilyDetail(
             admin
                 .get_family(proto::GetFamilyRequest { id })

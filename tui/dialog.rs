@@ -81,6 +81,7 @@ impl Action {
                 note: String::new(),
                 dry_run: true,
             }),
+            Action::RevokeFamily { family_id, .. } => Some(Cmd::CountFamily(family_id.clone())),
             _ => None,
         }
     }
@@ -268,7 +269,13 @@ impl Dialog {
                 format!("client  {client_name}"),
                 format!("user    {username}"),
                 format!("scope   {scope}"),
-                "Affects 1 family: its refresh and access tokens die at once.".into(),
+                match &self.blast {
+                    Some(blast) => format!(
+                        "Affects 1 family: its {} live tokens die at once.",
+                        blast.tokens
+                    ),
+                    None => "Affects 1 family: counting its live tokens…".into(),
+                },
             ],
             Action::RevokeClient {
                 client_id,

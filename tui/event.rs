@@ -79,6 +79,8 @@ pub enum Cmd {
         active_only: bool,
     },
     LoadFamily(String),
+    /// The live tokens of one family, as a blast radius.
+    CountFamily(String),
     CreateClient(proto::CreateClientRequest),
     UpdateClient {
         request: proto::UpdateClientRequest,

@@ -297,7 +297,17 @@ fn snapshot_help() {
 #[test]
 fn snapshot_revoke_dialog() {
     let mut app = on_screen(Screen::Grants);
-    app.update(char_key('X'));
+    let cmds = app.update(char_key('X'));
+    assert_eq!(
+        cmds,
+        vec![Cmd::CountFamily("fam_aaaaaaaaaaaaaaaa".into())],
+        "the server counts the blast radius"
+    );
+    app.update(Msg::BlastRadius(Ok(proto::RevokeResponse {
+        revoked: 1,
+        tokens: 2,
+        principals: 1,
+    })));
     snapshot_both("revoke_family_dialog", &app);
 }
 
@@ -379,7 +389,11 @@ fn the_dialog_pins_its_target_even_if_the_rows_change_underneath() {
 #[test]
 fn neither_the_opening_key_nor_enter_confirms_and_the_default_is_cancel() {
     let mut app = on_screen(Screen::Grants);
-    assert!(app.update(char_key('X')).is_empty());
+    assert_eq!(
+        app.update(char_key('X')),
+        vec![Cmd::CountFamily("fam_aaaaaaaaaaaaaaaa".into())],
+        "opening only asks for the count"
+    );
     assert!(
         app.update(char_key('y')).is_empty(),
         "keys are ignored while arming"

@@ -37,7 +37,7 @@ impl Store {
 
     /// Deletes events older than `before_time`: the only way rows leave the
     /// append-only log. The guard trigger is lifted and restored inside one
-    /// transaction, and the caller logs what was removed.
+    /// transaction, and what was removed is logged.
     pub fn prune_events(&self, before_time: i64, now: i64) -> Result<usize> {
         self.write_as("prune_events", now, |tx| {
             tx.execute_batch("DROP TRIGGER events_append_only_delete")?;
@@ -46,6 +46,7 @@ impl Store {
                 "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
                     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
             )?;
+            tracing::warn!(removed, before_time, "pruned the event log");
             Ok(removed)
         })
     }
