@@ -6,13 +6,17 @@
 //! - [`secret`]: token generation, hashing, constant-time comparison, passwords.
 //! - [`clock`]: the one injectable clock every expiry reads.
 //! - [`store`]: the SQLite layer; the only module that imports rusqlite.
+//! - [`oauth`]: protocol rules as plain functions over the store and `now`.
+//! - [`http`]: the public plane (axum): thin handlers, pages, bearer middleware.
 //! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the auth interceptor.
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`bench`]: `gatehouse bench`, the hot paths measured against a baseline route.
 //!
 //! # Invariants
-//! - Only `store` writes SQL; every state change is one `BEGIN IMMEDIATE` transaction.
+//! - Only `store` writes SQL; every state change runs in its own savepoint of a
+//!   `BEGIN IMMEDIATE` transaction on the one write connection (group commit), and
+//!   its caller returns only after the COMMIT that made it durable.
 //! - Only `admin`, `cli` and the console touch generated proto types.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes.
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
