@@ -343,24 +343,9 @@ async fn revoke_client(
         eprintln!("revoke-client: skipped (needs the in-process server)");
         return Ok(None);
     };
-    let store = local.shared.store.clone();
-    let now = local.shared.clock.now();
     eprintln!("revoke-client: seeding {count} families…");
-    let client_id = store
-        .call(move |store| {
-            let spec = ClientSpec::parse(
-                "Bench bulk",
-                &["http://127.0.0.1:9/cb".into()],
-                &["profile".into()],
-                &GrantType::ALL,
-                false,
-            )?;
-            let (client, _) = store.create_client(spec, now)?;
-            store.seed_families(&client.id, "bench", "profile", count, now)?;
-            Ok(client.id)
-        })
-        .await
-        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let client_id = seed_client(local, "Bench bulk", count).await?;
+    let (store, now) = (local.shared.store.clone(), local.shared.clock.now());
     let started = Instant::now();
     let revoked = store
         .call(move |store| store.revoke_client_families(&client_id, "bench", false, now))
@@ -383,25 +368,10 @@ async fn scale_test(
         return Ok(None);
     };
     let store = local.shared.store.clone();
-    let now = local.shared.clock.now();
     let bytes_before = store.database_bytes();
     eprintln!("scale: seeding {count} families through the store…");
     let started = Instant::now();
-    let client_id = store
-        .call(move |store| {
-            let spec = ClientSpec::parse(
-                "Bench scale",
-                &["http://127.0.0.1:9/cb".into()],
-                &["profile".into()],
-                &GrantType::ALL,
-                false,
-            )?;
-            let (client, _) = store.create_client(spec, now)?;
-            store.seed_families(&client.id, "bench", "profile", count, now)?;
-            Ok(client.id)
-        })
-        .await
-        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let client_id = seed_client(local, "Bench scale", count).await?;
     let seed_secs = started.elapsed().as_secs_f64();
     let mut timings = Vec::new();
     for _ in 0..20 {
@@ -427,4 +397,30 @@ async fn scale_test(
         first_page_ms_max: timings[timings.len() - 1],
         bytes_per_family: (bytes_after - bytes_before) as f64 / count as f64,
     }))
+}
+
+/// A new client with `count` live families of the bench user, through the store.
+async fn seed_client(
+    local: &Local,
+    name: &'static str,
+    count: usize,
+) -> Result<String, BenchError> {
+    let now = local.shared.clock.now();
+    local
+        .shared
+        .store
+        .call(move |store| {
+            let spec = ClientSpec::parse(
+                name,
+                &["http://127.0.0.1:9/cb".into()],
+                &["profile".into()],
+                &GrantType::ALL,
+                false,
+            )?;
+            let (client, _) = store.create_client(spec, now)?;
+            store.seed_families(&client.id, "bench", "profile", count, now)?;
+            Ok(client.id)
+        })
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))
 }

@@ -3,6 +3,8 @@
 use super::respond::{json, method_not_allowed, oauth_error};
 use super::AppState;
 use crate::oauth::{self, OAuthError, Params};
+use crate::server::Shared;
+use crate::store::Store;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
@@ -76,6 +78,42 @@ fn read_form(
     })
 }
 
+/// Runs one form endpoint: the common checks, then `work` off the runtime, then
+/// `respond` on success or the OAuth error.
+async fn form_endpoint<T: Send + 'static>(
+    app: AppState,
+    request: (Method, HeaderMap, Uri, Bytes),
+    work: impl FnOnce(&Store, i64, &Shared, Option<&str>, &Params) -> Result<T, OAuthError>
+        + Send
+        + 'static,
+    respond: impl FnOnce(T) -> Response,
+) -> Response {
+    let (method, headers, uri, body) = request;
+    let form = match read_form(&method, &headers, &uri, &body) {
+        Ok(form) => form,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let now = app.shared.clock.now();
+    let shared = app.shared.clone();
+    let outcome = app
+        .shared
+        .store
+        .call(move |store| {
+            Ok(work(
+                store,
+                now,
+                &shared,
+                form.authorization.as_deref(),
+                &form.params,
+            ))
+        })
+        .await;
+    match outcome.map_err(OAuthError::from).and_then(|result| result) {
+        Ok(value) => respond(value),
+        Err(error) => oauth_error(&error),
+    }
+}
+
 pub async fn token(
     State(app): State<AppState>,
     method: Method,
@@ -83,32 +121,17 @@ pub async fn token(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let form = match read_form(&method, &headers, &uri, &body) {
-        Ok(form) => form,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let now = app.shared.clock.now();
-    let lifetimes = app.shared.config.lifetimes;
-    let outcome = app
-        .shared
-        .store
-        .call(move |store| {
+    let work =
+        |store: &Store, now, shared: &Shared, authorization: Option<&str>, params: &Params| {
             if store.maintenance()? {
-                return Ok(Err(OAuthError::temporarily_unavailable()));
+                return Err(OAuthError::temporarily_unavailable());
             }
-            Ok(oauth::token::token(
-                store,
-                now,
-                &lifetimes,
-                form.authorization.as_deref(),
-                &form.params,
-            ))
-        })
-        .await;
-    match outcome.map_err(OAuthError::from).and_then(|result| result) {
-        Ok(tokens) => json(&tokens),
-        Err(error) => oauth_error(&error),
-    }
+            oauth::token::token(store, now, &shared.config.lifetimes, authorization, params)
+        };
+    form_endpoint(app, (method, headers, uri, body), work, |tokens| {
+        json(&tokens)
+    })
+    .await
 }
 
 pub async fn revoke(
@@ -118,34 +141,18 @@ pub async fn revoke(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let form = match read_form(&method, &headers, &uri, &body) {
-        Ok(form) => form,
-        Err(rejection) => return rejection.into_response(),
+    let work = |store: &Store, now, _: &Shared, authorization: Option<&str>, params: &Params| {
+        oauth::token::revoke(store, now, authorization, params)
     };
-    let now = app.shared.clock.now();
-    let outcome = app
-        .shared
-        .store
-        .call(move |store| {
-            Ok(oauth::token::revoke(
-                store,
-                now,
-                form.authorization.as_deref(),
-                &form.params,
-            ))
-        })
-        .await;
-    match outcome.map_err(OAuthError::from).and_then(|result| result) {
-        Ok(()) => {
-            let mut response = StatusCode::OK.into_response();
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store"),
-            );
-            response
-        }
-        Err(error) => oauth_error(&error),
-    }
+    let respond = |()| {
+        let mut response = StatusCode::OK.into_response();
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        response
+    };
+    form_endpoint(app, (method, headers, uri, body), work, respond).await
 }
 
 pub async fn introspect(
@@ -155,27 +162,12 @@ pub async fn introspect(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let form = match read_form(&method, &headers, &uri, &body) {
-        Ok(form) => form,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let now = app.shared.clock.now();
-    let issuer = app.shared.config.issuer.clone();
-    let outcome = app
-        .shared
-        .store
-        .call(move |store| {
-            Ok(oauth::token::introspect(
-                store,
-                now,
-                &issuer,
-                form.authorization.as_deref(),
-                &form.params,
-            ))
-        })
-        .await;
-    match outcome.map_err(OAuthError::from).and_then(|result| result) {
-        Ok(answer) => json(&answer),
-        Err(error) => oauth_error(&error),
-    }
+    let work =
+        |store: &Store, now, shared: &Shared, authorization: Option<&str>, params: &Params| {
+            oauth::token::introspect(store, now, &shared.config.issuer, authorization, params)
+        };
+    form_endpoint(app, (method, headers, uri, body), work, |answer| {
+        json(&answer)
+    })
+    .await
 }

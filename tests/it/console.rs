@@ -136,13 +136,7 @@ async fn operator_creates_a_client_then_revokes_its_live_grant_from_the_console(
         introspect(&server, &client_id, &client_secret, access).await["active"],
         true
     );
-    let family_id = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0)
-        .id;
+    let family_id = newest_family(&server).id;
 
     // The responder finds the family and revokes it.
     tmux.keys(&["3", "r"]);

@@ -18,12 +18,7 @@ async fn an_error_injected_before_commit_changes_nothing_and_the_old_token_still
         response.json::<serde_json::Value>().await.unwrap()["error"],
         "server_error"
     );
-    let family = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(
         (family.rotations, family.revoked.is_none()),
         (0, true),
@@ -68,12 +63,7 @@ async fn an_error_after_commit_makes_the_retry_a_replay() {
         refresh(&server, &id, &secret, refresh_token).await.status(),
         400
     );
-    let family = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(family.revoked.unwrap().reason, "refresh_replay");
 }
 
@@ -150,12 +140,7 @@ async fn purging_keeps_what_replay_detection_needs() {
     assert_eq!(purged.access_tokens, 2, "expired access tokens go");
     assert_eq!(purged.families, 0, "a live family stays, with its lineage");
     assert_eq!(refresh(&server, &id, &secret, old).await.status(), 400);
-    let family = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(
         family.revoked.unwrap().reason,
         "refresh_replay",

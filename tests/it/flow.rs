@@ -142,12 +142,7 @@ async fn thirty_two_concurrent_refreshes_give_at_most_one_200_and_revoke_the_fam
             "the winner's tokens are dead"
         );
     }
-    let family = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(
         family.revoked.expect("family revoked").reason,
         "refresh_replay"

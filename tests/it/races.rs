@@ -83,12 +83,7 @@ async fn refresh_race(n: usize) {
         .status(),
         400
     );
-    let family = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(
         family.revoked.expect("family revoked").reason,
         "refresh_replay"

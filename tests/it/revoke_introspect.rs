@@ -117,12 +117,7 @@ async fn revoking_a_refresh_token_revokes_the_family_and_an_access_token_only_it
         401,
         "the family's access tokens die too"
     );
-    let family = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(family.revoked.unwrap().reason, "revoke_endpoint");
 }
 
@@ -143,21 +138,7 @@ async fn introspect_needs_a_confidential_client() {
     );
     let response = post_form(&server, "/introspect", None, &[("token", "x")]).await;
     assert_eq!(response.status(), 401);
-    let public = server
-        .admin()
-        .create_client(proto::CreateClientRequest {
-            name: "Native".into(),
-            redirect_uris: vec![REDIRECT_URI.into()],
-            scopes: vec![],
-            grant_types: vec![],
-            public: true,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .client
-        .unwrap()
-        .id;
+    let public = create_public_client(&mut server.admin()).await;
     let response = post_form(
         &server,
         "/introspect",
@@ -293,12 +274,7 @@ async fn disabling_the_client_or_user_kills_live_tokens_at_once() {
         introspect(&server, &resource_id, &resource_secret, access).await["active"],
         false
     );
-    let family = server
-        .store
-        .list_families(&Default::default(), 1, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(family.revoked.unwrap().reason, "user_disabled");
 }
 

@@ -728,3 +728,30 @@ pub async fn refresh_at(
     let status = response.status().as_u16();
     Some((status, response.json().await.ok()?))
 }
+
+/// The most recently created family.
+pub fn newest_family(server: &TestServer) -> gatehouse::model::Family {
+    let (mut families, _) = server
+        .store
+        .list_families(&Default::default(), 1, 0)
+        .unwrap();
+    families.pop().expect("a family exists")
+}
+
+/// Creates a public (native) client allowed `profile`; returns its id.
+pub async fn create_public_client(admin: &mut AdminClient) -> String {
+    admin
+        .create_client(proto::CreateClientRequest {
+            name: "Native".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            scopes: vec!["profile".into()],
+            grant_types: vec![],
+            public: true,
+        })
+        .await
+        .expect("create public client")
+        .into_inner()
+        .client
+        .expect("client")
+        .id
+}

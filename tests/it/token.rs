@@ -283,19 +283,7 @@ async fn invalid_client_confidential_client_without_http_basic() {
 #[tokio::test]
 async fn invalid_client_public_client_omits_client_id() {
     let server = TestServer::spawn().await;
-    let created = server
-        .admin()
-        .create_client(proto::CreateClientRequest {
-            name: "Native".into(),
-            redirect_uris: vec![REDIRECT_URI.into()],
-            scopes: vec!["profile".into()],
-            grant_types: vec![],
-            public: true,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let id = created.client.unwrap().id;
+    let id = create_public_client(&mut server.admin()).await;
     assert_error(
         post_form(&server, "/token", None, &code_form("c")).await,
         401,
@@ -372,12 +360,7 @@ async fn invalid_grant_authorization_code_already_used_revokes_what_it_issued() 
     .await;
     let (events, _) = server.store.list_events(20, 0, true).unwrap();
     assert!(events.iter().any(|e| e.kind == "code_reuse"));
-    let family = server
-        .store
-        .list_families(&Default::default(), 10, 0)
-        .unwrap()
-        .0
-        .remove(0);
+    let family = newest_family(&server);
     assert_eq!(family.revoked.unwrap().reason, "code_reuse");
 }
 
@@ -742,18 +725,7 @@ async fn bodies_over_64_kib_are_413() {
 async fn public_clients_exchange_with_client_id_in_the_body() {
     let server = TestServer::spawn().await;
     let mut admin = server.admin();
-    let created = admin
-        .create_client(proto::CreateClientRequest {
-            name: "Native".into(),
-            redirect_uris: vec![REDIRECT_URI.into()],
-            scopes: vec!["profile".into()],
-            grant_types: vec![],
-            public: true,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let id = created.client.unwrap().id;
+    let id = create_public_client(&mut admin).await;
     create_user(&mut admin, "alice", PASSWORD).await;
     let code = code_for(&server, &id).await;
     let mut form = code_form(&code);
