@@ -103,7 +103,7 @@ pub async fn login(
     let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
     let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
     if let Some(wait) = app.browsers.login_blocked(&username, peer.ip(), now) {
-        let message = format!("Too many attempts, try again in {wait} s.");
+        let message = format!("too many attempts, try again in {wait} s");
         return login_page(
             StatusCode::TOO_MANY_REQUESTS,
             &txn,

@@ -476,7 +476,7 @@ async fn wrong_password_shows_the_login_page_again_and_repeated_failures_are_thr
         .text()
         .await
         .unwrap()
-        .contains("Too many attempts, try again in"));
+        .contains("too many attempts, try again in"));
     assert_eq!(
         browser.cookie("gh_session").cloned(),
         before,
