@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use gatehouse::cli::{self, Cli, Command};
-use gatehouse::config::{Config, LogFormat};
+use gatehouse::config::Config;
 use gatehouse::server::{self, Listeners, Shared};
 use std::process::ExitCode;
 
@@ -29,13 +29,7 @@ async fn main() -> ExitCode {
 
 async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
     let config = config?;
-    let subscriber = tracing_subscriber::fmt().with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-    );
-    match config.log_format {
-        LogFormat::Json => subscriber.json().init(),
-        LogFormat::Text => subscriber.init(),
-    }
+    server::init_logging(config.log_format);
     let prepared = server::prepare(&config.data_dir)?;
     if let Ok(spec) = std::env::var("GATEHOUSE_FAILPOINTS") {
         prepared
@@ -53,10 +47,7 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
         clock: Default::default(),
         started: std::time::Instant::now(),
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-    };
+    let shutdown = server::shutdown_signal()?;
     server::run(shared, prepared.admin_token, listeners, shutdown).await?;
     Ok(())
 }

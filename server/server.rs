@@ -135,6 +135,29 @@ fn create_private(path: &Path) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// Log lines to stderr as text or JSON; `RUST_LOG` filters (default `info`).
+pub fn init_logging(format: crate::config::LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        crate::config::LogFormat::Json => subscriber.json().init(),
+        crate::config::LogFormat::Text => subscriber.init(),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM (what service managers send).
+pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("shutting down");
+    })
+}
+
 /// Bound listeners for both planes (port 0 in tests).
 pub struct Listeners {
     pub http: TcpListener,

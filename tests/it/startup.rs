@@ -80,3 +80,23 @@ async fn healthz_answers_when_the_database_does() {
     let response = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly_and_keeps_its_data() {
+    let root = tempfile::tempdir().unwrap();
+    let (data_dir, id, secret, families) = crate::support::seeded_data_dir(root.path(), 1);
+    let mut child = crate::support::ChildServer::start(&data_dir, "").await;
+    let pid = child.child.id().expect("running") as i32;
+    // SAFETY: kill(2) with a pid we own; no memory is involved.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "a clean exit on SIGTERM: {status:?}");
+    let child = crate::support::ChildServer::start(&data_dir, "").await;
+    let (code, _) = crate::support::refresh_at(&child.url(""), &id, &secret, &families[0].1)
+        .await
+        .unwrap();
+    assert_eq!(code, 200);
+}
