@@ -41,7 +41,6 @@ struct State {
     open: bool,
     epoch: u64,
     jobs: usize,
-    events: Vec<Event>,
     /// The newest batch whose COMMIT has finished, and how it went.
     committed_epoch: u64,
     failure: Option<(u64, StoreError)>,
@@ -55,7 +54,6 @@ impl Writer {
                 open: false,
                 epoch: 0,
                 jobs: 0,
-                events: Vec::new(),
                 committed_epoch: 0,
                 failure: None,
             }),
@@ -107,13 +105,6 @@ impl Writer {
         let outcome = job(&state.conn, name, now, fail_points, work);
         state.jobs += 1;
         self.jobs.fetch_add(1, Ordering::Relaxed);
-        let outcome = match outcome {
-            Ok((value, events)) => {
-                state.events.extend(events.iter().cloned());
-                Ok((value, events))
-            }
-            Err(error) => Err(error),
-        };
         if self.waiting.load(Ordering::SeqCst) > 0 && state.jobs < MAX_BATCH {
             // Someone is queued: they extend the batch; wait for its COMMIT.
             while state.committed_epoch < epoch {
@@ -175,6 +166,5 @@ fn commit(state: &mut State, epoch: u64) {
         state.failure = Some((epoch, error.into()));
     }
     state.open = false;
-    state.events.clear();
     state.committed_epoch = epoch;
 }
