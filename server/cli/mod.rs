@@ -182,13 +182,16 @@ pub enum UserCommand {
 pub enum GrantsCommand {
     /// List families, newest first.
     List {
+        /// Only this client's families (client id).
         #[arg(long)]
         client: Option<String>,
+        /// Only this user's families (username).
         #[arg(long)]
         user: Option<String>,
         /// Only families that are not revoked.
         #[arg(long)]
         active: bool,
+        /// At most this many, newest first.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -196,10 +199,13 @@ pub enum GrantsCommand {
     Show { family_id: String },
     /// Revoke one family, or every live family of a client or a user; prints how many.
     Revoke {
+        /// The family to revoke.
         #[arg(required_unless_present_any = ["client", "user"], conflicts_with_all = ["client", "user"])]
         family_id: Option<String>,
+        /// Revoke every live family of this client id.
         #[arg(long, conflicts_with = "user")]
         client: Option<String>,
+        /// Revoke every live family of this username.
         #[arg(long)]
         user: Option<String>,
         /// Why, for the event log.
