@@ -130,7 +130,18 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
             continue;
         }
         let baseline = drive(Workload::Baseline, &target, &args, &families).await;
-        let result = drive(workload, &target, &args, &families).await;
+        let writes_before = target
+            .local
+            .as_ref()
+            .map(|local| local.shared.store.write_stats());
+        let mut result = drive(workload, &target, &args, &families).await;
+        if let (Some(before), Some(local)) = (writes_before, &target.local) {
+            let after = local.shared.store.write_stats();
+            let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
+            if commits > 0 {
+                result.writes_per_commit = Some(jobs as f64 / commits as f64);
+            }
+        }
         let unexpected = result.unexpected();
         report.add(baseline, result);
         if !unexpected.is_empty() {

@@ -51,6 +51,8 @@ pub struct WorkloadResult {
     pub errors: BTreeMap<String, usize>,
     /// requests/s divided by the baseline run just before it.
     pub ratio_to_baseline: Option<f64>,
+    /// Group commit at work: writes carried per COMMIT (in-process runs).
+    pub writes_per_commit: Option<f64>,
 }
 
 impl WorkloadResult {
@@ -89,6 +91,7 @@ impl WorkloadResult {
             max_ms: percentile(1.0),
             errors,
             ratio_to_baseline: None,
+            writes_per_commit: None,
         }
     }
 
@@ -162,11 +165,14 @@ impl Report {
                     format!("{:.0}%", result.ratio_to_baseline.unwrap_or(0.0) * 100.0),
                 ),
             ] {
-                let errors = if row.errors.is_empty() {
+                let mut errors = if row.errors.is_empty() {
                     "none".to_owned()
                 } else {
                     format!("{:?}", row.errors)
                 };
+                if let Some(per_commit) = row.writes_per_commit {
+                    errors.push_str(&format!("  ({per_commit:.1} writes per commit)"));
+                }
                 println!(
                     "{:<14} {:>9} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>9}  {errors}",
                     row.workload,
