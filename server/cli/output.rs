@@ -42,6 +42,15 @@ impl Table {
     }
 }
 
+/// `enabled` or `disabled`.
+pub fn enabled(disabled: bool) -> &'static str {
+    if disabled {
+        "disabled"
+    } else {
+        "enabled"
+    }
+}
+
 /// Unix seconds as `YYYY-MM-DD HH:MM:SSZ` (UTC); `-` for 0.
 pub fn format_time(unix: i64) -> String {
     if unix == 0 {

@@ -124,7 +124,14 @@ async fn operator_creates_a_client_then_revokes_its_live_grant_from_the_console(
         "masked until v"
     );
     tmux.keys(&["v"]);
-    let screen = tmux.wait_for("client_secret  gcs_").await;
+    // The masked line also starts with "gcs_": wait until the bullets are gone.
+    let screen = loop {
+        let screen = tmux.wait_for("client_secret  gcs_").await;
+        if !value_after(&screen, "client_secret  ").contains('•') {
+            break screen;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let client_id = value_after(&screen, "client_id      ");
     let client_secret = value_after(&screen, "client_secret  ");
     tmux.keys(&["Escape"]);

@@ -755,3 +755,17 @@ pub async fn create_public_client(admin: &mut AdminClient) -> String {
         .expect("client")
         .id
 }
+
+/// Security events of `kind`, waiting (up to 10 s) until there are at least
+/// `expected`: some are recorded off the request path.
+pub async fn await_events(server: &TestServer, kind: &str, expected: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (events, _) = server.store.list_events(1000, 0, true).unwrap();
+        let count = events.iter().filter(|event| event.kind == kind).count();
+        if count >= expected || std::time::Instant::now() > deadline {
+            return count;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,101 @@
+//! `gatehouse events`, `status` and `maintenance` output.
+
+use super::output::format_time;
+use super::{pick, AdminClient, CliError, Printed};
+use crate::proto;
+use serde_json::{json, Value};
+
+fn event_json(event: &proto::Event) -> Value {
+    json!({
+        "id": event.id, "time": event.time, "kind": event.kind, "actor": event.actor,
+        "client_id": event.client_id, "family_id": event.family_id, "username": event.username,
+        "detail": event.detail, "security": event.security,
+    })
+}
+
+fn event_line(event: &proto::Event) -> String {
+    let mut parts = vec![
+        format_time(event.time),
+        format!("{:<18}", event.kind),
+        format!("{:<6}", event.actor),
+    ];
+    for (label, value) in [
+        ("client", &event.client_id),
+        ("family", &event.family_id),
+        ("user", &event.username),
+    ] {
+        if !value.is_empty() {
+            parts.push(format!("{label}={value}"));
+        }
+    }
+    if !event.detail.is_empty() {
+        parts.push(event.detail.clone());
+    }
+    let marker = if event.security { "!" } else { " " };
+    format!("{marker} {}", parts.join(" "))
+}
+
+pub(super) async fn events(
+    admin: &mut AdminClient,
+    follow: bool,
+    limit: u32,
+    json: bool,
+) -> Result<(), CliError> {
+    let page = admin
+        .list_events(proto::ListEventsRequest {
+            page_size: limit,
+            before_id: 0,
+            security_only: false,
+        })
+        .await?
+        .into_inner();
+    let mut recent = page.events;
+    recent.reverse();
+    let last = recent.last().map(|event| event.id).unwrap_or(0);
+    if !follow {
+        let value = Value::Array(recent.iter().map(event_json).collect());
+        print!(
+            "{}",
+            pick(json, value, || recent
+                .iter()
+                .map(|e| event_line(e) + "\n")
+                .collect())
+        );
+        return Ok(());
+    }
+    for event in &recent {
+        print_event(event, json);
+    }
+    let mut stream = admin
+        .watch_events(proto::WatchEventsRequest { after_id: last })
+        .await?
+        .into_inner();
+    while let Some(event) = stream.message().await? {
+        print_event(&event, json);
+    }
+    Ok(())
+}
+
+fn print_event(event: &proto::Event, json: bool) {
+    if json {
+        println!("{}", event_json(event));
+    } else {
+        println!("{}", event_line(event));
+    }
+}
+
+pub(super) fn status_output(status: proto::Status, json: bool) -> Printed {
+    let value = json!({
+        "version": status.version, "uptime_secs": status.uptime_secs, "clients": status.clients,
+        "users": status.users, "active_families": status.active_families,
+        "database_bytes": status.database_bytes, "maintenance": status.maintenance,
+        "security_events_last_hour": status.security_events_last_hour, "issuer": status.issuer,
+    });
+    pick(json, value, || {
+        format!(
+            "version:              {}\nissuer:               {}\nuptime:               {} s\nclients:              {}\nusers:                {}\nactive families:      {}\nsecurity events (1h): {}\ndatabase:             {} bytes\nmaintenance:          {}\n",
+            status.version, status.issuer, status.uptime_secs, status.clients, status.users, status.active_families,
+            status.security_events_last_hour, status.database_bytes, if status.maintenance { "on" } else { "off" }
+        )
+    })
+}
