@@ -192,7 +192,7 @@ impl proto::admin_service_server::AdminService for AdminService {
         let now = self.now();
         let client = self
             .call(move |store| {
-                store.update_client(&request.id, now, |current| {
+                store.update_client(&request.id, now, move |current| {
                     let has = |field: &str| paths.iter().any(|path| path == field);
                     let current_uris: Vec<String> = current
                         .redirect_uris

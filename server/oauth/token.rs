@@ -110,47 +110,55 @@ fn exchange_code(
             "this client is not allowed the authorization_code grant type",
         ));
     }
-    let mut refusal = "authorization code is invalid";
-    let issued = store.redeem_code(code, now, |stored| {
+    use CodeRedemption::{Issue, Refuse, RevokeReuse};
+    // The decision runs inside the store's transaction, on the writer thread:
+    // it owns what it compares.
+    let client_id = client.id.clone();
+    let redirect_uri = redirect_uri.to_owned();
+    let challenge = pkce_s256(verifier);
+    let refresh_expires_at = client
+        .allows(GrantType::RefreshToken)
+        .then_some(now + lifetimes.refresh_idle);
+    let access_expires_at = now + lifetimes.access;
+    let issued = store.redeem_code(code, now, move |stored| {
         let Some(stored) = stored else {
-            return CodeRedemption::Refuse;
+            return Refuse("authorization code is invalid");
         };
-        if stored.client_id != client.id {
-            refusal = "authorization code was issued to another client";
-            return CodeRedemption::Refuse;
+        if stored.client_id != client_id {
+            return Refuse("authorization code was issued to another client");
         }
         let proof_holds = stored.redirect_uri == redirect_uri
-            && constant_time_eq(&pkce_s256(verifier), &stored.code_challenge);
+            && constant_time_eq(&challenge, &stored.code_challenge);
         if stored.used {
-            refusal = "authorization code was already used; the tokens it issued are revoked";
+            let why = "authorization code was already used; the tokens it issued are revoked";
             // Only a request that could have redeemed it may revoke (no DoS).
             return if proof_holds {
-                CodeRedemption::RevokeReuse
+                RevokeReuse(why)
             } else {
-                CodeRedemption::Refuse
+                Refuse(why)
             };
         }
         if stored.voided || stored.client_disabled || stored.user_disabled {
-            refusal = "authorization code was revoked";
-            return CodeRedemption::Refuse;
+            return Refuse("authorization code was revoked");
         }
         if now >= stored.expires_at {
-            refusal = "authorization code expired";
-            return CodeRedemption::Refuse;
+            return Refuse("authorization code expired");
         }
         if stored.redirect_uri != redirect_uri {
-            refusal = "redirect_uri differs from the one sent to /authorize";
-            return CodeRedemption::Refuse;
+            return Refuse("redirect_uri differs from the one sent to /authorize");
         }
         if !proof_holds {
-            refusal = "code_verifier does not match the code_challenge";
-            return CodeRedemption::Refuse;
+            return Refuse("code_verifier does not match the code_challenge");
         }
-        CodeRedemption::Issue(issue_spec(client, &stored.scope, now, lifetimes))
+        Issue(IssueSpec {
+            access_scope: stored.scope.clone(),
+            access_expires_at,
+            refresh_expires_at,
+        })
     })?;
     issued
         .map(|tokens| response(tokens, now))
-        .ok_or_else(|| OAuthError::invalid_grant(refusal))
+        .map_err(OAuthError::invalid_grant)
 }
 
 fn refresh(
@@ -174,54 +182,46 @@ fn refresh(
         ),
         None => None,
     };
-    let mut refusal = OAuthError::invalid_grant("refresh token is invalid");
-    let issued = store.rotate_refresh(refresh_token, now, |stored| {
+    use RefreshOutcome::{Refuse, RevokeReplay, Rotate};
+    let client_id = client.id.clone();
+    let lifetimes = *lifetimes;
+    let issued = store.rotate_refresh(refresh_token, now, move |stored| {
         let Some(stored) = stored else {
-            return RefreshOutcome::Refuse;
+            return Refuse(OAuthError::invalid_grant("refresh token is invalid"));
         };
-        if stored.client_id != client.id {
-            refusal = OAuthError::invalid_grant("refresh token was issued to another client");
-            return RefreshOutcome::Refuse;
+        if stored.client_id != client_id {
+            return Refuse(OAuthError::invalid_grant(
+                "refresh token was issued to another client",
+            ));
         }
         if stored.family_revoked || stored.client_disabled || stored.user_disabled {
-            refusal = OAuthError::invalid_grant("refresh token was revoked");
-            return RefreshOutcome::Refuse;
+            return Refuse(OAuthError::invalid_grant("refresh token was revoked"));
         }
         if stored.rotated {
-            refusal =
-                OAuthError::invalid_grant("refresh token was already used; the grant is revoked");
-            return RefreshOutcome::RevokeReplay;
+            return RevokeReplay(OAuthError::invalid_grant(
+                "refresh token was already used; the grant is revoked",
+            ));
         }
         if now >= stored.expires_at {
-            refusal = OAuthError::invalid_grant("refresh token expired");
-            return RefreshOutcome::Refuse;
+            return Refuse(OAuthError::invalid_grant("refresh token expired"));
         }
         let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
         let scope = match &requested {
             Some(requested) if !requested.is_subset_of(&granted) => {
-                refusal = OAuthError::invalid_scope("scope may only narrow the original grant");
-                return RefreshOutcome::Refuse;
+                return Refuse(OAuthError::invalid_scope(
+                    "scope may only narrow the original grant",
+                ));
             }
             Some(requested) => requested.to_string(),
             None => stored.family_scope.clone(),
         };
-        RefreshOutcome::Rotate(IssueSpec {
+        Rotate(IssueSpec {
             access_scope: scope,
             access_expires_at: now + lifetimes.access,
             refresh_expires_at: Some(now + lifetimes.refresh_idle),
         })
     })?;
-    issued.map(|tokens| response(tokens, now)).ok_or(refusal)
-}
-
-fn issue_spec(client: &Client, scope: &str, now: i64, lifetimes: &Lifetimes) -> IssueSpec {
-    IssueSpec {
-        access_scope: scope.to_owned(),
-        access_expires_at: now + lifetimes.access,
-        refresh_expires_at: client
-            .allows(GrantType::RefreshToken)
-            .then_some(now + lifetimes.refresh_idle),
-    }
+    issued.map(|tokens| response(tokens, now))
 }
 
 fn response(tokens: IssuedTokens, now: i64) -> TokenResponse {

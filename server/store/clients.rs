@@ -41,7 +41,7 @@ pub struct ClientCredentials {
 impl Store {
     /// Registers a client; confidential clients get a secret, returned only here.
     pub fn create_client(&self, spec: ClientSpec, now: i64) -> Result<(Client, Option<Token>)> {
-        self.write(now, |tx| {
+        self.write(now, move |tx| {
             let id = random_base64(16);
             let secret = (!spec.public).then(|| Token::generate(TokenKind::ClientSecret));
             tx.execute(
@@ -118,9 +118,11 @@ impl Store {
         &self,
         id: &str,
         now: i64,
-        change: impl FnOnce(&Client) -> std::result::Result<ClientSpec, Invalid>,
+        change: impl FnOnce(&Client) -> std::result::Result<ClientSpec, Invalid> + Send + 'static,
     ) -> Result<Client> {
-        self.write(now, |tx| {
+        let id = id.to_owned();
+        self.write(now, move |tx| {
+            let id = id.as_str();
             let current = load(tx, id)?;
             let spec = change(&current)?;
             let seq = seq_of(tx, id)?;
@@ -158,7 +160,9 @@ impl Store {
     /// Disables or enables a client. Disabling revokes its live families and voids
     /// its unexchanged codes; returns the client and how many families were revoked.
     pub fn set_client_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<(Client, i64)> {
-        self.write(now, |tx| {
+        let id = id.to_owned();
+        self.write(now, move |tx| {
+            let id = id.as_str();
             let seq = seq_of(tx, id)?;
             tx.execute(
                 "UPDATE clients SET disabled = ?2, updated_at = ?3 WHERE seq = ?1",
@@ -196,7 +200,9 @@ impl Store {
 
     /// Replaces a confidential client's secret; the old one stops working at once.
     pub fn rotate_client_secret(&self, id: &str, now: i64) -> Result<Token> {
-        self.write(now, |tx| {
+        let id = id.to_owned();
+        self.write(now, move |tx| {
+            let id = id.as_str();
             let client = load(tx, id)?;
             if client.public {
                 return Err(StoreError::Conflict(
@@ -215,7 +221,9 @@ impl Store {
 
     /// Deletes a client with its codes, families and tokens.
     pub fn delete_client(&self, id: &str, now: i64) -> Result<()> {
-        self.write(now, |tx| {
+        let id = id.to_owned();
+        self.write(now, move |tx| {
+            let id = id.as_str();
             let client = load(tx, id)?;
             tx.execute("DELETE FROM clients WHERE id = ?1", [id])?;
             tx.record(

@@ -10,7 +10,7 @@ const SELECT_EVENT: &str =
 impl Store {
     /// Records one event in a transaction of its own (public-plane security events).
     pub fn record_event(&self, event: NewEvent, now: i64) -> Result<()> {
-        self.write(now, |tx| tx.record(event))
+        self.write(now, move |tx| tx.record(event))
     }
 
     /// Events newest first, below `before_id` (0 for the newest); returns the page

@@ -103,7 +103,11 @@ impl Store {
 
     /// Revokes one family (if still live) on an operator's word; returns 1 or 0.
     pub fn revoke_family(&self, id: &str, note: &str, now: i64) -> Result<i64> {
-        self.write_as("revoke_family", now, |tx| {
+        let id = id.to_owned();
+        let note = note.to_owned();
+        self.write_as("revoke_family", now, move |tx| {
+            let id = id.as_str();
+            let note = note.as_str();
             let seq: i64 = tx
                 .row("SELECT seq FROM families WHERE id = ?1", [id], |row| {
                     row.get(0)
@@ -122,19 +126,20 @@ impl Store {
         dry_run: bool,
         now: i64,
     ) -> Result<RevokeCount> {
+        let (owner, client_id, note) =
+            (client_id.to_owned(), client_id.to_owned(), note.to_owned());
         self.bulk_revoke(
             now,
             dry_run,
-            |conn| clients::seq_of(conn, client_id),
-            "client_seq",
-            "user_seq",
-            |count| {
+            move |conn| clients::seq_of(conn, &owner),
+            ("client_seq", "user_seq"),
+            move |count| {
                 NewEvent::new(
                     EventKind::FamilyRevoked,
                     Actor::Admin,
-                    bulk_detail(count, "client", note),
+                    bulk_detail(count, "client", &note),
                 )
-                .client(client_id)
+                .client(&client_id)
             },
         )
     }
@@ -147,59 +152,43 @@ impl Store {
         dry_run: bool,
         now: i64,
     ) -> Result<RevokeCount> {
+        let (owner, username, note) = (username.to_owned(), username.to_owned(), note.to_owned());
         self.bulk_revoke(
             now,
             dry_run,
-            |conn| users::seq_of(conn, username),
-            "user_seq",
-            "client_seq",
-            |count| {
+            move |conn| users::seq_of(conn, &owner),
+            ("user_seq", "client_seq"),
+            move |count| {
                 NewEvent::new(
                     EventKind::FamilyRevoked,
                     Actor::Admin,
-                    bulk_detail(count, "user", note),
+                    bulk_detail(count, "user", &note),
                 )
-                .user(username)
+                .user(&username)
             },
         )
     }
 
+    /// `columns`: the owner's column and the column whose distinct values are
+    /// the other principals affected.
     fn bulk_revoke(
         &self,
         now: i64,
         dry_run: bool,
-        owner: impl FnOnce(&Connection) -> Result<i64>,
-        owner_column: &str,
-        other_column: &str,
-        event: impl FnOnce(&RevokeCount) -> NewEvent,
+        owner: impl FnOnce(&Connection) -> Result<i64> + Send + 'static,
+        columns: (&'static str, &'static str),
+        event: impl FnOnce(&RevokeCount) -> NewEvent + Send + 'static,
     ) -> Result<RevokeCount> {
-        let count = |conn: &Connection, seq: i64| -> Result<RevokeCount> {
-            let live = format!("families WHERE {owner_column} = ?1 AND revoked_at IS NULL");
-            Ok(RevokeCount {
-                families: conn.query_row(&format!("SELECT count(*) FROM {live}"), [seq], |row| row.get(0))?,
-                principals: conn.query_row(&format!("SELECT count(DISTINCT {other_column}) FROM {live}"), [seq], |row| row.get(0))?,
-                tokens: conn.query_row(
-                    &format!(
-                        "SELECT (SELECT count(*) FROM refresh_tokens r WHERE r.used_at IS NULL AND r.expires_at > ?2
-                                   AND r.family_seq IN (SELECT seq FROM {live}))
-                              + (SELECT count(*) FROM access_tokens a WHERE a.revoked_at IS NULL AND a.expires_at > ?2
-                                   AND a.family_seq IN (SELECT seq FROM {live}))"
-                    ),
-                    params![seq, now],
-                    |row| row.get(0),
-                )?,
-            })
-        };
         if dry_run {
             return self.read(|conn| {
                 let seq = owner(conn)?;
-                count(conn, seq)
+                count_live(conn, columns, seq, now)
             });
         }
-        self.write_as("revoke_bulk", now, |tx| {
+        self.write_as("revoke_bulk", now, move |tx| {
             let seq = owner(tx)?;
-            let counted = count(tx, seq)?;
-            let revoked = revoke_where(tx, owner_column, seq, RevokeReason::Admin, Actor::Admin)?;
+            let counted = count_live(tx, columns, seq, now)?;
+            let revoked = revoke_where(tx, columns.0, seq, RevokeReason::Admin, Actor::Admin)?;
             tx.record(event(&counted))?;
             Ok(RevokeCount {
                 families: revoked,
@@ -207,6 +196,30 @@ impl Store {
             })
         })
     }
+}
+
+/// Live families of one owner, their live tokens, and the other principals.
+fn count_live(
+    conn: &Connection,
+    (owner_column, other_column): (&str, &str),
+    seq: i64,
+    now: i64,
+) -> Result<RevokeCount> {
+    let live = format!("families WHERE {owner_column} = ?1 AND revoked_at IS NULL");
+    Ok(RevokeCount {
+        families: conn.query_row(&format!("SELECT count(*) FROM {live}"), [seq], |row| row.get(0))?,
+        principals: conn.query_row(&format!("SELECT count(DISTINCT {other_column}) FROM {live}"), [seq], |row| row.get(0))?,
+        tokens: conn.query_row(
+            &format!(
+                "SELECT (SELECT count(*) FROM refresh_tokens r WHERE r.used_at IS NULL AND r.expires_at > ?2
+                           AND r.family_seq IN (SELECT seq FROM {live}))
+                      + (SELECT count(*) FROM access_tokens a WHERE a.revoked_at IS NULL AND a.expires_at > ?2
+                           AND a.family_seq IN (SELECT seq FROM {live}))"
+            ),
+            params![seq, now],
+            |row| row.get(0),
+        )?,
+    })
 }
 
 fn bulk_detail(count: &RevokeCount, owner: &str, note: &str) -> String {

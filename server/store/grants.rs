@@ -35,15 +35,15 @@ pub struct StoredCode {
     pub user_disabled: bool,
 }
 
-/// What the protocol layer decides about a code exchange.
+/// What the protocol layer decides about a code exchange; `R` says why it refused.
 #[derive(Debug, Clone)]
-pub enum CodeRedemption {
+pub enum CodeRedemption<R> {
     /// Consume the code and issue tokens.
     Issue(IssueSpec),
     /// Refuse; change nothing.
-    Refuse,
+    Refuse(R),
     /// Refuse and revoke every token the code already produced (code reuse).
-    RevokeReuse,
+    RevokeReuse(R),
 }
 
 /// Lifetimes and shape of tokens to issue.
@@ -77,13 +77,13 @@ pub struct StoredRefresh {
     pub user_disabled: bool,
 }
 
-/// What the protocol layer decides about a refresh.
+/// What the protocol layer decides about a refresh; `R` says why it refused.
 #[derive(Debug, Clone)]
-pub enum RefreshOutcome {
+pub enum RefreshOutcome<R> {
     Rotate(IssueSpec),
-    Refuse,
+    Refuse(R),
     /// A rotated token came back: revoke the whole family.
-    RevokeReplay,
+    RevokeReplay(R),
 }
 
 /// A token found by hash, with everything introspection and bearer checks need.
@@ -111,7 +111,9 @@ pub enum TokenRevocation {
 impl Store {
     /// Mints an authorization code.
     pub fn issue_code(&self, grant: &CodeGrant, now: i64) -> Result<Token> {
-        self.write(now, |tx| {
+        let grant = grant.clone();
+        self.write(now, move |tx| {
+            let grant = &grant;
             let code = Token::generate(TokenKind::Code);
             let inserted = tx.exec(
                 "INSERT INTO auth_codes (hash, client_seq, user_seq, redirect_uri, code_challenge, scope, created_at, expires_at)
@@ -135,15 +137,15 @@ impl Store {
     }
 
     /// Exchanges a code: `decide` sees the stored code (or `None`) inside the
-    /// transaction. Returns the tokens when it chose to issue.
-    pub fn redeem_code(
+    /// transaction. Returns the tokens, or the refusal `decide` gave.
+    pub fn redeem_code<R: Send + 'static>(
         &self,
         code: &str,
         now: i64,
-        decide: impl FnOnce(Option<&StoredCode>) -> CodeRedemption,
-    ) -> Result<Option<IssuedTokens>> {
+        decide: impl FnOnce(Option<&StoredCode>) -> CodeRedemption<R> + Send + 'static,
+    ) -> Result<std::result::Result<IssuedTokens, R>> {
         let hash = TokenHash::of(code).0.to_vec();
-        self.write_as("exchange", now, |tx| {
+        self.write_as("exchange", now, move |tx| {
             let stored = tx
                 .row(
                     "SELECT c.id, a.redirect_uri, a.code_challenge, a.scope, a.expires_at, a.used_at IS NOT NULL, a.voided,
@@ -173,11 +175,14 @@ impl Store {
                 .optional()?;
             let decision = decide(stored.as_ref().map(|(code, ..)| code));
             let Some((code, client_seq, user_seq, family_seq)) = stored else {
-                return Ok(None);
+                return match decision {
+                    CodeRedemption::Refuse(why) | CodeRedemption::RevokeReuse(why) => Ok(Err(why)),
+                    CodeRedemption::Issue(_) => Err(StoreError::Internal("asked to issue tokens for an unknown code".into())),
+                };
             };
             match decision {
-                CodeRedemption::Refuse => Ok(None),
-                CodeRedemption::RevokeReuse => {
+                CodeRedemption::Refuse(why) => Ok(Err(why)),
+                CodeRedemption::RevokeReuse(why) => {
                     if let Some(family_seq) = family_seq {
                         let family_id = family_id(tx, family_seq)?;
                         tx.record(
@@ -187,7 +192,7 @@ impl Store {
                         )?;
                         families::revoke_family_tx(tx, family_seq, RevokeReason::CodeReuse, Actor::Public, "")?;
                     }
-                    Ok(None)
+                    Ok(Err(why))
                 }
                 CodeRedemption::Issue(spec) => {
                     let family_id = format!("fam_{}", random_base64(12));
@@ -201,22 +206,22 @@ impl Store {
                         params![hash, now, family_seq],
                     )?;
                     let tokens = issue_tokens(tx, family_seq, 0, &spec)?;
-                    Ok(Some(IssuedTokens { family_id, ..tokens }))
+                    Ok(Ok(IssuedTokens { family_id, ..tokens }))
                 }
             }
         })
     }
 
     /// Rotates a refresh token: `decide` sees the stored token (or `None`) inside
-    /// the transaction.
-    pub fn rotate_refresh(
+    /// the transaction. Returns the new tokens, or the refusal `decide` gave.
+    pub fn rotate_refresh<R: Send + 'static>(
         &self,
         refresh_token: &str,
         now: i64,
-        decide: impl FnOnce(Option<&StoredRefresh>) -> RefreshOutcome,
-    ) -> Result<Option<IssuedTokens>> {
+        decide: impl FnOnce(Option<&StoredRefresh>) -> RefreshOutcome<R> + Send + 'static,
+    ) -> Result<std::result::Result<IssuedTokens, R>> {
         let hash = TokenHash::of(refresh_token).0.to_vec();
-        self.write_as("rotate", now, |tx| {
+        self.write_as("rotate", now, move |tx| {
             let stored = tx
                 .row(
                     "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,
@@ -245,18 +250,21 @@ impl Store {
                 .optional()?;
             let decision = decide(stored.as_ref().map(|(refresh, ..)| refresh));
             let Some((refresh, family_seq, family_id, generation)) = stored else {
-                return Ok(None);
+                return match decision {
+                    RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => Ok(Err(why)),
+                    RefreshOutcome::Rotate(_) => Err(StoreError::Internal("asked to rotate an unknown refresh token".into())),
+                };
             };
             match decision {
-                RefreshOutcome::Refuse => Ok(None),
-                RefreshOutcome::RevokeReplay => {
+                RefreshOutcome::Refuse(why) => Ok(Err(why)),
+                RefreshOutcome::RevokeReplay(why) => {
                     tx.record(
                         NewEvent::new(EventKind::RefreshReplay, Actor::Public, "rotated refresh token presented again")
                             .client(&refresh.client_id)
                             .family(&family_id),
                     )?;
                     families::revoke_family_tx(tx, family_seq, RevokeReason::RefreshReplay, Actor::Public, "")?;
-                    Ok(None)
+                    Ok(Err(why))
                 }
                 RefreshOutcome::Rotate(spec) => {
                     tx.exec("UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1", params![hash, now])?;
@@ -265,7 +273,7 @@ impl Store {
                         params![family_seq, now],
                     )?;
                     let tokens = issue_tokens(tx, family_seq, generation + 1, &spec)?;
-                    Ok(Some(IssuedTokens { family_id, ..tokens }))
+                    Ok(Ok(IssuedTokens { family_id, ..tokens }))
                 }
             }
         })
@@ -311,7 +319,9 @@ impl Store {
     /// token of another client is left alone.
     pub fn revoke_token(&self, token: &str, client_id: &str, now: i64) -> Result<TokenRevocation> {
         let hash = TokenHash::of(token).0.to_vec();
-        self.write_as("revoke_token", now, |tx| {
+        let client_id = client_id.to_owned();
+        self.write_as("revoke_token", now, move |tx| {
+            let client_id = client_id.as_str();
             let owner = |sql: &str| -> Result<Option<(i64, String)>> {
                 Ok(tx.row(sql, [&hash], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
             };
@@ -378,7 +388,11 @@ impl Store {
         scope: &crate::model::ScopeSet,
         now: i64,
     ) -> Result<()> {
-        self.write(now, |tx| {
+        let client_id = client_id.to_owned();
+        let scope = scope.clone();
+        self.write(now, move |tx| {
+            let client_id = client_id.as_str();
+            let scope = &scope;
             let previous: Option<String> = tx
                 .row(
                     "SELECT k.scope FROM consents k JOIN clients c ON c.seq = k.client_seq WHERE k.user_seq = ?1 AND c.id = ?2",

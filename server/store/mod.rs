@@ -96,7 +96,7 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     events: broadcast::Sender<Event>,
-    fail_points: FailPoints,
+    fail_points: Arc<FailPoints>,
     maintenance: std::sync::atomic::AtomicBool,
 }
 
@@ -169,14 +169,18 @@ impl Store {
             })
             .collect::<Result<Vec<_>>>()?;
         let (events, _) = broadcast::channel(1024);
+        let fail_points = Arc::new(FailPoints::default());
+        let writer = writer::Writer::start(writer, fail_points.clone(), events.clone()).map_err(
+            |error| StoreError::Internal(format!("cannot start the writer thread: {error}")),
+        )?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                writer: writer::Writer::new(writer),
+                writer,
                 readers,
                 next_reader: AtomicUsize::new(0),
                 events,
-                fail_points: FailPoints::default(),
+                fail_points,
                 maintenance: maintenance.into(),
             }),
         })
@@ -202,12 +206,12 @@ impl Store {
     /// The durability settings in force on the write connection, as
     /// `(journal_mode, synchronous, foreign_keys, busy_timeout_ms)`.
     pub fn pragmas(&self) -> Result<(String, i64, bool, i64)> {
-        self.inner.writer.with_connection(|conn| {
+        self.write_as("pragmas", 0, |tx| {
             Ok((
-                conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?,
-                conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?,
-                conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?,
-                conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?,
+                tx.query_row("PRAGMA journal_mode", [], |row| row.get(0))?,
+                tx.query_row("PRAGMA synchronous", [], |row| row.get(0))?,
+                tx.query_row("PRAGMA foreign_keys", [], |row| row.get(0))?,
+                tx.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?,
             ))
         })
     }
@@ -229,30 +233,26 @@ impl Store {
         size(&self.inner.path) + size(Path::new(&wal))
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the write connection.
-    /// Commits when it returns `Ok`, rolls back otherwise; recorded events go out
-    /// only after a successful COMMIT.
-    pub(crate) fn write<T>(&self, now: i64, work: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+    /// Runs `work` on the writer thread, in its own savepoint of a `BEGIN
+    /// IMMEDIATE` transaction shared with the writes queued beside it; returns
+    /// after the COMMIT. Its events go out only after that COMMIT.
+    pub(crate) fn write<T: Send + 'static>(
+        &self,
+        now: i64,
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         self.write_as("write", now, work)
     }
 
     /// [`Store::write`] with a name for its fail points (`NAME.before_commit`,
     /// `NAME.after_commit`).
-    pub(crate) fn write_as<T>(
+    pub(crate) fn write_as<T: Send + 'static>(
         &self,
         name: &str,
         now: i64,
-        work: impl FnOnce(&mut Tx) -> Result<T>,
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let (value, events) = self
-            .inner
-            .writer
-            .run(name, now, &self.inner.fail_points, work)?;
-        for event in events {
-            // No subscriber is not an error.
-            let _ = self.inner.events.send(event);
-        }
-        Ok(value)
+        self.inner.writer.run(name, now, work)
     }
 
     /// Arms (or with `None` disarms) a fail point such as `rotate.before_commit`

@@ -19,7 +19,7 @@ impl Store {
     /// rotated refresh token, because replay detection needs them.
     pub fn purge_expired(&self, now: i64, keep_secs: i64) -> Result<Purged> {
         let horizon = now - keep_secs;
-        self.write_as("purge", now, |tx| {
+        self.write_as("purge", now, move |tx| {
             let codes = tx.execute(
                 "DELETE FROM auth_codes WHERE family_seq IS NULL AND expires_at < ?1",
                 [horizon],
@@ -39,7 +39,7 @@ impl Store {
     /// append-only log. The guard trigger is lifted and restored inside one
     /// transaction, and what was removed is logged.
     pub fn prune_events(&self, before_time: i64, now: i64) -> Result<usize> {
-        self.write_as("prune_events", now, |tx| {
+        self.write_as("prune_events", now, move |tx| {
             tx.execute_batch("DROP TRIGGER events_append_only_delete")?;
             let removed = tx.execute("DELETE FROM events WHERE time < ?1", [before_time])?;
             tx.execute_batch(

@@ -25,7 +25,7 @@ impl Store {
 
     /// Adds a scope to the catalog or changes its description.
     pub fn upsert_scope(&self, scope: Scope, now: i64) -> Result<Scope> {
-        self.write(now, |tx| {
+        self.write(now, move |tx| {
             tx.execute(
                 "INSERT INTO scopes (name, description, created_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (name) DO UPDATE SET description = excluded.description",
@@ -42,7 +42,9 @@ impl Store {
 
     /// Removes a scope no client is allowed any more.
     pub fn remove_scope(&self, name: &str, now: i64) -> Result<()> {
-        self.write(now, |tx| {
+        let name = name.to_owned();
+        self.write(now, move |tx| {
+            let name = name.as_str();
             let users: i64 = tx.query_row("SELECT count(*) FROM client_scopes WHERE scope = ?1", [name], |row| row.get(0))?;
             if users > 0 {
                 return Err(StoreError::Conflict(format!(
@@ -83,7 +85,7 @@ impl Store {
     }
 
     pub fn set_maintenance(&self, on: bool, now: i64) -> Result<()> {
-        self.write(now, |tx| {
+        self.write(now, move |tx| {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES ('maintenance', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

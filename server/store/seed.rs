@@ -23,7 +23,13 @@ impl Store {
         let mut written = 0;
         while written < count {
             let batch = BATCH.min(count - written);
-            self.write_as("seed", now, |tx| {
+            let client_id = client_id.to_owned();
+            let username = username.to_owned();
+            let scope = scope.to_owned();
+            self.write_as("seed", now, move |tx| {
+            let client_id = client_id.as_str();
+            let username = username.as_str();
+            let scope = scope.as_str();
                 let client_seq = clients::seq_of(tx, client_id)?;
                 let user_seq = users::seq_of(tx, username)?;
                 let mut family = tx.prepare_cached(

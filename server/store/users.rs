@@ -15,7 +15,11 @@ pub struct UserCredentials {
 impl Store {
     /// Creates a user with an already-hashed password.
     pub fn create_user(&self, username: &Username, password_hash: &str, now: i64) -> Result<User> {
-        self.write(now, |tx| {
+        let password_hash = password_hash.to_owned();
+        let username = username.clone();
+        self.write(now, move |tx| {
+            let password_hash = password_hash.as_str();
+            let username = &username;
             let inserted = tx.execute(
                 "INSERT INTO users (username, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
                  ON CONFLICT (username) DO NOTHING",
@@ -49,7 +53,9 @@ impl Store {
         disabled: bool,
         now: i64,
     ) -> Result<(User, i64)> {
-        self.write(now, |tx| {
+        let username = username.to_owned();
+        self.write(now, move |tx| {
+            let username = username.as_str();
             let seq = seq_of(tx, username)?;
             tx.execute(
                 "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE seq = ?1",
@@ -86,7 +92,11 @@ impl Store {
     }
 
     pub fn set_user_password(&self, username: &str, password_hash: &str, now: i64) -> Result<User> {
-        self.write(now, |tx| {
+        let username = username.to_owned();
+        let password_hash = password_hash.to_owned();
+        self.write(now, move |tx| {
+            let username = username.as_str();
+            let password_hash = password_hash.as_str();
             let seq = seq_of(tx, username)?;
             tx.execute(
                 "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE seq = ?1",

@@ -1,31 +1,47 @@
-//! The single writer, with group commit.
+//! The single writer thread, with group commit.
 //!
-//! There is one write connection. Each write runs inside `SAVEPOINT job` within
-//! a shared `BEGIN IMMEDIATE` transaction: a failing job rolls back to its
-//! savepoint and never fails its neighbours. When a job finishes while other
-//! writes wait for the connection, it leaves the transaction open for them and
-//! waits; the last job of the batch (no one waiting, or the batch full) runs
-//! the one COMMIT — one fsync under `synchronous=FULL` for the whole batch — and
-//! wakes the others. Every caller returns only after the COMMIT that made its
-//! change durable.
+//! One thread owns the write connection. Writes arrive on a queue as owned
+//! jobs; the thread takes every job queued at that moment (up to `MAX_BATCH`),
+//! runs each inside `SAVEPOINT job` within one `BEGIN IMMEDIATE` transaction — a
+//! failing job rolls back to its savepoint and never fails its neighbours — then
+//! runs the one COMMIT (one fsync under `synchronous=FULL` for the whole batch),
+//! broadcasts the batch's events, and only then answers each caller.
 
 use super::{FailPoints, Result, StoreError, Tx};
 use crate::model::Event;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use tokio::sync::broadcast;
 
 /// Jobs per COMMIT at most, to bound a batch's latency.
-const MAX_BATCH: usize = 128;
+const MAX_BATCH: usize = 256;
 
-pub(super) struct Writer {
-    state: Mutex<State>,
-    committed: Condvar,
-    /// Writes waiting for the connection.
-    waiting: AtomicUsize,
-    commits: AtomicUsize,
-    jobs: AtomicUsize,
+/// Called after the batch's COMMIT with its outcome; answers the caller.
+type Deliver = Box<dyn FnOnce(std::result::Result<(), StoreError>) + Send>;
+
+/// One write: runs in its savepoint, says whether it succeeded, and hands back
+/// how to answer its caller once the batch is durable.
+type Job = Box<dyn FnOnce(&mut Tx) -> (bool, Deliver) + Send>;
+
+/// Answers a caller whose job never ran to the end (busy, panicked, …).
+type Fail = Box<dyn FnOnce(StoreError) + Send>;
+
+struct Queued {
+    name: String,
+    now: i64,
+    job: Job,
+    fail: Fail,
+}
+
+/// A job that ran, waiting for its batch's COMMIT.
+struct Ran {
+    name: String,
+    succeeded: bool,
+    deliver: Deliver,
+    events: Vec<Event>,
 }
 
 /// How many jobs ran and how many COMMITs carried them.
@@ -35,136 +51,192 @@ pub struct WriteStats {
     pub commits: usize,
 }
 
-struct State {
-    conn: Connection,
-    /// A transaction is open, holding the jobs of batch `epoch`.
-    open: bool,
-    epoch: u64,
-    jobs: usize,
-    /// The newest batch whose COMMIT has finished, and how it went.
-    committed_epoch: u64,
-    failure: Option<(u64, StoreError)>,
+#[derive(Default)]
+struct Counters {
+    jobs: AtomicUsize,
+    commits: AtomicUsize,
+}
+
+/// The handle callers use; the thread stops when the last handle is dropped.
+pub(super) struct Writer {
+    queue: Sender<Queued>,
+    counters: Arc<Counters>,
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Self {
-        Writer {
-            state: Mutex::new(State {
-                conn,
-                open: false,
-                epoch: 0,
-                jobs: 0,
-                committed_epoch: 0,
-                failure: None,
-            }),
-            committed: Condvar::new(),
-            waiting: AtomicUsize::new(0),
-            commits: AtomicUsize::new(0),
-            jobs: AtomicUsize::new(0),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(super) fn start(
+        conn: Connection,
+        fail_points: Arc<FailPoints>,
+        events: broadcast::Sender<Event>,
+    ) -> std::io::Result<Self> {
+        let (queue, jobs) = mpsc::channel();
+        let counters = Arc::new(Counters::default());
+        let thread_counters = counters.clone();
+        std::thread::Builder::new()
+            .name("gatehouse-writer".into())
+            .spawn(move || write_loop(conn, jobs, &fail_points, &events, &thread_counters))?;
+        Ok(Writer { queue, counters })
     }
 
     pub(super) fn stats(&self) -> WriteStats {
         WriteStats {
-            jobs: self.jobs.load(Ordering::Relaxed),
-            commits: self.commits.load(Ordering::Relaxed),
+            jobs: self.counters.jobs.load(Ordering::Relaxed),
+            commits: self.counters.commits.load(Ordering::Relaxed),
         }
     }
 
-    /// Runs a read on the write connection (between batches).
-    pub(super) fn with_connection<T>(&self, work: impl FnOnce(&Connection) -> T) -> T {
-        work(&self.lock().conn)
-    }
-
-    /// Runs `work` as one job of a batch; returns once its batch is durable, with
-    /// the events it recorded.
-    pub(super) fn run<T>(
+    /// Queues `work` and waits until the COMMIT that made it durable.
+    pub(super) fn run<T: Send + 'static>(
         &self,
         name: &str,
         now: i64,
-        fail_points: &FailPoints,
-        work: impl FnOnce(&mut Tx) -> Result<T>,
-    ) -> Result<(T, Vec<Event>)> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut state = self.lock();
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        if !state.open {
-            // Busy here means another process holds the lock: nothing is open yet.
-            state.conn.execute_batch("BEGIN IMMEDIATE")?;
-            state.open = true;
-            state.epoch += 1;
-            state.jobs = 0;
-        }
-        let epoch = state.epoch;
-        let outcome = job(&state.conn, name, now, fail_points, work);
-        state.jobs += 1;
-        self.jobs.fetch_add(1, Ordering::Relaxed);
-        if self.waiting.load(Ordering::SeqCst) > 0 && state.jobs < MAX_BATCH {
-            // Someone is queued: they extend the batch; wait for its COMMIT.
-            while state.committed_epoch < epoch {
-                state = self
-                    .committed
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-        } else {
-            commit(&mut state, epoch);
-            self.commits.fetch_add(1, Ordering::Relaxed);
-            self.committed.notify_all();
-        }
-        if let Some((failed, error)) = &state.failure {
-            if *failed == epoch {
-                return Err(error.clone());
-            }
-        }
-        drop(state);
-        let (value, events) = outcome?;
-        fail_points.hit(name, "after_commit")?;
-        Ok((value, events))
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (answer, answered) = mpsc::sync_channel::<Result<T>>(1);
+        let fail_answer = answer.clone();
+        let job: Job = Box::new(move |tx| {
+            let result = work(tx);
+            let succeeded = result.is_ok();
+            let deliver: Deliver = Box::new(move |committed| {
+                let _ = answer.send(committed.and(result));
+            });
+            (succeeded, deliver)
+        });
+        let fail: Fail = Box::new(move |error| {
+            let _ = fail_answer.send(Err(error));
+        });
+        let queued = Queued {
+            name: name.to_owned(),
+            now,
+            job,
+            fail,
+        };
+        self.queue
+            .send(queued)
+            .map_err(|_| StoreError::Internal("the writer thread has stopped".into()))?;
+        answered
+            .recv()
+            .map_err(|_| StoreError::Internal("a write job was lost".into()))?
     }
 }
 
-/// One job inside its savepoint: released on success, rolled back on failure.
-fn job<T>(
-    conn: &Connection,
-    name: &str,
-    now: i64,
+fn write_loop(
+    conn: Connection,
+    jobs: Receiver<Queued>,
     fail_points: &FailPoints,
-    work: impl FnOnce(&mut Tx) -> Result<T>,
-) -> Result<(T, Vec<Event>)> {
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+    events: &broadcast::Sender<Event>,
+    counters: &Counters,
+) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch, fail_points, events, counters);
+    }
+}
+
+/// One batch: BEGIN IMMEDIATE, each job in its savepoint, COMMIT, then answers.
+fn run_batch(
+    conn: &Connection,
+    batch: Vec<Queued>,
+    fail_points: &FailPoints,
+    events: &broadcast::Sender<Event>,
+    counters: &Counters,
+) {
+    counters.jobs.fetch_add(batch.len(), Ordering::Relaxed);
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Busy: another process holds the lock. Nothing ran; nothing changed.
+        let error = StoreError::from(error);
+        for queued in batch {
+            (queued.fail)(error.clone());
+        }
+        return;
+    }
+    let ran: Vec<Ran> = batch
+        .into_iter()
+        .filter_map(|queued| run_job(conn, queued, fail_points))
+        .collect();
+    let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    } else {
+        counters.commits.fetch_add(1, Ordering::Relaxed);
+    }
+    for job in ran {
+        let mut outcome = committed.clone();
+        if job.succeeded && outcome.is_ok() {
+            for event in job.events {
+                // No subscriber is not an error.
+                let _ = events.send(event);
+            }
+            outcome = fail_points.hit(&job.name, "after_commit");
+        }
+        (job.deliver)(outcome);
+    }
+}
+
+/// Runs one job in its savepoint: released on success, rolled back on failure.
+/// `None` when its caller was already answered (the savepoint could not be set,
+/// the job panicked, or a fail point refused it).
+fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Option<Ran> {
+    let Queued {
+        name,
+        now,
+        job,
+        fail,
+    } = queued;
+    if let Err(error) = execute(conn, "SAVEPOINT job") {
+        fail(error.into());
+        return None;
+    }
     let mut tx = Tx {
         conn,
         now,
         events: Vec::new(),
     };
-    let result = catch_unwind(AssertUnwindSafe(|| work(&mut tx)))
-        .unwrap_or_else(|_| Err(StoreError::Internal("a store job panicked".into())))
-        .and_then(|value| fail_points.hit(name, "before_commit").map(|()| value));
-    match result {
-        Ok(value) => {
-            conn.prepare_cached("RELEASE job")?.execute([])?;
-            Ok((value, tx.events))
-        }
-        Err(error) => {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
-            Err(error)
-        }
+    let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
+    let events = std::mem::take(&mut tx.events);
+    let Ok((succeeded, deliver)) = outcome else {
+        roll_back_job(conn);
+        fail(StoreError::Internal("a write job panicked".into()));
+        return None;
+    };
+    if succeeded {
+        let released = fail_points
+            .hit(&name, "before_commit")
+            .and_then(|()| execute(conn, "RELEASE job").map_err(StoreError::from));
+        return match released {
+            Ok(()) => Some(Ran {
+                name,
+                succeeded,
+                deliver,
+                events,
+            }),
+            Err(error) => {
+                roll_back_job(conn);
+                drop(deliver);
+                fail(error);
+                None
+            }
+        };
     }
+    roll_back_job(conn);
+    Some(Ran {
+        name,
+        succeeded,
+        deliver,
+        events: Vec::new(),
+    })
 }
 
-/// Ends batch `epoch`: COMMIT, or ROLLBACK if the commit fails.
-fn commit(state: &mut State, epoch: u64) {
-    if let Err(error) = state.conn.execute_batch("COMMIT") {
-        let _ = state.conn.execute_batch("ROLLBACK");
-        state.failure = Some((epoch, error.into()));
-    }
-    state.open = false;
-    state.committed_epoch = epoch;
+fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+fn roll_back_job(conn: &Connection) {
+    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
 }

@@ -246,8 +246,8 @@ pub fn seed_family(
         )
         .unwrap();
     let issued = store
-        .redeem_code(code.expose(), now, |_| {
-            CodeRedemption::Issue(IssueSpec {
+        .redeem_code(code.expose(), now, move |_| {
+            CodeRedemption::<()>::Issue(IssueSpec {
                 access_scope: "profile".into(),
                 access_expires_at: now + 3600,
                 refresh_expires_at: Some(now + 86400),
