@@ -14,9 +14,9 @@
 //! - [`bench`]: `gatehouse bench`, the hot paths measured against a baseline route.
 //!
 //! # Invariants
-//! - Only `store` writes SQL; every state change runs in its own savepoint of a
-//!   `BEGIN IMMEDIATE` transaction on the one write connection (group commit), and
-//!   its caller returns only after the COMMIT that made it durable.
+//! - Only `store` writes SQL. One writer thread owns the write connection; every
+//!   state change runs in its own savepoint of a `BEGIN IMMEDIATE` transaction
+//!   (group commit), and its caller is answered only after the COMMIT.
 //! - Only `admin`, `cli` and the console touch generated proto types.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes.
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.

@@ -1,10 +1,12 @@
 //! The storage layer: the only module that imports rusqlite or writes SQL.
 //!
 //! One SQLite database in WAL mode with `synchronous=FULL`, foreign keys on and a
-//! busy timeout. There is exactly one write connection, behind a mutex: every
-//! state change is one `BEGIN IMMEDIATE` transaction on it, and the events the
-//! change records are written in that same transaction and broadcast to
-//! watchers only after COMMIT. Reads use a small pool of read-only connections.
+//! busy timeout. There is exactly one write connection, owned by the writer
+//! thread (`writer.rs`): every state change runs in its own savepoint of a
+//! `BEGIN IMMEDIATE` transaction shared with the writes queued beside it, the
+//! events it records are written in that same transaction, and both the events
+//! and the caller's answer go out only after COMMIT. Reads use a small pool of
+//! read-only connections.
 //!
 //! Methods are synchronous; async callers go through [`Store::call`], which runs
 //! them on tokio's blocking pool so the runtime never waits on SQLite.
