@@ -354,6 +354,9 @@ async fn revoke_client(
         eprintln!("revoke-client: skipped (needs the in-process server)");
         return Ok(None);
     };
+    if count == 0 {
+        return Ok(None);
+    }
     eprintln!("revoke-client: seeding {count} families…");
     let client_id = seed_client(local, "Bench bulk", count).await?;
     let (store, now) = (local.shared.store.clone(), local.shared.clock.now());

@@ -9,6 +9,8 @@ mod admin_api;
 mod admin_cli;
 /// /authorize, login and consent pages, metadata.
 mod authorize;
+/// gatehouse bench, end to end.
+mod bench;
 /// Headless Chromium through login and consent.
 mod browser;
 /// The real console in tmux.

@@ -1,0 +1,62 @@
+//! `gatehouse bench` end to end: a short run of every workload, as JSON.
+
+#[tokio::test]
+async fn a_short_bench_run_reports_every_workload_without_errors() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args([
+            "bench",
+            "--duration",
+            "1",
+            "--concurrency",
+            "4",
+            "--families",
+            "4",
+        ])
+        .args([
+            "--revoke-families",
+            "200",
+            "--scale-families",
+            "300",
+            "--json",
+        ])
+        .output()
+        .await
+        .expect("run gatehouse bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let workloads: Vec<&str> = report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(workloads, ["introspect", "me", "refresh", "flow"]);
+    for workload in report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(report["baselines"].as_array().unwrap())
+    {
+        assert!(workload["requests"].as_u64().unwrap() > 0, "{workload}");
+        assert_eq!(workload["errors"], serde_json::json!({}), "{workload}");
+    }
+    assert!(
+        report["workloads"][0]["ratio_to_baseline"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        report["workloads"][2]["writes_per_commit"]
+            .as_f64()
+            .unwrap()
+            >= 1.0,
+        "refresh writes are counted"
+    );
+    assert_eq!(report["revoke"]["families"], 200);
+    assert_eq!(report["scale"]["families"], 300);
+    assert!(report["rss_peak_kib"].as_u64().unwrap() > 0);
+    assert!(stderr.contains("seeding"), "a progress line on stderr");
+}
