@@ -50,6 +50,23 @@ fn without<'a>(form: &[(&'a str, &'a str)], name: &str) -> Vec<(&'a str, &'a str
         .collect()
 }
 
+/// The code exchange form with `name` sent as `value` instead.
+fn code_form_with<'a>(code: &'a str, name: &'a str, value: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut form = without(&code_form(code), name);
+    form.push((name, value));
+    form
+}
+
+/// POST /token authenticated as the confidential client.
+async fn post_token(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    post_form(server, "/token", Some((id, secret)), form).await
+}
+
 #[tokio::test]
 async fn success_has_the_documented_shape_and_headers() {
     let (server, id, secret) = partner_setup().await;
@@ -69,25 +86,19 @@ async fn success_has_the_documented_shape_and_headers() {
 #[tokio::test]
 async fn invalid_request_missing_grant_type() {
     let (server, id, secret) = partner_setup().await;
-    let response = post_form(&server, "/token", Some((&id, &secret)), &[("code", "x")]).await;
+    let response = post_token(&server, &id, &secret, &[("code", "x")]).await;
     assert_error(response, 400, "invalid_request").await;
 }
 
 #[tokio::test]
 async fn invalid_request_missing_code_on_authorization_code_grant() {
     let (server, id, secret) = partner_setup().await;
-    let response = post_form(
-        &server,
-        "/token",
-        Some((&id, &secret)),
-        &without(&code_form("c"), "code"),
-    )
-    .await;
+    let response = post_token(&server, &id, &secret, &without(&code_form("c"), "code")).await;
     assert_error(response, 400, "invalid_request").await;
-    let empty = post_form(
+    let empty = post_token(
         &server,
-        "/token",
-        Some((&id, &secret)),
+        &id,
+        &secret,
         &[
             ("grant_type", "authorization_code"),
             ("code", ""),
@@ -102,13 +113,7 @@ async fn invalid_request_missing_code_on_authorization_code_grant() {
 #[tokio::test]
 async fn invalid_request_missing_refresh_token_on_refresh_token_grant() {
     let (server, id, secret) = partner_setup().await;
-    let response = post_form(
-        &server,
-        "/token",
-        Some((&id, &secret)),
-        &[("grant_type", "refresh_token")],
-    )
-    .await;
+    let response = post_token(&server, &id, &secret, &[("grant_type", "refresh_token")]).await;
     assert_error(response, 400, "invalid_request").await;
 }
 
@@ -116,10 +121,10 @@ async fn invalid_request_missing_refresh_token_on_refresh_token_grant() {
 async fn invalid_request_missing_redirect_uri_on_authorization_code_grant() {
     let (server, id, secret) = partner_setup().await;
     let code = code_for(&server, &id).await;
-    let response = post_form(
+    let response = post_token(
         &server,
-        "/token",
-        Some((&id, &secret)),
+        &id,
+        &secret,
         &without(&code_form(&code), "redirect_uri"),
     )
     .await;
@@ -132,18 +137,17 @@ async fn invalid_request_missing_redirect_uri_on_authorization_code_grant() {
 async fn invalid_request_missing_or_malformed_code_verifier() {
     let (server, id, secret) = partner_setup().await;
     let code = code_for(&server, &id).await;
-    let missing = post_form(
+    let missing = post_token(
         &server,
-        "/token",
-        Some((&id, &secret)),
+        &id,
+        &secret,
         &without(&code_form(&code), "code_verifier"),
     )
     .await;
     assert_error(missing, 400, "invalid_request").await;
-    let mut short = without(&code_form(&code), "code_verifier");
-    short.push(("code_verifier", "abc"));
+    let short = code_form_with(&code, "code_verifier", "abc");
     assert_error(
-        post_form(&server, "/token", Some((&id, &secret)), &short).await,
+        post_token(&server, &id, &secret, &short).await,
         400,
         "invalid_request",
     )
@@ -167,10 +171,10 @@ async fn invalid_request_wrong_content_type() {
 #[tokio::test]
 async fn invalid_request_duplicate_parameters_and_bad_encoding() {
     let (server, id, secret) = partner_setup().await;
-    let response = post_form(
+    let response = post_token(
         &server,
-        "/token",
-        Some((&id, &secret)),
+        &id,
+        &secret,
         &[
             ("grant_type", "authorization_code"),
             ("code", "a"),
@@ -208,10 +212,9 @@ async fn invalid_request_duplicate_parameters_and_bad_encoding() {
 async fn invalid_request_cause_redirect_uri_mismatch_answers_invalid_grant_per_spec() {
     let (server, id, secret) = partner_setup().await;
     let code = code_for(&server, &id).await;
-    let mut form = without(&code_form(&code), "redirect_uri");
-    form.push(("redirect_uri", "https://partner.example/cb/"));
+    let form = code_form_with(&code, "redirect_uri", "https://partner.example/cb/");
     assert_error(
-        post_form(&server, "/token", Some((&id, &secret)), &form).await,
+        post_token(&server, &id, &secret, &form).await,
         400,
         "invalid_grant",
     )
@@ -314,7 +317,7 @@ async fn invalid_client_credentials_in_both_basic_and_body() {
     let mut form = code_form("c");
     form.push(("client_secret", &secret));
     assert_error(
-        post_form(&server, "/token", Some((&id, &secret)), &form).await,
+        post_token(&server, &id, &secret, &form).await,
         401,
         "invalid_client",
     )
@@ -322,7 +325,7 @@ async fn invalid_client_credentials_in_both_basic_and_body() {
     let mut other_id = code_form("c");
     other_id.push(("client_id", "someone-else"));
     assert_error(
-        post_form(&server, "/token", Some((&id, &secret)), &other_id).await,
+        post_token(&server, &id, &secret, &other_id).await,
         401,
         "invalid_client",
     )
@@ -373,11 +376,10 @@ async fn a_reused_code_with_a_wrong_verifier_revokes_nothing() {
         .json()
         .await
         .unwrap();
-    let mut form = without(&code_form(&code), "code_verifier");
     let wrong = "w".repeat(43);
-    form.push(("code_verifier", &wrong));
+    let form = code_form_with(&code, "code_verifier", &wrong);
     assert_error(
-        post_form(&server, "/token", Some((&id, &secret)), &form).await,
+        post_token(&server, &id, &secret, &form).await,
         400,
         "invalid_grant",
     )
@@ -415,11 +417,10 @@ async fn invalid_grant_authorization_code_expired_after_60_seconds() {
 async fn invalid_grant_code_verifier_does_not_hash_to_the_challenge() {
     let (server, id, secret) = partner_setup().await;
     let code = code_for(&server, &id).await;
-    let mut form = without(&code_form(&code), "code_verifier");
     let other = "a".repeat(43);
-    form.push(("code_verifier", &other));
+    let form = code_form_with(&code, "code_verifier", &other);
     assert_error(
-        post_form(&server, "/token", Some((&id, &secret)), &form).await,
+        post_token(&server, &id, &secret, &form).await,
         400,
         "invalid_grant",
     )
@@ -430,10 +431,9 @@ async fn invalid_grant_code_verifier_does_not_hash_to_the_challenge() {
 async fn invalid_grant_redirect_uri_differs_from_the_original_request() {
     let (server, id, secret) = partner_setup().await;
     let code = code_for(&server, &id).await;
-    let mut form = without(&code_form(&code), "redirect_uri");
-    form.push(("redirect_uri", "https://partner.example/cb?thensome"));
+    let form = code_form_with(&code, "redirect_uri", "https://partner.example/cb?thensome");
     assert_error(
-        post_form(&server, "/token", Some((&id, &secret)), &form).await,
+        post_token(&server, &id, &secret, &form).await,
         400,
         "invalid_grant",
     )
@@ -609,10 +609,10 @@ async fn unsupported_grant_type_password_client_credentials_and_typos() {
         "authorisation_code",
         "implicit",
     ] {
-        let response = post_form(
+        let response = post_token(
             &server,
-            "/token",
-            Some((&id, &secret)),
+            &id,
+            &secret,
             &[
                 ("grant_type", grant),
                 ("username", "alice"),
@@ -630,10 +630,10 @@ async fn invalid_scope_unknown_or_broader_than_granted() {
     let tokens = tokens_for(&server, &id, &secret).await;
     let refresh_token = tokens["refresh_token"].as_str().unwrap();
     for scope in ["orders", "profile orders", "bad\"scope"] {
-        let response = post_form(
+        let response = post_token(
             &server,
-            "/token",
-            Some((&id, &secret)),
+            &id,
+            &secret,
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token),
@@ -644,10 +644,10 @@ async fn invalid_scope_unknown_or_broader_than_granted() {
         assert_error(response, 400, "invalid_scope").await;
     }
     // The token was not consumed by the refusals; an equal scope is fine.
-    let response = post_form(
+    let response = post_token(
         &server,
-        "/token",
-        Some((&id, &secret)),
+        &id,
+        &secret,
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
@@ -711,10 +711,10 @@ async fn get_and_head_on_token_are_405_with_allow_post() {
 async fn bodies_over_64_kib_are_413() {
     let (server, id, secret) = partner_setup().await;
     let big = "x".repeat(70 * 1024);
-    let response = post_form(
+    let response = post_token(
         &server,
-        "/token",
-        Some((&id, &secret)),
+        &id,
+        &secret,
         &[("grant_type", "authorization_code"), ("junk", &big)],
     )
     .await;
