@@ -32,6 +32,8 @@ pub enum ServeError {
     },
     #[error("gRPC server: {0}")]
     Grpc(String),
+    #[error("a server task failed: {0}")]
+    Task(String),
 }
 
 /// What both planes share.
@@ -202,8 +204,8 @@ pub async fn run(
     purge.abort();
     let _ = stop_tx.send(true);
     let (http, grpc) = (http.await, grpc.await);
-    http.map_err(|error| ServeError::Grpc(error.to_string()))??;
-    grpc.map_err(|error| ServeError::Grpc(error.to_string()))??;
+    http.map_err(|error| ServeError::Task(error.to_string()))??;
+    grpc.map_err(|error| ServeError::Task(error.to_string()))??;
     Ok(())
 }
 
@@ -228,5 +230,74 @@ async fn purge_periodically(shared: Shared) {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "purge failed; will retry"),
         }
+    }
+}
+
+/// A server started in this process on loopback port 0, for tests and
+/// `gatehouse bench`: both planes running until [`LocalServer::stop`].
+pub struct LocalServer {
+    pub shared: Shared,
+    pub admin_token: String,
+    pub http_addr: std::net::SocketAddr,
+    pub grpc_addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl LocalServer {
+    /// Prepares `data_dir`, binds both planes on 127.0.0.1 port 0, and serves.
+    pub async fn start(data_dir: &Path, clock: Clock) -> Result<Self, ServeError> {
+        let prepared = prepare(data_dir)?;
+        let loopback = |plane| async move {
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|error| ServeError::Bind {
+                    plane,
+                    addr: ([127, 0, 0, 1], 0).into(),
+                    message: error.to_string(),
+                })
+        };
+        let (http, grpc) = (loopback("http").await?, loopback("grpc").await?);
+        let (http_addr, grpc_addr) = (http.local_addr()?, grpc.local_addr()?);
+        let config = Config {
+            data_dir: data_dir.to_owned(),
+            http_addr,
+            grpc_addr,
+            issuer: format!("http://{http_addr}"),
+            log_format: crate::config::LogFormat::Text,
+            lifetimes: crate::model::Lifetimes::default(),
+        };
+        let shared = Shared {
+            config,
+            store: prepared.store,
+            clock,
+            started: Instant::now(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(run(
+            shared.clone(),
+            prepared.admin_token.clone(),
+            Listeners { http, grpc },
+            shutdown,
+        ));
+        Ok(LocalServer {
+            shared,
+            admin_token: prepared.admin_token,
+            http_addr,
+            grpc_addr,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops both planes and waits for them.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .map_err(|error| ServeError::Task(error.to_string()))?
     }
 }

@@ -10,9 +10,8 @@ mod browser;
 mod report;
 
 use crate::clock::Clock;
-use crate::config::{Config, LogFormat};
-use crate::model::{ClientSpec, GrantType, Lifetimes, Username};
-use crate::server::{self, Listeners, Shared};
+use crate::model::{ClientSpec, GrantType, Username};
+use crate::server::LocalServer;
 use browser::{Browser, Partner};
 use report::{Report, Sample, WorkloadResult};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,10 +132,10 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
         let writes_before = target
             .local
             .as_ref()
-            .map(|local| local.shared.store.write_stats());
+            .map(|local| local.server.shared.store.write_stats());
         let mut result = drive(workload, &target, &args, &families).await;
         if let (Some(before), Some(local)) = (writes_before, &target.local) {
-            let after = local.shared.store.write_stats();
+            let after = local.server.shared.store.write_stats();
             let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
             if commits > 0 {
                 result.writes_per_commit = Some(jobs as f64 / commits as f64);
@@ -167,11 +166,10 @@ struct Target {
     local: Option<Local>,
 }
 
+/// The in-process server and the temp data dir it lives in.
 struct Local {
-    shared: Shared,
+    server: LocalServer,
     data_dir: std::path::PathBuf,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Target {
@@ -201,25 +199,10 @@ impl Target {
             "gatehouse-bench-{}",
             crate::secret::random_base64(8)
         ));
-        let prepared = server::prepare(&data_dir).map_err(|e| e.to_string())?;
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let server = LocalServer::start(&data_dir, Clock::default())
             .await
             .map_err(|e| e.to_string())?;
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let http_addr = http.local_addr().map_err(|e| e.to_string())?;
-        let config = Config {
-            data_dir: data_dir.clone(),
-            http_addr,
-            grpc_addr: grpc.local_addr().map_err(|e| e.to_string())?,
-            issuer: format!("http://{http_addr}"),
-            log_format: LogFormat::Text,
-            lifetimes: Lifetimes::default(),
-        };
-        let store = prepared.store.clone();
-        let clock = Clock::default();
-        let now = clock.now();
+        let (store, now) = (server.shared.store.clone(), server.shared.clock.now());
         let redirect_uri = "http://127.0.0.1:9/cb".to_owned();
         let spec = ClientSpec::parse(
             "Bench",
@@ -235,51 +218,24 @@ impl Target {
         store
             .create_user(&username, &crate::secret::hash_password(&password), now)
             .map_err(|e| e.to_string())?;
-        let shared = Shared {
-            config,
-            store,
-            clock,
-            started: Instant::now(),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = shared.clone();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            if let Err(error) = server::run(
-                running,
-                prepared.admin_token,
-                Listeners { http, grpc },
-                shutdown,
-            )
-            .await
-            {
-                eprintln!("bench server: {error}");
-            }
-        });
         Ok(Target {
             partner: Partner {
-                base: format!("http://{http_addr}"),
+                base: format!("http://{}", server.http_addr),
                 client_id: client.id,
                 client_secret: secret.map(|s| s.into_string()).unwrap_or_default(),
                 username: "bench".into(),
                 password,
                 redirect_uri: Some(redirect_uri),
             },
-            local: Some(Local {
-                shared,
-                data_dir,
-                stop,
-                task,
-            }),
+            local: Some(Local { server, data_dir }),
         })
     }
 
     async fn stop(self) {
         if let Some(local) = self.local {
-            let _ = local.stop.send(());
-            let _ = local.task.await;
+            if let Err(error) = local.server.stop().await {
+                eprintln!("bench server: {error}");
+            }
             let _ = std::fs::remove_dir_all(&local.data_dir);
         }
     }
@@ -359,7 +315,10 @@ async fn revoke_client(
     }
     eprintln!("revoke-client: seeding {count} families…");
     let client_id = seed_client(local, "Bench bulk", count).await?;
-    let (store, now) = (local.shared.store.clone(), local.shared.clock.now());
+    let (store, now) = (
+        local.server.shared.store.clone(),
+        local.server.shared.clock.now(),
+    );
     let started = Instant::now();
     let revoked = store
         .call(move |store| store.revoke_client_families(&client_id, "bench", false, now))
@@ -381,7 +340,7 @@ async fn scale_test(
         eprintln!("scale test: skipped (needs the in-process server)");
         return Ok(None);
     };
-    let store = local.shared.store.clone();
+    let store = local.server.shared.store.clone();
     let bytes_before = store.database_bytes();
     eprintln!("scale: seeding {count} families through the store…");
     let started = Instant::now();
@@ -419,8 +378,9 @@ async fn seed_client(
     name: &'static str,
     count: usize,
 ) -> Result<String, BenchError> {
-    let now = local.shared.clock.now();
+    let now = local.server.shared.clock.now();
     local
+        .server
         .shared
         .store
         .call(move |store| {

@@ -1,14 +1,11 @@
 //! `TestServer::spawn()`: the real server in-process on ephemeral ports.
 
 use gatehouse::clock::Clock;
-use gatehouse::config::{Config, GlobalArgs, LogFormat};
-use gatehouse::model::Lifetimes;
-use gatehouse::server::{self, Listeners, Shared};
+use gatehouse::config::GlobalArgs;
+use gatehouse::server::LocalServer;
 use gatehouse::store::Store;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 pub use gatehouse::cli::AdminClient;
 pub use gatehouse::proto;
@@ -20,8 +17,7 @@ pub struct TestServer {
     pub store: Store,
     pub clock: Clock,
     pub admin_token: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: Option<LocalServer>,
 }
 
 impl TestServer {
@@ -34,50 +30,17 @@ impl TestServer {
     }
 
     async fn spawn_in(dir: tempfile::TempDir, clock: Clock) -> Self {
-        let data_dir = dir.path().join("data");
-        let prepared = server::prepare(&data_dir).expect("prepare data dir");
-        let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
-        let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
-        let http_addr = http.local_addr().unwrap();
-        let grpc_addr = grpc.local_addr().unwrap();
-        let config = Config {
-            data_dir,
-            http_addr,
-            grpc_addr,
-            issuer: format!("http://{http_addr}"),
-            log_format: LogFormat::Text,
-            lifetimes: Lifetimes::default(),
-        };
-        let shared = Shared {
-            config,
-            store: prepared.store.clone(),
-            clock: clock.clone(),
-            started: std::time::Instant::now(),
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let admin_token = prepared.admin_token.clone();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            server::run(
-                shared,
-                prepared.admin_token,
-                Listeners { http, grpc },
-                shutdown,
-            )
+        let running = LocalServer::start(&dir.path().join("data"), clock.clone())
             .await
-            .expect("server run");
-        });
+            .expect("start the server");
         TestServer {
             dir,
-            http_addr,
-            grpc_addr,
-            store: prepared.store,
+            http_addr: running.http_addr,
+            grpc_addr: running.grpc_addr,
+            store: running.shared.store.clone(),
             clock,
-            admin_token,
-            stop: Some(stop),
-            task: Some(task),
+            admin_token: running.admin_token.clone(),
+            running: Some(running),
         }
     }
 
@@ -89,11 +52,8 @@ impl TestServer {
     }
 
     pub async fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("server task");
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("server run");
         }
     }
 
@@ -170,14 +130,6 @@ impl TestServer {
         );
         serde_json::from_str(&output.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", output.stdout))
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
