@@ -16,7 +16,8 @@ pub struct Tokens {
     pub refresh: String,
 }
 
-/// A browser: no automatic redirects, cookies kept by hand.
+/// A browser: no automatic redirects, cookies kept by hand. The integration
+/// tests drive the login and consent pages with it too.
 pub struct Browser {
     http: reqwest::Client,
     base: String,
@@ -62,12 +63,17 @@ impl Browser {
         Ok(response)
     }
 
-    async fn get(&mut self, path: &str) -> Result<reqwest::Response, String> {
+    /// The value of cookie `name`, if the server set it.
+    pub fn cookie(&self, name: &str) -> Option<&String> {
+        self.cookies.get(name)
+    }
+
+    pub async fn get(&mut self, path: &str) -> Result<reqwest::Response, String> {
         let request = self.http.get(format!("{}{path}", self.base));
         self.send(request).await
     }
 
-    async fn post(
+    pub async fn post(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
@@ -84,14 +90,16 @@ impl Browser {
     }
 }
 
-fn hidden(page: &str, name: &str) -> Option<String> {
+/// The value of a hidden form field.
+pub fn hidden(page: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker)? + marker.len();
     let end = page[start..].find('"')? + start;
     Some(page[start..end].to_owned())
 }
 
-fn location(response: &reqwest::Response) -> Option<String> {
+/// The `Location` header of a redirect.
+pub fn location(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get("location")?

@@ -6,7 +6,7 @@
 //! /authorize + login + consent + /token flow, then runs each workload for
 //! `--duration` seconds, with a baseline run interleaved before each one.
 
-mod browser;
+pub mod browser;
 mod report;
 
 use crate::clock::Clock;

@@ -220,73 +220,29 @@ pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const REDIRECT_URI: &str = "https://partner.example/cb";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A scripted browser: no automatic redirects, cookies kept by hand.
+/// A scripted browser over the bench's cookie-keeping one, panicking on
+/// transport errors.
 pub struct Browser {
-    pub http: reqwest::Client,
-    pub base: String,
-    cookies: std::collections::BTreeMap<String, String>,
+    inner: gatehouse::bench::browser::Browser,
 }
 
 impl Browser {
     pub fn new(server: &TestServer) -> Self {
         Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: server.url(""),
-            cookies: Default::default(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn keep_cookies(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let pair = text.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.insert(name.to_owned(), value.to_owned());
+            inner: gatehouse::bench::browser::Browser::new(&server.url("")),
         }
     }
 
     pub fn cookie(&self, name: &str) -> Option<&String> {
-        self.cookies.get(name)
+        self.inner.cookie(name)
     }
 
     pub async fn get(&mut self, path_and_query: &str) -> reqwest::Response {
-        let response = self
-            .http
-            .get(format!("{}{path_and_query}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.keep_cookies(&response);
-        response
+        self.inner.get(path_and_query).await.expect("GET")
     }
 
     pub async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        self.keep_cookies(&response);
-        response
+        self.inner.post(path, form).await.expect("POST")
     }
 
     /// GET /authorize with these query pairs.
@@ -342,10 +298,10 @@ impl Browser {
         if page.contains("name=\"password\"") {
             let response = self.login(&page, username, PASSWORD).await;
             assert_eq!(response.status(), 303, "login redirects to consent");
-            let location = location(&response);
-            let response = self.get(&location).await;
+            let consent = location(&response);
+            let response = self.get(&consent).await;
             if response.status() == 303 {
-                return query_of(&location_of(&response));
+                return query_of(&location(&response));
             }
             page = response.text().await.unwrap();
         }
@@ -373,27 +329,12 @@ pub fn authorize_query<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, 
 
 /// The value of a hidden form field.
 pub fn hidden(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page
-        .find(&marker)
+    gatehouse::bench::browser::hidden(page, name)
         .unwrap_or_else(|| panic!("no hidden {name} in {page}"))
-        + marker.len();
-    let end = page[start..].find('"').unwrap() + start;
-    page[start..end].to_owned()
 }
 
 pub fn location(response: &reqwest::Response) -> String {
-    location_of(response)
-}
-
-fn location_of(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .expect("Location header")
-        .to_str()
-        .unwrap()
-        .to_owned()
+    gatehouse::bench::browser::location(response).expect("Location header")
 }
 
 /// Query parameters of a URL (decoded).
