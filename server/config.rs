@@ -53,6 +53,18 @@ pub struct ServeArgs {
     /// Refresh tokens die after this many seconds without use.
     #[arg(long, env = "GATEHOUSE_REFRESH_IDLE_TTL_SECS", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..=31_622_400))]
     pub refresh_idle_ttl_secs: i64,
+    /// A TLS proxy in front (CIDR or address; repeatable). Only for a peer inside
+    /// one is X-Forwarded-For read: the rightmost address not itself trusted.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GATEHOUSE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Events older than this many days are deleted by the periodic purge.
+    #[arg(long, env = "GATEHOUSE_EVENT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub event_retention_days: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,6 +83,9 @@ pub struct Config {
     pub issuer: String,
     pub log_format: LogFormat,
     pub lifetimes: Lifetimes,
+    /// Peers whose X-Forwarded-For names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub event_retention_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +117,26 @@ impl Config {
                 access: serve.access_ttl_secs,
                 refresh_idle: serve.refresh_idle_ttl_secs,
             },
+            trusted_proxies: serve
+                .trusted_proxies
+                .iter()
+                .map(|text| parse_network(text))
+                .collect::<Result<_, _>>()?,
+            event_retention_days: serve.event_retention_days,
         })
     }
+}
+
+/// `10.0.0.0/8`, `::1/128`, or a bare address (one host).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map(|network| network.trunc())
+        .map_err(|_| ConfigError::Flag {
+            flag: "trusted-proxy",
+            message: format!("{text:?} is not an address or CIDR network (e.g. 10.0.0.0/8)"),
+        })
 }
 
 /// Resolves `host:port` to one socket address.

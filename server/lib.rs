@@ -10,6 +10,7 @@
 //! - [`http`]: the public plane (axum): thin handlers, pages, bearer middleware.
 //! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the auth interceptor.
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
+//! - [`tally`]: failures anyone can cause, counted per minute (bounded event rows).
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`bench`]: `gatehouse bench`, the hot paths measured against a baseline route.
 //!
@@ -32,6 +33,7 @@ pub mod oauth;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod tally;
 
 /// Generated admin-plane types and service stubs.
 pub mod proto {

@@ -31,22 +31,15 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
     let config = config?;
     server::init_logging(config.log_format);
     let prepared = server::prepare(&config.data_dir)?;
+    #[cfg(feature = "failpoints")]
     if let Ok(spec) = std::env::var("GATEHOUSE_FAILPOINTS") {
-        prepared
-            .store
-            .arm_fail_points(&spec)
-            .map_err(anyhow::Error::msg)?;
+        prepared.store.arm_fail_points(&spec).map_err(anyhow::Error::msg)?;
         tracing::warn!(%spec, "fail points armed: this server will fail on purpose");
     }
     let listeners = Listeners::bind(&config).await?;
     tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, issuer = %config.issuer,
         data_dir = %config.data_dir.display(), "gatehouse serving");
-    let shared = Shared {
-        config,
-        store: prepared.store,
-        clock: Default::default(),
-        started: std::time::Instant::now(),
-    };
+    let shared = Shared::new(config, prepared.store, Default::default());
     let shutdown = server::shutdown_signal()?;
     server::run(shared, prepared.admin_token, listeners, shutdown).await?;
     Ok(())

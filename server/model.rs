@@ -454,7 +454,7 @@ pub struct RevokeCount {
 }
 
 /// Event kinds; security kinds are highlighted by the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
     ClientCreated,
     ClientUpdated,
@@ -528,6 +528,10 @@ pub struct NewEvent {
     pub family_id: Option<String>,
     pub username: Option<String>,
     pub detail: String,
+    /// How many occurrences this row stands for (aggregated failures); 1 otherwise.
+    pub count: i64,
+    /// The client address it came from, when the public plane saw one.
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl NewEvent {
@@ -539,7 +543,19 @@ impl NewEvent {
             family_id: None,
             username: None,
             detail: detail.into(),
+            count: 1,
+            source: None,
         }
+    }
+
+    pub fn count(mut self, count: i64) -> Self {
+        self.count = count;
+        self
+    }
+
+    pub fn source(mut self, address: std::net::IpAddr) -> Self {
+        self.source = Some(address);
+        self
     }
 
     pub fn client(mut self, id: &str) -> Self {
@@ -569,6 +585,9 @@ pub struct Event {
     pub family_id: String,
     pub username: String,
     pub detail: String,
+    pub count: i64,
+    /// The client address, or empty.
+    pub source: String,
 }
 
 /// Token lifetimes in seconds.
@@ -598,6 +617,7 @@ pub struct Counts {
     pub database_bytes: i64,
     pub maintenance: bool,
     pub security_events_last_hour: i64,
+    pub oldest_event_time: Option<i64>,
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@ use crate::config::Config;
 use crate::http;
 use crate::secret::random_base64;
 use crate::store::{Store, StoreError};
+use crate::tally::FailureTally;
 use std::future::Future;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
 
@@ -43,6 +45,23 @@ pub struct Shared {
     pub store: Store,
     pub clock: Clock,
     pub started: Instant,
+    /// Failures anyone can cause, counted per minute until flushed to events.
+    pub tally: Arc<FailureTally>,
+    /// The public plane's bounded in-memory state (browsers, login throttle).
+    pub public: Arc<http::PublicState>,
+}
+
+impl Shared {
+    pub fn new(config: Config, store: Store, clock: Clock) -> Self {
+        Shared {
+            config,
+            store,
+            clock,
+            started: Instant::now(),
+            tally: Arc::default(),
+            public: Arc::default(),
+        }
+    }
 }
 
 /// The data directory made ready: created 0700, permissions checked, the admin
@@ -198,12 +217,17 @@ pub async fn run(
     let http = http::serve(shared.clone(), listeners.http, wait(stop_rx.clone()));
     let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, wait(stop_rx));
     let purge = tokio::spawn(purge_periodically(shared.clone()));
+    let flush = tokio::spawn(flush_failures_periodically(shared.clone()));
     let http = tokio::spawn(http);
     let grpc = tokio::spawn(grpc);
     shutdown.await;
     purge.abort();
+    flush.abort();
     let _ = stop_tx.send(true);
     let (http, grpc) = (http.await, grpc.await);
+    // Failures counted in the minute in progress are written before we go.
+    let last = shared.tally.take_all();
+    record_failures(&shared, last).await;
     http.map_err(|error| ServeError::Task(error.to_string()))??;
     grpc.map_err(|error| ServeError::Task(error.to_string()))??;
     Ok(())
@@ -212,24 +236,57 @@ pub async fn run(
 /// Dead rows are kept this long after they die, for incident review.
 const KEEP_DEAD_SECS: i64 = 7 * 24 * 3600;
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How often finished minutes of failure counts are written to the event log.
+const FLUSH_FAILURES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Deletes dead codes, tokens and families once an hour (see `Store::purge_expired`).
+/// Once an hour: deletes dead codes, tokens and families (see
+/// `Store::purge_expired`) and events past `--event-retention-days`.
 async fn purge_periodically(shared: Shared) {
     let mut interval = tokio::time::interval(PURGE_EVERY);
+    let retention_secs = shared.config.event_retention_days * 24 * 3600;
     loop {
         interval.tick().await;
         let now = shared.clock.now();
-        match shared
+        let outcome = shared
             .store
-            .call(move |store| store.purge_expired(now, KEEP_DEAD_SECS))
-            .await
-        {
-            Ok(purged) if purged != Default::default() => {
-                tracing::info!(?purged, "purged dead rows")
+            .call(move |store| {
+                let purged = store.purge_expired(now, KEEP_DEAD_SECS)?;
+                let events = store.prune_events(now - retention_secs, now)?;
+                Ok((purged, events))
+            })
+            .await;
+        match outcome {
+            Ok((purged, events)) if purged != Default::default() || events > 0 => {
+                tracing::info!(?purged, events, "purged dead rows and old events")
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "purge failed; will retry"),
         }
+    }
+}
+
+/// Writes each finished minute of failure counts as its aggregated events.
+async fn flush_failures_periodically(shared: Shared) {
+    let mut interval = tokio::time::interval(FLUSH_FAILURES_EVERY);
+    loop {
+        interval.tick().await;
+        let finished = shared.tally.take_finished(shared.clock.now());
+        record_failures(&shared, finished).await;
+    }
+}
+
+async fn record_failures(shared: &Shared, events: Vec<crate::model::NewEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    let now = shared.clock.now();
+    let rows = events.len();
+    if let Err(error) = shared
+        .store
+        .call(move |store| store.record_events(events, now))
+        .await
+    {
+        tracing::warn!(%error, rows, "could not record aggregated failures");
     }
 }
 
@@ -266,13 +323,10 @@ impl LocalServer {
             issuer: format!("http://{http_addr}"),
             log_format: crate::config::LogFormat::Text,
             lifetimes: crate::model::Lifetimes::default(),
+            trusted_proxies: Vec::new(),
+            event_retention_days: 90,
         };
-        let shared = Shared {
-            config,
-            store: prepared.store,
-            clock,
-            started: Instant::now(),
-        };
+        let shared = Shared::new(config, prepared.store, clock);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async {
             let _ = stopped.await;

@@ -86,6 +86,7 @@ fn event(id: i64, kind: &str, family_id: &str) -> proto::Event {
         username: "alice".into(),
         detail: String::new(),
         security: gatehouse::model::EventKind::is_security(kind),
+        ..Default::default()
     }
 }
 
@@ -102,6 +103,7 @@ fn sample_app() -> App {
         maintenance: false,
         security_events_last_hour: 1,
         issuer: "http://127.0.0.1:8080".into(),
+        ..Default::default()
     })));
     app.update(Msg::Scopes(Ok(vec![
         proto::Scope {

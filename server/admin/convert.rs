@@ -143,6 +143,8 @@ impl From<Event> for proto::Event {
             actor: event.actor,
             client_id: event.client_id,
             family_id: event.family_id,
+            count: event.count,
+            source: event.source,
             username: event.username,
             detail: event.detail,
         }

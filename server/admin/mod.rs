@@ -506,6 +506,7 @@ impl AdminService {
     async fn status(&self) -> Result<proto::Status, Status> {
         let now = self.now();
         let counts = self.call(move |store| store.counts(now)).await?;
+        let public = self.shared.public.figures();
         Ok(proto::Status {
             version: env!("CARGO_PKG_VERSION").into(),
             uptime_secs: self.shared.started.elapsed().as_secs() as i64,
@@ -516,6 +517,17 @@ impl AdminService {
             maintenance: counts.maintenance,
             security_events_last_hour: counts.security_events_last_hour,
             issuer: self.shared.config.issuer.clone(),
+            oldest_event_time: counts.oldest_event_time.unwrap_or(0),
+            pending_authorizations: public.pending_authorizations as i64,
+            browser_sessions: public.browser_sessions as i64,
+            password_checks: public.password_checks as i64,
+            recent_failures: self
+                .shared
+                .tally
+                .recent(5)
+                .into_iter()
+                .map(|failure| failure.sentence)
+                .collect(),
         })
     }
 }

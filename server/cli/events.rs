@@ -1,15 +1,16 @@
 //! `gatehouse events`, `status` and `maintenance` output.
 
-use super::output::format_time;
+use super::output::{format_time, rfc3339};
 use super::{pick, AdminClient, CliError, Printed};
 use crate::proto;
 use serde_json::{json, Value};
 
 fn event_json(event: &proto::Event) -> Value {
     json!({
-        "id": event.id, "time": event.time, "kind": event.kind, "actor": event.actor,
+        "id": event.id, "time": rfc3339(event.time), "unix_time": event.time, "kind": event.kind, "actor": event.actor,
         "client_id": event.client_id, "family_id": event.family_id, "username": event.username,
-        "detail": event.detail, "security": event.security,
+        "detail": event.detail, "security": event.security, "count": event.count,
+        "source": event.source,
     })
 }
 
@@ -23,6 +24,7 @@ fn event_line(event: &proto::Event) -> String {
         ("client", &event.client_id),
         ("family", &event.family_id),
         ("user", &event.username),
+        ("from", &event.source),
     ] {
         if !value.is_empty() {
             parts.push(format!("{label}={value}"));
@@ -85,17 +87,26 @@ fn print_event(event: &proto::Event, json: bool) {
 }
 
 pub(super) fn status_output(status: proto::Status, json: bool) -> Printed {
+    let oldest_event = (status.oldest_event_time > 0).then(|| rfc3339(status.oldest_event_time));
     let value = json!({
         "version": status.version, "uptime_secs": status.uptime_secs, "clients": status.clients,
         "users": status.users, "active_families": status.active_families,
         "database_bytes": status.database_bytes, "maintenance": status.maintenance,
         "security_events_last_hour": status.security_events_last_hour, "issuer": status.issuer,
+        "oldest_event_time": oldest_event, "pending_authorizations": status.pending_authorizations,
+        "browser_sessions": status.browser_sessions, "password_checks": status.password_checks,
+        "recent_failures": status.recent_failures,
     });
     pick(json, value, || {
-        format!(
-            "version:              {}\nissuer:               {}\nuptime:               {} s\nclients:              {}\nusers:                {}\nactive families:      {}\nsecurity events (1h): {}\ndatabase:             {} bytes\nmaintenance:          {}\n",
+        let mut text = format!(
+            "version:              {}\nissuer:               {}\nuptime:               {} s\nclients:              {}\nusers:                {}\nactive families:      {}\nsecurity events (1h): {}\ndatabase:             {} bytes\noldest event:         {}\npending logins:       {}\nbrowser sessions:     {}\nmaintenance:          {}\n",
             status.version, status.issuer, status.uptime_secs, status.clients, status.users, status.active_families,
-            status.security_events_last_hour, status.database_bytes, if status.maintenance { "on" } else { "off" }
-        )
+            status.security_events_last_hour, status.database_bytes, oldest_event.as_deref().unwrap_or("none"),
+            status.pending_authorizations, status.browser_sessions, if status.maintenance { "on" } else { "off" }
+        );
+        for failure in &status.recent_failures {
+            text.push_str(&format!("recent failures:      {failure}\n"));
+        }
+        text
     })
 }

@@ -67,6 +67,11 @@ pub fn format_time(unix: i64) -> String {
     )
 }
 
+/// RFC 3339 in UTC: `2026-12-01T14:03:00Z`.
+pub fn rfc3339(unix: i64) -> String {
+    format_time(unix).replacen(' ', "T", 1)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

@@ -6,17 +6,20 @@
 use super::pages;
 use super::respond::{page, see_other};
 use super::sessions::Pending;
-use super::AppState;
+use super::throttle::Admission;
+use super::{AppState, ClientAddr};
 use crate::model::{Actor, EventKind, NewEvent};
 use crate::oauth::authorize::{error_location, redirect_location, validate, AuthorizeError};
 use crate::oauth::{ErrorCode, OAuthError, Params};
 use crate::secret::{dummy_password_hash, random_base64, verify_password};
 use crate::store::CodeGrant;
+use crate::tally::Failure;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
-use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 const BROWSER_COOKIE: &str = "gh_browser";
 const SESSION_COOKIE: &str = "gh_session";
@@ -70,7 +73,7 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
         Some(browser) => (browser, false),
         None => (random_base64(32), true),
     };
-    let (txn, pending) = app.browsers.start(request, &browser, now);
+    let (txn, pending) = app.browsers().start(request, &browser, now);
     let mut response = match current_session(&app, &headers, now).await {
         Some(_) => proceed_after_login(&app, &txn, &pending, &headers).await,
         None => login_page(StatusCode::OK, &txn, &pending, "", None),
@@ -89,7 +92,7 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
 /// POST /login.
 pub async fn login(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(address): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -102,16 +105,26 @@ pub async fn login(
     };
     let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
     let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
-    if let Some(wait) = app.browsers.login_blocked(&username, peer.ip(), now) {
-        let message = format!("too many attempts, try again in {wait} s");
-        return login_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &txn,
-            &pending,
-            &username,
-            Some(&message),
-        );
-    }
+    let failure = |reason| Failure {
+        kind: EventKind::LoginFailed,
+        client_id: Some(&pending.request.client.id),
+        source: address,
+        reason,
+    };
+    let attempt = match app.shared.public.throttle.admit(&username, address, now) {
+        Admission::Allowed(attempt) => attempt,
+        Admission::Refused { wait_secs } => {
+            app.shared.tally.note(now, failure("locked out"));
+            let message = format!("too many attempts, try again in {wait_secs} s");
+            return login_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                &txn,
+                &pending,
+                &username,
+                Some(&message),
+            );
+        }
+    };
     let name = username.clone();
     let Ok(_permit) = app.password_checks.acquire().await else {
         return error_page(
@@ -119,6 +132,7 @@ pub async fn login(
             "The server is shutting down; retry.",
         );
     };
+    let public = app.shared.public.clone();
     let checked = app
         .shared
         .store
@@ -128,6 +142,7 @@ pub async fn login(
                 .as_ref()
                 .map(|u| u.password_hash.as_str())
                 .unwrap_or(dummy_password_hash());
+            public.password_checks.fetch_add(1, Ordering::Relaxed);
             let matches = verify_password(&password, hash);
             Ok(user.filter(|_| matches))
         })
@@ -143,24 +158,18 @@ pub async fn login(
         }
     };
     let Some(user) = user else {
-        app.browsers.login_failed(&username, peer.ip(), now);
-        record(
-            &app,
-            NewEvent::new(
-                EventKind::LoginFailed,
-                Actor::Public,
-                "wrong username or password",
-            )
-            .client(&pending.request.client.id),
-            now,
-        )
-        .await;
+        attempt.failed(now);
+        app.shared
+            .tally
+            .note(now, failure("wrong username or password"));
         let message = "Wrong username or password.";
         return login_page(StatusCode::OK, &txn, &pending, &username, Some(message));
     };
+    attempt.succeeded();
     if user.disabled {
         let event = NewEvent::new(EventKind::LoginFailed, Actor::Public, "user is disabled")
-            .user(&user.username);
+            .user(&user.username)
+            .source(address);
         record(&app, event, now).await;
         return login_page(
             StatusCode::FORBIDDEN,
@@ -170,11 +179,10 @@ pub async fn login(
             Some("This account is disabled."),
         );
     }
-    app.browsers.login_succeeded(&username);
     if let Some(old) = cookie(&headers, &app.cookie_name(SESSION_COOKIE)) {
-        app.browsers.logout(&old);
+        app.browsers().logout(&old);
     }
-    let session = app.browsers.login(user.seq, &user.username, now);
+    let session = app.browsers().login(user.seq, &user.username, now);
     let mut response = see_other(&format!("/consent?txn={txn}"));
     set_cookie(
         &mut response,
@@ -199,7 +207,7 @@ pub async fn consent_page(
 ) -> Response {
     let now = app.shared.clock.now();
     let browser = cookie(&headers, &app.cookie_name(BROWSER_COOKIE)).unwrap_or_default();
-    let Some(pending) = app.browsers.pending(&query.txn, &browser, None, now) else {
+    let Some(pending) = app.browsers().pending(&query.txn, &browser, None, now) else {
         return expired_form();
     };
     if current_session(&app, &headers, now).await.is_none() {
@@ -244,11 +252,11 @@ pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Byte
                     issuer,
                 ));
             }
-            app.browsers.finish(&txn);
+            app.browsers().finish(&txn);
             issue_code_redirect(&app, &pending, session.user_seq, now).await
         }
         Some("deny") => {
-            app.browsers.finish(&txn);
+            app.browsers().finish(&txn);
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             see_other(&error_location(
                 &request.redirect_uri,
@@ -298,7 +306,7 @@ async fn proceed_after_login(
     });
     match descriptions.await {
         Ok((true, _)) => {
-            app.browsers.finish(txn);
+            app.browsers().finish(txn);
             issue_code_redirect(app, pending, session.user_seq, now).await
         }
         Ok((false, scopes)) => page(
@@ -369,11 +377,11 @@ fn checked_pending(
     headers: &HeaderMap,
     form: &Params,
     now: i64,
-) -> Option<(String, Pending)> {
+) -> Option<(String, Arc<Pending>)> {
     let txn = form.get("txn").ok().flatten()?;
     let csrf = form.get("csrf").ok().flatten()?;
     let browser = cookie(headers, &app.cookie_name(BROWSER_COOKIE))?;
-    let pending = app.browsers.pending(txn, &browser, Some(csrf), now)?;
+    let pending = app.browsers().pending(txn, &browser, Some(csrf), now)?;
     Some((txn.to_owned(), pending))
 }
 
@@ -381,9 +389,9 @@ async fn current_session(
     app: &AppState,
     headers: &HeaderMap,
     now: i64,
-) -> Option<super::sessions::Session> {
+) -> Option<Arc<super::sessions::Session>> {
     let id = cookie(headers, &app.cookie_name(SESSION_COOKIE))?;
-    let session = app.browsers.session(&id, now)?;
+    let session = app.browsers().session(&id, now)?;
     let username = session.username.clone();
     // A disabled user's session ends at once.
     match app
@@ -394,7 +402,7 @@ async fn current_session(
     {
         Ok(Some(user)) if !user.disabled => Some(session),
         _ => {
-            app.browsers.logout(&id);
+            app.browsers().logout(&id);
             None
         }
     }

@@ -5,15 +5,20 @@
 //! - `resource`: the bearer-protected API under `/api/public/v1/`.
 //! - `metadata`: RFC 8414.
 //! - `respond`: the one mapping from outcomes to statuses and headers.
-//! - `pages`, `sessions`: HTML and in-memory browser state.
+//! - `pages`, `sessions`, `throttle`: HTML, and bounded in-memory browser state.
+//! - `client_addr`: the client's address, behind a trusted proxy or not.
 
 mod authorize;
+mod client_addr;
 mod metadata;
 mod pages;
 mod resource;
 mod respond;
 mod sessions;
+mod throttle;
 mod token;
+
+pub use client_addr::ClientAddr;
 
 use crate::server::{ServeError, Shared};
 use axum::extract::{DefaultBodyLimit, State};
@@ -23,6 +28,7 @@ use axum::routing::{any, get};
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -35,11 +41,42 @@ const CONCURRENT_PASSWORD_CHECKS: usize = 4;
 #[derive(Clone)]
 pub struct AppState {
     pub shared: Shared,
-    browsers: Arc<sessions::Browsers>,
     password_checks: Arc<tokio::sync::Semaphore>,
 }
 
+/// In-memory state of the public plane, each part bounded (see its module).
+#[derive(Default)]
+pub struct PublicState {
+    browsers: sessions::Browsers,
+    throttle: throttle::LoginThrottle,
+    /// Password checks run since start (argon2id, including the dummy hash).
+    password_checks: AtomicU64,
+}
+
+/// What [`PublicState`] holds now, for `status`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublicFigures {
+    pub pending_authorizations: u64,
+    pub browser_sessions: u64,
+    pub password_checks: u64,
+}
+
+impl PublicState {
+    pub fn figures(&self) -> PublicFigures {
+        let (pending_authorizations, browser_sessions) = self.browsers.held();
+        PublicFigures {
+            pending_authorizations,
+            browser_sessions,
+            password_checks: self.password_checks.load(Ordering::Relaxed),
+        }
+    }
+}
+
 impl AppState {
+    fn browsers(&self) -> &sessions::Browsers {
+        &self.shared.public.browsers
+    }
+
     fn secure_cookies(&self) -> bool {
         self.shared.config.issuer.starts_with("https://")
     }
@@ -58,7 +95,6 @@ impl AppState {
 pub fn router(shared: Shared) -> Router {
     let app = AppState {
         shared,
-        browsers: Arc::default(),
         password_checks: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
     };
     let api =

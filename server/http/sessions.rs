@@ -1,19 +1,29 @@
 //! Browser state for the login and consent pages, kept in memory: pending
-//! authorization requests, login sessions, and login throttling.
+//! authorization requests and login sessions.
 //!
 //! Everything here is server-side; the browser holds only random ids in
 //! HttpOnly cookies. A restart forgets pending requests and sessions, which
 //! costs a user one more login, never a token.
+//!
+//! Both maps are bounded caches (moka, least-recently-used eviction) named with
+//! their bounds below. Pending requests are what anyone can create with a GET,
+//! so a flood evicts the oldest of them and nothing else: sessions live in a
+//! cache of their own that only a successful password check adds to.
 
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::secret::{constant_time_eq, random_base64};
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
+use std::sync::Arc;
+use std::time::Duration;
 
 const PENDING_TTL_SECS: i64 = 600;
 const SESSION_TTL_SECS: i64 = 8 * 3600;
-const MAX_PENDING: usize = 100_000;
+/// Pending authorization requests, by estimated bytes (about 1 KiB each: some
+/// 16,000 logins in progress at once).
+pub const PENDING_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Logged-in browsers.
+pub const MAX_SESSIONS: u64 = 100_000;
 
 /// An authorization request waiting for login and consent.
 #[derive(Debug, Clone)]
@@ -26,6 +36,30 @@ pub struct Pending {
     pub created: i64,
 }
 
+impl Pending {
+    /// What this entry costs in memory, roughly: the strings it holds plus a
+    /// fixed share for the structs and the cache's own bookkeeping.
+    fn weight(&self, id: &str) -> u32 {
+        let request = &self.request;
+        let client = &request.client;
+        let strings = id.len()
+            + self.browser.len()
+            + self.csrf.len()
+            + request.redirect_uri.len()
+            + request.state.as_ref().map_or(0, String::len)
+            + request.code_challenge.len()
+            + client.id.len()
+            + client.name.len()
+            + client
+                .redirect_uris
+                .iter()
+                .map(|uri| uri.as_str().len() + 24)
+                .sum::<usize>()
+            + (request.scope.names().len() + client.scopes.names().len()) * 32;
+        u32::try_from(strings + 512).unwrap_or(u32::MAX)
+    }
+}
+
 /// A logged-in browser.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -34,11 +68,27 @@ pub struct Session {
     pub created: i64,
 }
 
-#[derive(Default)]
 pub struct Browsers {
-    pending: Mutex<HashMap<String, Pending>>,
-    sessions: Mutex<HashMap<String, Session>>,
-    throttle: Mutex<Throttle>,
+    pending: Cache<String, Arc<Pending>>,
+    sessions: Cache<String, Arc<Session>>,
+}
+
+impl Default for Browsers {
+    fn default() -> Self {
+        Browsers {
+            pending: Cache::builder()
+                .max_capacity(PENDING_MAX_BYTES)
+                .weigher(|id: &String, pending: &Arc<Pending>| pending.weight(id))
+                .time_to_live(Duration::from_secs(PENDING_TTL_SECS as u64))
+                .eviction_policy(EvictionPolicy::lru())
+                .build(),
+            sessions: Cache::builder()
+                .max_capacity(MAX_SESSIONS)
+                .time_to_live(Duration::from_secs(SESSION_TTL_SECS as u64))
+                .eviction_policy(EvictionPolicy::lru())
+                .build(),
+        }
+    }
 }
 
 impl Browsers {
@@ -48,19 +98,15 @@ impl Browsers {
         request: AuthorizationRequest,
         browser: &str,
         now: i64,
-    ) -> (String, Pending) {
+    ) -> (String, Arc<Pending>) {
         let id = random_base64(32);
-        let pending = Pending {
+        let pending = Arc::new(Pending {
             request,
             browser: browser.to_owned(),
             csrf: random_base64(32),
             created: now,
-        };
-        let mut map = lock(&self.pending);
-        if map.len() >= MAX_PENDING {
-            map.retain(|_, p| now - p.created < PENDING_TTL_SECS);
-        }
-        map.insert(id.clone(), pending.clone());
+        });
+        self.pending.insert(id.clone(), pending.clone());
         (id, pending)
     }
 
@@ -72,144 +118,45 @@ impl Browsers {
         browser: &str,
         csrf: Option<&str>,
         now: i64,
-    ) -> Option<Pending> {
-        let map = lock(&self.pending);
-        let pending = map.get(id)?;
+    ) -> Option<Arc<Pending>> {
+        let pending = self.pending.get(id)?;
         let fresh = now - pending.created < PENDING_TTL_SECS;
         let same_browser = constant_time_eq(&pending.browser, browser);
         let csrf_ok = csrf.is_none_or(|csrf| constant_time_eq(&pending.csrf, csrf));
-        (fresh && same_browser && csrf_ok).then(|| pending.clone())
+        (fresh && same_browser && csrf_ok).then_some(pending)
     }
 
     /// Ends a pending request (after the redirect).
     pub fn finish(&self, id: &str) {
-        lock(&self.pending).remove(id);
+        self.pending.invalidate(id);
     }
 
     /// Creates a fresh session (a new id at every login).
     pub fn login(&self, user_seq: i64, username: &str, now: i64) -> String {
         let id = random_base64(32);
-        let mut sessions = lock(&self.sessions);
-        sessions.retain(|_, s| now - s.created < SESSION_TTL_SECS);
-        sessions.insert(
-            id.clone(),
-            Session {
-                user_seq,
-                username: username.to_owned(),
-                created: now,
-            },
-        );
+        let session = Session {
+            user_seq,
+            username: username.to_owned(),
+            created: now,
+        };
+        self.sessions.insert(id.clone(), Arc::new(session));
         id
     }
 
     pub fn logout(&self, id: &str) {
-        lock(&self.sessions).remove(id);
+        self.sessions.invalidate(id);
     }
 
-    pub fn session(&self, id: &str, now: i64) -> Option<Session> {
-        lock(&self.sessions)
+    pub fn session(&self, id: &str, now: i64) -> Option<Arc<Session>> {
+        self.sessions
             .get(id)
             .filter(|s| now - s.created < SESSION_TTL_SECS)
-            .cloned()
     }
 
-    /// Seconds the caller must wait before another login attempt, if throttled.
-    pub fn login_blocked(&self, username: &str, ip: IpAddr, now: i64) -> Option<i64> {
-        lock(&self.throttle).blocked(username, ip, now)
-    }
-
-    pub fn login_failed(&self, username: &str, ip: IpAddr, now: i64) {
-        lock(&self.throttle).failed(username, ip, now);
-    }
-
-    pub fn login_succeeded(&self, username: &str) {
-        lock(&self.throttle).users.remove(username);
-    }
-}
-
-/// Login throttling per SPEC: per username, after 5 consecutive failures a
-/// lockout doubling from 1 s to 15 min; per client IP, at most 30 failures a minute.
-#[derive(Default)]
-struct Throttle {
-    users: HashMap<String, UserFailures>,
-    ips: HashMap<IpAddr, Vec<i64>>,
-}
-
-#[derive(Default)]
-struct UserFailures {
-    consecutive: u32,
-    locked_until: i64,
-}
-
-const FREE_FAILURES: u32 = 5;
-const MAX_LOCKOUT_SECS: i64 = 15 * 60;
-const IP_FAILURES_PER_MINUTE: usize = 30;
-
-impl Throttle {
-    fn blocked(&mut self, username: &str, ip: IpAddr, now: i64) -> Option<i64> {
-        let user_wait = self
-            .users
-            .get(username)
-            .map(|f| f.locked_until - now)
-            .filter(|wait| *wait > 0);
-        let ip_wait = self.ips.get_mut(&ip).and_then(|times| {
-            times.retain(|time| now - time < 60);
-            (times.len() >= IP_FAILURES_PER_MINUTE).then(|| times[0] + 60 - now)
-        });
-        user_wait.into_iter().chain(ip_wait).max()
-    }
-
-    fn failed(&mut self, username: &str, ip: IpAddr, now: i64) {
-        let failures = self.users.entry(username.to_owned()).or_default();
-        failures.consecutive += 1;
-        if failures.consecutive >= FREE_FAILURES {
-            let exponent = (failures.consecutive - FREE_FAILURES).min(20);
-            failures.locked_until = now + (1i64 << exponent).min(MAX_LOCKOUT_SECS);
-        }
-        self.ips.entry(ip).or_default().push(now);
-        if self.ips.len() > 100_000 {
-            self.ips
-                .retain(|_, times| times.last().is_some_and(|time| now - time < 60));
-        }
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lockout_starts_after_five_failures_and_doubles() {
-        let mut throttle = Throttle::default();
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..4 {
-            throttle.failed("alice", ip, 100);
-        }
-        assert_eq!(throttle.blocked("alice", ip, 100), None);
-        throttle.failed("alice", ip, 100);
-        assert_eq!(throttle.blocked("alice", ip, 100), Some(1));
-        throttle.failed("alice", ip, 101);
-        assert_eq!(throttle.blocked("alice", ip, 101), Some(2));
-        assert_eq!(
-            throttle.blocked("bob", "10.0.0.1".parse().unwrap(), 101),
-            None
-        );
-    }
-
-    #[test]
-    fn an_ip_gets_thirty_failures_a_minute() {
-        let mut throttle = Throttle::default();
-        let ip: IpAddr = "127.0.0.2".parse().unwrap();
-        for n in 0..30 {
-            throttle.failed(&format!("user{n}"), ip, 1000);
-        }
-        assert_eq!(throttle.blocked("someone", ip, 1000), Some(60));
-        assert_eq!(throttle.blocked("someone", ip, 1060), None);
+    /// Entries held now: (pending requests, sessions), after pending evictions.
+    pub fn held(&self) -> (u64, u64) {
+        self.pending.run_pending_tasks();
+        self.sessions.run_pending_tasks();
+        (self.pending.entry_count(), self.sessions.entry_count())
     }
 }

@@ -1,7 +1,8 @@
 //! POST /token, /revoke, /introspect: thin handlers over `oauth::token`.
 
 use super::respond::{json, method_not_allowed, oauth_error};
-use super::AppState;
+use super::{AppState, ClientAddr};
+use crate::oauth::client_auth::Presented;
 use crate::oauth::{self, OAuthError, Params};
 use crate::server::Shared;
 use crate::store::Store;
@@ -82,8 +83,9 @@ fn read_form(
 /// `respond` on success or the OAuth error.
 async fn form_endpoint<T: Send + 'static>(
     app: AppState,
+    ClientAddr(source): ClientAddr,
     request: (Method, HeaderMap, Uri, Bytes),
-    work: impl FnOnce(&Store, i64, &Shared, Option<&str>, &Params) -> Result<T, OAuthError>
+    work: impl FnOnce(&Store, i64, &Shared, &Presented, &Params) -> Result<T, OAuthError>
         + Send
         + 'static,
     respond: impl FnOnce(T) -> Response,
@@ -99,13 +101,12 @@ async fn form_endpoint<T: Send + 'static>(
         .shared
         .store
         .call(move |store| {
-            Ok(work(
-                store,
-                now,
-                &shared,
-                form.authorization.as_deref(),
-                &form.params,
-            ))
+            let presented = Presented {
+                authorization: form.authorization.as_deref(),
+                source,
+                tally: &shared.tally,
+            };
+            Ok(work(store, now, &shared, &presented, &form.params))
         })
         .await;
     match outcome.map_err(OAuthError::from).and_then(|result| result) {
@@ -116,19 +117,20 @@ async fn form_endpoint<T: Send + 'static>(
 
 pub async fn token(
     State(app): State<AppState>,
+    address: ClientAddr,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
     let work =
-        |store: &Store, now, shared: &Shared, authorization: Option<&str>, params: &Params| {
+        |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
             if store.maintenance()? {
                 return Err(OAuthError::temporarily_unavailable());
             }
-            oauth::token::token(store, now, &shared.config.lifetimes, authorization, params)
+            oauth::token::token(store, now, &shared.config.lifetimes, presented, params)
         };
-    form_endpoint(app, (method, headers, uri, body), work, |tokens| {
+    form_endpoint(app, address, (method, headers, uri, body), work, |tokens| {
         json(&tokens)
     })
     .await
@@ -136,13 +138,14 @@ pub async fn token(
 
 pub async fn revoke(
     State(app): State<AppState>,
+    address: ClientAddr,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let work = |store: &Store, now, _: &Shared, authorization: Option<&str>, params: &Params| {
-        oauth::token::revoke(store, now, authorization, params)
+    let work = |store: &Store, now, _: &Shared, presented: &Presented, params: &Params| {
+        oauth::token::revoke(store, now, presented, params)
     };
     let respond = |()| {
         let mut response = StatusCode::OK.into_response();
@@ -152,21 +155,22 @@ pub async fn revoke(
         );
         response
     };
-    form_endpoint(app, (method, headers, uri, body), work, respond).await
+    form_endpoint(app, address, (method, headers, uri, body), work, respond).await
 }
 
 pub async fn introspect(
     State(app): State<AppState>,
+    address: ClientAddr,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
     let work =
-        |store: &Store, now, shared: &Shared, authorization: Option<&str>, params: &Params| {
-            oauth::token::introspect(store, now, &shared.config.issuer, authorization, params)
+        |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
+            oauth::token::introspect(store, now, &shared.config.issuer, presented, params)
         };
-    form_endpoint(app, (method, headers, uri, body), work, |answer| {
+    form_endpoint(app, address, (method, headers, uri, body), work, |answer| {
         json(&answer)
     })
     .await

@@ -2,16 +2,28 @@
 //!
 //! Confidential clients must use HTTP Basic, with id and secret form-encoded
 //! before base64 (§2.3.1); public clients send `client_id` in the body and no
-//! secret. Every failure is `invalid_client` (401 with a Basic challenge) and is
-//! recorded as a `client_auth_failed` event; a malformed Basic header is
-//! `invalid_request`.
+//! secret. Every failure, a malformed Basic header included, is
+//! `invalid_client` (401 with a Basic challenge) and is counted in the failure
+//! tally under the client (only if it exists) and the caller's address.
 
 use super::error::OAuthError;
 use super::params::{decode, Params};
-use crate::model::{Actor, Client, EventKind, NewEvent};
+use crate::model::{Client, EventKind};
 use crate::store::{secret_matches, Store};
+use crate::tally::{Failure, FailureTally};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use std::net::IpAddr;
+
+/// What a caller presented to authenticate, and where it came from.
+#[derive(Clone, Copy)]
+pub struct Presented<'a> {
+    /// The `Authorization` header, if one was sent.
+    pub authorization: Option<&'a str>,
+    /// The client's address (behind a trusted proxy: the forwarded one).
+    pub source: IpAddr,
+    pub tally: &'a FailureTally,
+}
 
 /// Credentials from a Basic header: (client_id, secret).
 #[derive(PartialEq, Eq)]
@@ -27,11 +39,12 @@ impl std::fmt::Debug for BasicCredentials {
 }
 
 /// Decodes `Authorization: Basic …` per RFC 6749 §2.3.1: base64, split at the
-/// first `:`, then form-decode each half. `Ok(None)` for another scheme.
-pub fn parse_basic(header: &str) -> Result<Option<BasicCredentials>, OAuthError> {
+/// first `:`, then form-decode each half. `Ok(None)` for another scheme; the
+/// error says what is malformed.
+pub fn parse_basic(header: &str) -> Result<Option<BasicCredentials>, &'static str> {
     let Some((scheme, rest)) = header.trim().split_once(' ') else {
         return if header.trim().eq_ignore_ascii_case("basic") {
-            Err(OAuthError::invalid_request("empty Basic credentials"))
+            Err("empty HTTP Basic credentials")
         } else {
             Ok(None)
         };
@@ -39,15 +52,14 @@ pub fn parse_basic(header: &str) -> Result<Option<BasicCredentials>, OAuthError>
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let malformed =
-        || OAuthError::invalid_request("malformed HTTP Basic credentials (RFC 6749 2.3.1)");
-    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
+    let malformed = "malformed HTTP Basic credentials (RFC 6749 2.3.1)";
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed)?;
     let at = decoded
         .iter()
         .position(|byte| *byte == b':')
-        .ok_or_else(malformed)?;
-    let client_id = decode(&decoded[..at]).map_err(|_| malformed())?;
-    let secret = decode(&decoded[at + 1..]).map_err(|_| malformed())?;
+        .ok_or(malformed)?;
+    let client_id = decode(&decoded[..at]).map_err(|_| malformed)?;
+    let secret = decode(&decoded[at + 1..]).map_err(|_| malformed)?;
     Ok(Some(BasicCredentials { client_id, secret }))
 }
 
@@ -60,125 +72,96 @@ pub enum Accept {
     ConfidentialOnly,
 }
 
-/// Authenticates the calling client; records a failure as an event.
+/// Authenticates the calling client; counts a failure in the tally.
 pub fn authenticate(
     store: &Store,
     now: i64,
-    authorization: Option<&str>,
+    presented: &Presented,
     params: &Params,
     accept: Accept,
 ) -> Result<Client, OAuthError> {
-    let basic = match authorization {
-        Some(header) => match parse_basic(header)? {
-            Some(basic) => Some(basic),
-            None => {
-                return Err(failure(
-                    store,
-                    now,
-                    None,
-                    "unsupported authentication scheme; use HTTP Basic",
-                ))
-            }
-        },
+    let fail = |client_id: Option<&str>, why: &'static str| {
+        presented.tally.note(
+            now,
+            Failure {
+                kind: EventKind::ClientAuthFailed,
+                client_id,
+                source: presented.source,
+                reason: why,
+            },
+        );
+        OAuthError::invalid_client(why)
+    };
+    let basic = match presented.authorization.map(parse_basic) {
         None => None,
+        Some(Ok(Some(basic))) => Some(basic),
+        Some(Ok(None)) => {
+            return Err(fail(
+                None,
+                "unsupported authentication scheme; use HTTP Basic",
+            ))
+        }
+        Some(Err(malformed)) => return Err(fail(None, malformed)),
     };
     let body_id = params
         .get("client_id")
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let body_secret = params.contains("client_secret");
-    match basic {
+    let claimed = match (&basic, body_id) {
+        (Some(basic), _) => basic.client_id.as_str(),
+        (None, Some(id)) => id,
+        (None, None) => {
+            return Err(fail(
+                None,
+                "client authentication required: HTTP Basic, or client_id for public clients",
+            ))
+        }
+    };
+    let Some(credentials) = store.client_credentials(claimed)? else {
+        return Err(fail(None, "unknown client"));
+    };
+    let client = credentials.client;
+    let known = Some(client.id.as_str());
+    match &basic {
         Some(basic) => {
             if body_secret {
-                return Err(failure(
-                    store,
-                    now,
-                    Some(&basic.client_id),
+                return Err(fail(
+                    known,
                     "credentials sent both in HTTP Basic and in the body",
                 ));
             }
             if body_id.is_some_and(|id| id != basic.client_id) {
-                return Err(failure(
-                    store,
-                    now,
-                    Some(&basic.client_id),
-                    "client_id in the body differs from HTTP Basic",
-                ));
+                return Err(fail(known, "client_id in the body differs from HTTP Basic"));
             }
-            let credentials = store.client_credentials(&basic.client_id)?;
-            let Some(credentials) = credentials else {
-                return Err(failure(store, now, None, "unknown client"));
-            };
-            let client = credentials.client;
             if client.public {
-                return Err(failure(
-                    store,
-                    now,
-                    Some(&client.id),
+                return Err(fail(
+                    known,
                     "public clients send client_id in the body and no secret",
                 ));
             }
             if !secret_matches(&basic.secret, credentials.secret_hash.as_deref()) {
-                return Err(failure(store, now, Some(&client.id), "wrong client secret"));
+                return Err(fail(known, "wrong client secret"));
             }
-            if client.disabled {
-                return Err(failure(store, now, Some(&client.id), "client is disabled"));
-            }
-            Ok(client)
         }
         None => {
-            let Some(id) = body_id else {
-                return Err(failure(
-                    store,
-                    now,
-                    None,
-                    "client authentication required: HTTP Basic, or client_id for public clients",
-                ));
-            };
-            let Some(credentials) = store.client_credentials(id)? else {
-                return Err(failure(store, now, None, "unknown client"));
-            };
-            let client = credentials.client;
             if !client.public {
-                return Err(failure(
-                    store,
-                    now,
-                    Some(&client.id),
+                return Err(fail(
+                    known,
                     "confidential clients must authenticate with HTTP Basic",
                 ));
             }
             if body_secret {
-                return Err(failure(
-                    store,
-                    now,
-                    Some(&client.id),
-                    "public clients must not send a secret",
-                ));
+                return Err(fail(known, "public clients must not send a secret"));
             }
-            if client.disabled {
-                return Err(failure(store, now, Some(&client.id), "client is disabled"));
-            }
-            if accept == Accept::ConfidentialOnly {
-                return Err(failure(
-                    store,
-                    now,
-                    Some(&client.id),
-                    "only confidential clients may introspect",
-                ));
-            }
-            Ok(client)
         }
     }
-}
-
-fn failure(store: &Store, now: i64, client_id: Option<&str>, why: &str) -> OAuthError {
-    let mut event = NewEvent::new(EventKind::ClientAuthFailed, Actor::Public, why);
-    if let Some(id) = client_id {
-        event = event.client(id);
+    if client.disabled {
+        return Err(fail(known, "client is disabled"));
     }
-    if let Err(error) = store.record_event(event, now) {
-        tracing::warn!(%error, "could not record a client authentication failure");
+    if accept == Accept::ConfidentialOnly && client.public {
+        return Err(fail(known, "only confidential clients may introspect"));
     }
-    OAuthError::invalid_client(why)
+    Ok(client)
 }
 
 #[cfg(test)]

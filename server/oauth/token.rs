@@ -2,7 +2,7 @@
 //! over the store and `now`. They know nothing of HTTP.
 
 use super::authorize::is_pkce_value;
-use super::client_auth::{authenticate, Accept};
+use super::client_auth::{authenticate, Accept, Presented};
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use crate::model::{Client, GrantType, Lifetimes, ScopeSet};
@@ -57,7 +57,7 @@ pub fn token(
     store: &Store,
     now: i64,
     lifetimes: &Lifetimes,
-    authorization: Option<&str>,
+    presented: &Presented,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     for name in [
@@ -70,7 +70,7 @@ pub fn token(
     ] {
         param(params, name)?;
     }
-    let client = authenticate(store, now, authorization, params, Accept::AnyClient)?;
+    let client = authenticate(store, now, presented, params, Accept::AnyClient)?;
     match param(params, "grant_type")? {
         None => Err(OAuthError::invalid_request("grant_type required")),
         Some("authorization_code") => exchange_code(store, now, lifetimes, &client, params),
@@ -238,12 +238,12 @@ fn response(tokens: IssuedTokens, now: i64) -> TokenResponse {
 pub fn revoke(
     store: &Store,
     now: i64,
-    authorization: Option<&str>,
+    presented: &Presented,
     params: &Params,
 ) -> Result<(), OAuthError> {
     param(params, "token")?;
     param(params, "token_type_hint")?;
-    let client = authenticate(store, now, authorization, params, Accept::AnyClient)?;
+    let client = authenticate(store, now, presented, params, Accept::AnyClient)?;
     let token = required(params, "token")?;
     match store.revoke_token(token, &client.id, now)? {
         TokenRevocation::Revoked | TokenRevocation::Unknown | TokenRevocation::OtherClient => {
@@ -257,12 +257,12 @@ pub fn introspect(
     store: &Store,
     now: i64,
     issuer: &str,
-    authorization: Option<&str>,
+    presented: &Presented,
     params: &Params,
 ) -> Result<Introspection, OAuthError> {
     param(params, "token")?;
     param(params, "token_type_hint")?;
-    authenticate(store, now, authorization, params, Accept::ConfidentialOnly)?;
+    authenticate(store, now, presented, params, Accept::ConfidentialOnly)?;
     let token = required(params, "token")?;
     let details = store
         .lookup_token(token, now)?

@@ -5,13 +5,19 @@ use crate::model::{Event, EventKind, NewEvent};
 use rusqlite::{params, Connection, Row};
 
 const SELECT_EVENT: &str =
-    "SELECT id, time, kind, actor, client_id, family_id, username, detail FROM events";
+    "SELECT id, time, kind, actor, client_id, family_id, username, detail, count, source FROM events";
 
 impl Store {
     /// Records one event in a transaction of its own (public-plane security events).
     pub fn record_event(&self, event: NewEvent, now: i64) -> Result<()> {
         self.write(now, move |tx| tx.record(event))
     }
+
+    /// Records several events in one transaction (a minute of aggregated failures).
+    pub fn record_events(&self, events: Vec<NewEvent>, now: i64) -> Result<()> {
+        self.write(now, move |tx| events.into_iter().try_for_each(|event| tx.record(event)))
+    }
+
 
     /// Events newest first, below `before_id` (0 for the newest); returns the page
     /// and the `before_id` of the next one.
@@ -56,8 +62,8 @@ impl Store {
 pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Event> {
     let kind = event.kind.as_str();
     let mut statement = conn.prepare_cached(
-        "INSERT INTO events (time, kind, actor, client_id, family_id, username, detail, security)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (time, kind, actor, client_id, family_id, username, detail, security, count, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     let recorded = Event {
         id: 0,
@@ -68,6 +74,8 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         family_id: event.family_id.unwrap_or_default(),
         username: event.username.unwrap_or_default(),
         detail: event.detail,
+        count: event.count,
+        source: event.source.map(|address| address.to_string()).unwrap_or_default(),
     };
     statement.execute(params![
         now,
@@ -77,7 +85,9 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         recorded.family_id,
         recorded.username,
         recorded.detail,
-        EventKind::is_security(kind)
+        EventKind::is_security(kind),
+        recorded.count,
+        recorded.source,
     ])?;
     Ok(Event {
         id: conn.last_insert_rowid(),
@@ -95,5 +105,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Event> {
         family_id: row.get(5)?,
         username: row.get(6)?,
         detail: row.get(7)?,
+        count: row.get(8)?,
+        source: row.get(9)?,
     })
 }

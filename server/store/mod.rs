@@ -13,6 +13,7 @@
 
 mod clients;
 mod events;
+mod fail_points;
 mod families;
 mod grants;
 mod purge;
@@ -23,6 +24,9 @@ mod users;
 mod writer;
 
 pub use clients::{secret_matches, ClientCredentials};
+#[cfg(feature = "failpoints")]
+pub use fail_points::FailAction;
+use fail_points::FailPoints;
 pub use grants::{
     AccessTokenInfo, CodeGrant, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome,
     StoredCode, StoredRefresh, TokenLookup, TokenRevocation,
@@ -257,41 +261,6 @@ impl Store {
         self.inner.writer.run(name, now, work)
     }
 
-    /// Arms (or with `None` disarms) a fail point such as `rotate.before_commit`
-    /// or `lookup.before`. For tests and crash drills only.
-    pub fn set_fail_point(&self, point: &str, action: Option<FailAction>) {
-        let mut points = self
-            .inner
-            .fail_points
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match action {
-            Some(action) => points.insert(point.to_owned(), action),
-            None => points.remove(point),
-        };
-    }
-
-    /// Arms fail points from text like `rotate.after_commit=kill,lookup.before=error`.
-    pub fn arm_fail_points(&self, spec: &str) -> std::result::Result<(), String> {
-        for item in spec
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-        {
-            let (point, action) = item
-                .split_once('=')
-                .ok_or_else(|| format!("fail point {item:?}: expected NAME=error|kill"))?;
-            let action = match action {
-                "error" => FailAction::Error,
-                "kill" => FailAction::Kill,
-                other => return Err(format!("fail point {point}: unknown action {other:?}")),
-            };
-            self.set_fail_point(point, Some(action));
-        }
-        Ok(())
-    }
-
     /// Runs `work` on a read-only connection (a consistent WAL snapshot per statement).
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let readers = &self.inner.readers;
@@ -302,42 +271,6 @@ impl Store {
             }
         }
         work(&lock(&readers[start % readers.len()]))
-    }
-}
-
-/// What an armed fail point does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailAction {
-    /// Fail the operation with a storage error (the transaction rolls back).
-    Error,
-    /// SIGKILL this process on the spot.
-    Kill,
-}
-
-/// Named points in the write path where tests inject failures.
-#[derive(Default)]
-struct FailPoints(Mutex<std::collections::HashMap<String, FailAction>>);
-
-impl FailPoints {
-    fn hit(&self, name: &str, phase: &str) -> Result<()> {
-        let points = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if points.is_empty() {
-            return Ok(());
-        }
-        match points.get(&format!("{name}.{phase}")) {
-            None => Ok(()),
-            Some(FailAction::Error) => {
-                Err(StoreError::Internal(format!("fail point {name}.{phase}")))
-            }
-            Some(FailAction::Kill) => {
-                // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
-                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
-                unreachable!("SIGKILL does not return")
-            }
-        }
     }
 }
 

@@ -15,7 +15,8 @@ pub struct Purged {
 impl Store {
     /// Deletes what is dead for more than `keep_secs`: codes never exchanged,
     /// expired access tokens, and whole families that were revoked, or whose
-    /// newest refresh token expired, that long ago. A live family keeps every
+    /// newest refresh token expired (or, for a family that never had one, whose
+    /// last use and last access token are) that long ago. A live family keeps every
     /// rotated refresh token, because replay detection needs them.
     pub fn purge_expired(&self, now: i64, keep_secs: i64) -> Result<Purged> {
         let horizon = now - keep_secs;
@@ -27,7 +28,8 @@ impl Store {
             let access_tokens = tx.execute("DELETE FROM access_tokens WHERE expires_at < ?1", [horizon])?;
             let families = tx.execute(
                 "DELETE FROM families WHERE revoked_at < ?1
-                    OR (revoked_at IS NULL AND ?1 > (SELECT max(expires_at) FROM refresh_tokens r WHERE r.family_seq = families.seq)
+                    OR (revoked_at IS NULL
+                        AND ?1 > COALESCE((SELECT max(expires_at) FROM refresh_tokens r WHERE r.family_seq = families.seq), families.last_used_at)
                         AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.family_seq = families.seq))",
                 params![horizon],
             )?;
@@ -46,7 +48,9 @@ impl Store {
                 "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
                     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
             )?;
-            tracing::warn!(removed, before_time, "pruned the event log");
+            if removed > 0 {
+                tracing::warn!(removed, before_time, "pruned the event log");
+            }
             Ok(removed)
         })
     }

@@ -117,8 +117,11 @@ impl Store {
                     "SELECT count(*) FROM families WHERE revoked_at IS NULL AND ?1 = ?1",
                 )?,
                 security_events_last_hour: count(
-                    "SELECT count(*) FROM events WHERE security = 1 AND time >= ?1",
+                    "SELECT coalesce(sum(count), 0) FROM events WHERE security = 1 AND time >= ?1",
                 )?,
+                oldest_event_time: conn.query_row("SELECT min(time) FROM events", [], |row| {
+                    row.get(0)
+                })?,
                 database_bytes,
                 maintenance,
             })

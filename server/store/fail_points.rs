@@ -1,0 +1,96 @@
+//! Fail points for crash drills: named places in the write path where a test
+//! makes the store fail or the process die.
+//!
+//! They exist only with the `failpoints` feature, which `cargo test` turns on
+//! (see Cargo.toml); in any other build [`FailPoints::hit`] does nothing and
+//! nothing can arm one, so `GATEHOUSE_FAILPOINTS` means nothing to a release binary.
+
+use super::Result;
+#[cfg(feature = "failpoints")]
+use super::{Store, StoreError};
+
+/// What an armed fail point does.
+#[cfg(feature = "failpoints")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailAction {
+    /// Fail the operation with a storage error (the transaction rolls back).
+    Error,
+    /// SIGKILL this process on the spot.
+    Kill,
+}
+
+/// The armed points, by `NAME.PHASE`.
+#[derive(Default)]
+pub(super) struct FailPoints {
+    #[cfg(feature = "failpoints")]
+    armed: std::sync::Mutex<std::collections::HashMap<String, FailAction>>,
+}
+
+impl FailPoints {
+    /// Fails or kills if `NAME.PHASE` is armed.
+    #[cfg(not(feature = "failpoints"))]
+    pub(super) fn hit(&self, _name: &str, _phase: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Fails or kills if `NAME.PHASE` is armed.
+    #[cfg(feature = "failpoints")]
+    pub(super) fn hit(&self, name: &str, phase: &str) -> Result<()> {
+        let points = self
+            .armed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if points.is_empty() {
+            return Ok(());
+        }
+        match points.get(&format!("{name}.{phase}")) {
+            None => Ok(()),
+            Some(FailAction::Error) => {
+                Err(StoreError::Internal(format!("fail point {name}.{phase}")))
+            }
+            Some(FailAction::Kill) => {
+                // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                unreachable!("SIGKILL does not return")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "failpoints")]
+impl Store {
+    /// Arms (or with `None` disarms) a fail point such as `rotate.before_commit`
+    /// or `lookup.before`.
+    pub fn set_fail_point(&self, point: &str, action: Option<FailAction>) {
+        let mut points = self
+            .inner
+            .fail_points
+            .armed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match action {
+            Some(action) => points.insert(point.to_owned(), action),
+            None => points.remove(point),
+        };
+    }
+
+    /// Arms fail points from text like `rotate.after_commit=kill,lookup.before=error`.
+    pub fn arm_fail_points(&self, spec: &str) -> std::result::Result<(), String> {
+        for item in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            let (point, action) = item
+                .split_once('=')
+                .ok_or_else(|| format!("fail point {item:?}: expected NAME=error|kill"))?;
+            let action = match action {
+                "error" => FailAction::Error,
+                "kill" => FailAction::Kill,
+                other => return Err(format!("fail point {point}: unknown action {other:?}")),
+            };
+            self.set_fail_point(point, Some(action));
+        }
+        Ok(())
+    }
+}
