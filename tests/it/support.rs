@@ -662,3 +662,24 @@ pub async fn await_events(server: &TestServer, kind: &str, expected: usize) -> u
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The aggregated rows of `kind` once the failure tally has written them: moves
+/// the frozen clock past the minute in progress, then waits (up to 10 s) until
+/// the rows' counts add up to at least `expected`.
+pub async fn flushed_failures(
+    server: &TestServer,
+    kind: &str,
+    expected: i64,
+) -> Vec<gatehouse::model::Event> {
+    server.clock.advance(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (events, _) = server.store.list_events(10_000, 0, true).unwrap();
+        let rows: Vec<_> = events.into_iter().filter(|e| e.kind == kind).collect();
+        let total: i64 = rows.iter().map(|e| e.count).sum();
+        if total >= expected || std::time::Instant::now() > deadline {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -235,10 +235,35 @@ async fn invalid_client_wrong_client_secret() {
     assert_error(response, 401, "invalid_client").await;
     let empty = post_form(&server, "/token", Some((&id, "")), &code_form("c")).await;
     assert_error(empty, 401, "invalid_client").await;
-    let (events, _) = server.store.list_events(10, 0, true).unwrap();
-    assert!(events
-        .iter()
-        .any(|e| e.kind == "client_auth_failed" && e.client_id == id));
+    let rows = flushed_failures(&server, "client_auth_failed", 2).await;
+    assert_eq!(rows.len(), 1, "one aggregated row: {rows:?}");
+    assert_eq!((rows[0].client_id.as_str(), rows[0].count), (id.as_str(), 2));
+    assert!(rows[0].detail.starts_with("2 failed client authentications for client"));
+}
+
+/// RFC 6749 §5.2: a Basic header that cannot be decoded is a failed client
+/// authentication like any other: 401 with the challenge, not 400.
+#[tokio::test]
+async fn invalid_client_malformed_basic_header() {
+    let (server, _, _) = partner_setup().await;
+    let body = code_form("c");
+    for header in [
+        "Basic !!!not-base64",
+        "Basic bm8tY29sb24=", // "no-colon"
+        "Basic",
+        "Basic //79", // not UTF-8 after decoding
+    ] {
+        let response = reqwest::Client::new()
+            .post(server.url("/token"))
+            .header("authorization", header)
+            .form(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, 401, "invalid_client").await;
+    }
+    let rows = flushed_failures(&server, "client_auth_failed", 4).await;
+    assert!(rows.iter().all(|e| e.client_id.is_empty()), "{rows:?}");
 }
 
 #[tokio::test]
