@@ -304,6 +304,16 @@ pub struct LocalServer {
 impl LocalServer {
     /// Prepares `data_dir`, binds both planes on 127.0.0.1 port 0, and serves.
     pub async fn start(data_dir: &Path, clock: Clock) -> Result<Self, ServeError> {
+        Self::start_with(data_dir, clock, |_| {}).await
+    }
+
+    /// [`LocalServer::start`] with the default config changed by `configure`
+    /// (trusted proxies, retention, lifetimes).
+    pub async fn start_with(
+        data_dir: &Path,
+        clock: Clock,
+        configure: impl FnOnce(&mut Config),
+    ) -> Result<Self, ServeError> {
         let prepared = prepare(data_dir)?;
         let loopback = |plane| async move {
             TcpListener::bind("127.0.0.1:0")
@@ -316,7 +326,7 @@ impl LocalServer {
         };
         let (http, grpc) = (loopback("http").await?, loopback("grpc").await?);
         let (http_addr, grpc_addr) = (http.local_addr()?, grpc.local_addr()?);
-        let config = Config {
+        let mut config = Config {
             data_dir: data_dir.to_owned(),
             http_addr,
             grpc_addr,
@@ -326,6 +336,7 @@ impl LocalServer {
             trusted_proxies: Vec::new(),
             event_retention_days: 90,
         };
+        configure(&mut config);
         let shared = Shared::new(config, prepared.store, clock);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async {

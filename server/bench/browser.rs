@@ -310,6 +310,12 @@ impl Partner {
                     .await;
                 return self.keep_rotated(response, families, slot).await;
             }
+            (Workload::AuthorizeFlood, _) => browser
+                .http
+                .get(format!("{}{}", self.base, self.authorize_path()))
+                .send()
+                .await
+                .map_err(|e| e.to_string()),
             (Workload::Flow, _) => match self.code(browser).await {
                 Ok(code) => self.exchange(browser, &code).await,
                 Err(error) => Err(error),

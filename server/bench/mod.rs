@@ -64,6 +64,8 @@ pub enum Workload {
     Refresh,
     Flow,
     RevokeClient,
+    /// Anonymous GET /authorize without cookies, as a bot sends it.
+    AuthorizeFlood,
 }
 
 impl Workload {
@@ -75,6 +77,7 @@ impl Workload {
             Workload::Refresh => "refresh",
             Workload::Flow => "flow",
             Workload::RevokeClient => "revoke-client",
+            Workload::AuthorizeFlood => "authorize-flood",
         }
     }
 }
@@ -129,6 +132,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
             continue;
         }
         let baseline = drive(Workload::Baseline, &target, &args, &families).await;
+        let sampler = (workload == Workload::AuthorizeFlood).then(report::MemorySampler::start);
         let writes_before = target
             .local
             .as_ref()
@@ -140,6 +144,9 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
             if commits > 0 {
                 result.writes_per_commit = Some(jobs as f64 / commits as f64);
             }
+        }
+        if let Some(sampler) = sampler {
+            report.flood_memory = Some(sampler.finish().await);
         }
         let unexpected = result.unexpected();
         report.add(baseline, result);

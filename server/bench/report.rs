@@ -125,6 +125,53 @@ pub struct Report {
     pub scale: Option<ScaleResult>,
     pub rss_idle_kib: Option<u64>,
     pub rss_peak_kib: Option<u64>,
+    /// Resident memory around the authorize-flood workload.
+    pub flood_memory: Option<FloodMemory>,
+}
+
+/// Resident memory (KiB) before, at the peak of, and after a flood.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FloodMemory {
+    pub before_kib: u64,
+    pub peak_kib: u64,
+    pub after_kib: u64,
+}
+
+/// Samples resident memory every 50 ms while a workload runs.
+pub struct MemorySampler {
+    before_kib: u64,
+    peak: Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MemorySampler {
+    pub fn start() -> Self {
+        let before_kib = resident_kib().unwrap_or(0);
+        let peak = Arc::new(std::sync::atomic::AtomicU64::new(before_kib));
+        let sampled = peak.clone();
+        let task = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                interval.tick().await;
+                sampled.fetch_max(resident_kib().unwrap_or(0), Ordering::Relaxed);
+            }
+        });
+        MemorySampler {
+            before_kib,
+            peak,
+            task,
+        }
+    }
+
+    pub async fn finish(self) -> FloodMemory {
+        self.task.abort();
+        let after_kib = resident_kib().unwrap_or(0);
+        FloodMemory {
+            before_kib: self.before_kib,
+            peak_kib: self.peak.load(Ordering::Relaxed).max(after_kib),
+            after_kib,
+        }
+    }
 }
 
 impl Report {
@@ -137,6 +184,7 @@ impl Report {
             scale: None,
             rss_idle_kib: None,
             rss_peak_kib: None,
+            flood_memory: None,
         }
     }
 
@@ -207,6 +255,14 @@ impl Report {
             kib(self.rss_idle_kib),
             kib(self.rss_peak_kib)
         );
+        if let Some(flood) = self.flood_memory {
+            println!(
+                "flood memory   resident before {}, peak {}, after {} (server and load generator in one process)",
+                kib(Some(flood.before_kib)),
+                kib(Some(flood.peak_kib)),
+                kib(Some(flood.after_kib))
+            );
+        }
     }
 }
 

@@ -21,6 +21,8 @@ mod crashes;
 mod engine;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
+/// Floods: bounded memory, rows and guesses; trusted proxies; no fail points in release.
+mod floods;
 /// Admin plane hardening.
 mod hardening;
 /// 10,000 malformed requests over raw TCP.

@@ -29,10 +29,25 @@ impl TestServer {
         Self::spawn_in(dir, clock).await
     }
 
+    /// A server whose config `configure` changes first (e.g. trusted proxies).
+    pub async fn spawn_with(configure: impl FnOnce(&mut gatehouse::config::Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Clock::default();
+        clock.freeze();
+        let running = LocalServer::start_with(&dir.path().join("data"), clock.clone(), configure)
+            .await
+            .expect("start the server");
+        Self::running_in(dir, clock, running)
+    }
+
     async fn spawn_in(dir: tempfile::TempDir, clock: Clock) -> Self {
         let running = LocalServer::start(&dir.path().join("data"), clock.clone())
             .await
             .expect("start the server");
+        Self::running_in(dir, clock, running)
+    }
+
+    fn running_in(dir: tempfile::TempDir, clock: Clock, running: LocalServer) -> Self {
         TestServer {
             dir,
             http_addr: running.http_addr,
@@ -228,8 +243,13 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(server: &TestServer) -> Self {
+        Self::at(&server.url(""))
+    }
+
+    /// A browser for the server at `base` (`http://host:port`).
+    pub fn at(base: &str) -> Self {
         Browser {
-            inner: gatehouse::bench::browser::Browser::new(&server.url("")),
+            inner: gatehouse::bench::browser::Browser::new(base),
         }
     }
 
@@ -482,11 +502,16 @@ impl ChildServer {
     /// Starts the binary on `data_dir` with `GATEHOUSE_FAILPOINTS=fail_points`
     /// and waits until /healthz answers.
     pub async fn start(data_dir: &Path, fail_points: &str) -> Self {
+        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_gatehouse")), data_dir, fail_points).await
+    }
+
+    /// [`ChildServer::start`] with another build of the binary.
+    pub async fn start_binary(binary: &Path, data_dir: &Path, fail_points: &str) -> Self {
         let (http, grpc) = (free_port(), free_port());
         let log = data_dir.with_extension(format!("{http}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
         let http_addr: SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        let child = tokio::process::Command::new(binary)
             .args(["serve", "--data-dir", path_str(data_dir)])
             .args([
                 "--http-addr",
