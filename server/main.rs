@@ -33,7 +33,10 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
     let prepared = server::prepare(&config.data_dir)?;
     #[cfg(feature = "failpoints")]
     if let Ok(spec) = std::env::var("GATEHOUSE_FAILPOINTS") {
-        prepared.store.arm_fail_points(&spec).map_err(anyhow::Error::msg)?;
+        prepared
+            .store
+            .arm_fail_points(&spec)
+            .map_err(anyhow::Error::msg)?;
         tracing::warn!(%spec, "fail points armed: this server will fail on purpose");
     }
     let listeners = Listeners::bind(&config).await?;

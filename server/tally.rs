@@ -73,7 +73,7 @@ impl Minute {
     fn into_events(self) -> Vec<NewEvent> {
         let start = self.index * 60;
         let mut rows: Vec<_> = self.counts.into_iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(&a.1));
+        rows.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
         rows.into_iter()
             .map(|(key, count)| event(&key, count, start))
             .collect()
@@ -136,7 +136,7 @@ impl FailureTally {
         let state = self.lock();
         let mut rows = counts(&state.current, state.current.index * 60);
         rows.extend(state.last.iter().cloned());
-        rows.sort_by(|a, b| b.count.cmp(&a.count));
+        rows.sort_by_key(|row| std::cmp::Reverse(row.count));
         rows.truncate(limit);
         rows
     }
@@ -229,7 +229,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

@@ -230,15 +230,23 @@ mod tests {
     fn lockout_starts_after_five_failures_and_doubles() {
         let throttle = LoginThrottle::default();
         for _ in 0..4 {
-            attempt(&throttle, "alice", "127.0.0.1", 100).unwrap().failed(100);
+            attempt(&throttle, "alice", "127.0.0.1", 100)
+                .unwrap()
+                .failed(100);
         }
         assert_eq!(wait(&throttle, "alice", "127.0.0.1", 100), None);
-        attempt(&throttle, "alice", "127.0.0.1", 100).unwrap().failed(100);
+        attempt(&throttle, "alice", "127.0.0.1", 100)
+            .unwrap()
+            .failed(100);
         assert_eq!(wait(&throttle, "alice", "127.0.0.1", 100), Some(1));
-        attempt(&throttle, "alice", "127.0.0.1", 101).unwrap().failed(101);
+        attempt(&throttle, "alice", "127.0.0.1", 101)
+            .unwrap()
+            .failed(101);
         assert_eq!(wait(&throttle, "alice", "127.0.0.1", 101), Some(2));
         assert_eq!(wait(&throttle, "bob", "10.0.0.1", 101), None);
-        attempt(&throttle, "alice", "127.0.0.1", 103).unwrap().succeeded();
+        attempt(&throttle, "alice", "127.0.0.1", 103)
+            .unwrap()
+            .succeeded();
         assert_eq!(wait(&throttle, "alice", "127.0.0.1", 103), None);
     }
 

@@ -123,13 +123,12 @@ pub async fn token(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let work =
-        |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
-            if store.maintenance()? {
-                return Err(OAuthError::temporarily_unavailable());
-            }
-            oauth::token::token(store, now, &shared.config.lifetimes, presented, params)
-        };
+    let work = |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
+        if store.maintenance()? {
+            return Err(OAuthError::temporarily_unavailable());
+        }
+        oauth::token::token(store, now, &shared.config.lifetimes, presented, params)
+    };
     form_endpoint(app, address, (method, headers, uri, body), work, |tokens| {
         json(&tokens)
     })
@@ -166,10 +165,9 @@ pub async fn introspect(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let work =
-        |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
-            oauth::token::introspect(store, now, &shared.config.issuer, presented, params)
-        };
+    let work = |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
+        oauth::token::introspect(store, now, &shared.config.issuer, presented, params)
+    };
     form_endpoint(app, address, (method, headers, uri, body), work, |answer| {
         json(&answer)
     })

@@ -15,9 +15,10 @@ impl Store {
 
     /// Records several events in one transaction (a minute of aggregated failures).
     pub fn record_events(&self, events: Vec<NewEvent>, now: i64) -> Result<()> {
-        self.write(now, move |tx| events.into_iter().try_for_each(|event| tx.record(event)))
+        self.write(now, move |tx| {
+            events.into_iter().try_for_each(|event| tx.record(event))
+        })
     }
-
 
     /// Events newest first, below `before_id` (0 for the newest); returns the page
     /// and the `before_id` of the next one.
@@ -75,7 +76,10 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         username: event.username.unwrap_or_default(),
         detail: event.detail,
         count: event.count,
-        source: event.source.map(|address| address.to_string()).unwrap_or_default(),
+        source: event
+            .source
+            .map(|address| address.to_string())
+            .unwrap_or_default(),
     };
     statement.execute(params![
         now,

@@ -5,7 +5,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE scopes (
     name        TEXT PRIMARY KEY,
     description TEXT NOT NULL,
@@ -141,13 +142,15 @@ CREATE TABLE settings (
 
 INSERT INTO scopes (name, description, created_at)
     VALUES ('profile', 'Read your profile', CAST(strftime('%s', 'now') AS INTEGER));
-"#, r#"
+"#,
+    r#"
 -- Failures anyone can cause are aggregated: one row per (kind, client, source
 -- address, reason) per minute, with the count. Retention prunes by time.
 ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT '';
 CREATE INDEX events_time ON events (time);
-"#];
+"#,
+];
 
 /// Applies every migration the database has not seen, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

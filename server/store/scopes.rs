@@ -119,9 +119,8 @@ impl Store {
                 security_events_last_hour: count(
                     "SELECT coalesce(sum(count), 0) FROM events WHERE security = 1 AND time >= ?1",
                 )?,
-                oldest_event_time: conn.query_row("SELECT min(time) FROM events", [], |row| {
-                    row.get(0)
-                })?,
+                oldest_event_time: conn
+                    .query_row("SELECT min(time) FROM events", [], |row| row.get(0))?,
                 database_bytes,
                 maintenance,
             })

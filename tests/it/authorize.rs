@@ -496,7 +496,9 @@ async fn wrong_password_shows_the_login_page_again_and_repeated_failures_are_thr
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(count_of("wrong username or password"), 5);
     assert_eq!(count_of("locked out"), 1);
-    assert!(rows.iter().all(|e| e.source == "127.0.0.1" && e.username.is_empty()));
+    assert!(rows
+        .iter()
+        .all(|e| e.source == "127.0.0.1" && e.username.is_empty()));
 }
 
 #[tokio::test]

@@ -82,7 +82,11 @@ async fn authorize_flood_keeps_memory_bounded_and_sessions_alive() {
         .finish();
     let url = format!("{base}/authorize?{query}");
     let statuses = hammer(300_000, 32, move |_| http.get(&url).send()).await;
-    assert_eq!(statuses, BTreeMap::from([(200, 300_000)]), "every request got its login page");
+    assert_eq!(
+        statuses,
+        BTreeMap::from([(200, 300_000)]),
+        "every request got its login page"
+    );
 
     let peak_kib = proc_kib(pid, "VmHWM:");
     let grown_mib = (peak_kib.saturating_sub(before_kib)) as f64 / 1024.0;
@@ -91,10 +95,15 @@ async fn authorize_flood_keeps_memory_bounded_and_sessions_alive() {
         before_kib / 1024,
         peak_kib / 1024
     );
-    assert!(grown_mib < 64.0, "resident memory grew by {grown_mib:.1} MiB");
+    assert!(
+        grown_mib < 64.0,
+        "resident memory grew by {grown_mib:.1} MiB"
+    );
 
     // The logged-in browser skips login: consent was remembered, so a code at once.
-    let again = resident.authorize(&authorize_query(&client_id, "after")).await;
+    let again = resident
+        .authorize(&authorize_query(&client_id, "after"))
+        .await;
     assert_eq!(again.status(), 303, "the session survived the flood");
     assert!(query_of(&location(&again)).contains_key("code"));
     // A new user logs in, consents and gets tokens.
@@ -151,7 +160,9 @@ async fn client_auth_flood_adds_a_few_rows_with_the_true_counts() {
     };
     assert_eq!(total(""), 50_000, "unknown clients");
     assert_eq!(total(&id), 50_000, "the real client");
-    assert!(rows.iter().all(|e| e.client_id.is_empty() || e.client_id == id));
+    assert!(rows
+        .iter()
+        .all(|e| e.client_id.is_empty() || e.client_id == id));
     assert!(rows.iter().all(|e| e.source == "127.0.0.1"));
     let status = server
         .admin()
@@ -206,7 +217,9 @@ async fn parallel_wrong_passwords_get_at_most_five_checks() {
         }
     }
     let checks = password_checks(&server).await - checks_before;
-    eprintln!("50 parallel wrong passwords: {checks} password checks, {wrong} wrong, {locked} locked out");
+    eprintln!(
+        "50 parallel wrong passwords: {checks} password checks, {wrong} wrong, {locked} locked out"
+    );
     assert_eq!(checks, 5);
     assert_eq!((wrong, locked), (5, 45));
 
@@ -214,7 +227,11 @@ async fn parallel_wrong_passwords_get_at_most_five_checks() {
     let mut browser = Browser::new(&server);
     let page = login_page(&mut browser, &id).await;
     let response = browser.login(&page, "alice", PASSWORD).await;
-    assert_eq!(response.status(), 303, "the right password after the lockout");
+    assert_eq!(
+        response.status(),
+        303,
+        "the right password after the lockout"
+    );
 }
 
 /// Logs in as `username` with a wrong password, sending `forwarded` as
@@ -257,7 +274,10 @@ async fn behind_a_trusted_proxy_each_client_address_is_throttled_apart() {
         assert_eq!(status, 200, "failure {n}");
     }
     let status = wrong_login_from(&server, &id, "fresh", "203.0.113.9, 198.51.100.1").await;
-    assert_eq!(status, 429, "the 31st failure from 198.51.100.1 in a minute");
+    assert_eq!(
+        status, 429,
+        "the 31st failure from 198.51.100.1 in a minute"
+    );
     let status = wrong_login_from(&server, &id, "fresh", "198.51.100.2").await;
     assert_eq!(status, 200, "another client address is not locked out");
 
@@ -312,9 +332,13 @@ async fn the_release_binary_ignores_fail_points() {
     };
     let mut test_build = ChildServer::start(&data_dir, "lookup.before=error").await;
     let failed = me(&test_build).await.unwrap().status();
-    assert!(failed.is_server_error(), "the test build's fail point fires: {failed}");
+    assert!(
+        failed.is_server_error(),
+        "the test build's fail point fires: {failed}"
+    );
     test_build.kill().await;
-    let mut release_build = ChildServer::start_binary(&release, &data_dir, "lookup.before=error").await;
+    let mut release_build =
+        ChildServer::start_binary(&release, &data_dir, "lookup.before=error").await;
     assert_eq!(me(&release_build).await.unwrap().status(), 200);
     assert!(!release_build.log_text().contains("fail points armed"));
     release_build.kill().await;

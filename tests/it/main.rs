@@ -19,10 +19,10 @@ mod console;
 mod crashes;
 /// The storage engine: group commit isolation and durability.
 mod engine;
-/// End-to-end flow and the concurrent refresh race.
-mod flow;
 /// Floods: bounded memory, rows and guesses; trusted proxies; no fail points in release.
 mod floods;
+/// End-to-end flow and the concurrent refresh race.
+mod flow;
 /// Admin plane hardening.
 mod hardening;
 /// 10,000 malformed requests over raw TCP.

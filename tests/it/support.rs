@@ -502,7 +502,12 @@ impl ChildServer {
     /// Starts the binary on `data_dir` with `GATEHOUSE_FAILPOINTS=fail_points`
     /// and waits until /healthz answers.
     pub async fn start(data_dir: &Path, fail_points: &str) -> Self {
-        Self::start_binary(Path::new(env!("CARGO_BIN_EXE_gatehouse")), data_dir, fail_points).await
+        Self::start_binary(
+            Path::new(env!("CARGO_BIN_EXE_gatehouse")),
+            data_dir,
+            fail_points,
+        )
+        .await
     }
 
     /// [`ChildServer::start`] with another build of the binary.

@@ -237,8 +237,13 @@ async fn invalid_client_wrong_client_secret() {
     assert_error(empty, 401, "invalid_client").await;
     let rows = flushed_failures(&server, "client_auth_failed", 2).await;
     assert_eq!(rows.len(), 1, "one aggregated row: {rows:?}");
-    assert_eq!((rows[0].client_id.as_str(), rows[0].count), (id.as_str(), 2));
-    assert!(rows[0].detail.starts_with("2 failed client authentications for client"));
+    assert_eq!(
+        (rows[0].client_id.as_str(), rows[0].count),
+        (id.as_str(), 2)
+    );
+    assert!(rows[0]
+        .detail
+        .starts_with("2 failed client authentications for client"));
 }
 
 /// RFC 6749 §5.2: a Basic header that cannot be decoded is a failed client
