@@ -315,3 +315,62 @@ fn refresh_state(data_dir: &std::path::Path, token: &str) -> TokenState {
         _ => TokenState::Missing,
     }
 }
+
+/// A family that never had a refresh token (its client lacks the grant type)
+/// is dead once its access token expired: the purge deletes it too.
+#[tokio::test]
+async fn purging_deletes_dead_families_that_never_had_a_refresh_token() {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    create_user(&mut admin, "alice", PASSWORD).await;
+    let reply = admin
+        .create_client(proto::CreateClientRequest {
+            name: "Access only".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            scopes: vec!["profile".into()],
+            grant_types: vec![proto::GrantType::AuthorizationCode as i32],
+            public: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = reply.client.unwrap().id;
+    let tokens = tokens_for(&server, &id, &reply.client_secret).await;
+    assert!(tokens.get("refresh_token").is_none());
+    let purged = server.store.purge_expired(server.clock.now(), 0).unwrap();
+    assert_eq!(purged.families, 0, "its access token is still live");
+    server.clock.advance(3601);
+    let purged = server.store.purge_expired(server.clock.now(), 0).unwrap();
+    assert_eq!((purged.access_tokens, purged.families), (1, 1));
+}
+
+/// `--event-retention-days`: the purge that runs at start (and hourly) deletes
+/// events older than the retention; `status` shows the oldest kept.
+#[tokio::test]
+async fn event_retention_is_applied_by_the_periodic_purge() {
+    let (server, _, _) = partner_setup().await;
+    let (old, _) = server.store.list_events(100, 0, false).unwrap();
+    assert!(!old.is_empty());
+    server.clock.advance(91 * 24 * 3600);
+    let server = server.restart().await;
+    let mut newest = Vec::new();
+    for _ in 0..100 {
+        newest = server.store.list_events(100, 0, false).unwrap().0;
+        if newest.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        newest.is_empty(),
+        "events older than 90 days are gone: {newest:?}"
+    );
+    create_user(&mut server.admin(), "bob", PASSWORD).await;
+    let status = server
+        .admin()
+        .get_status(proto::GetStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.oldest_event_time, server.clock.now());
+}
