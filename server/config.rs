@@ -3,6 +3,7 @@
 use crate::model::Lifetimes;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Flags every command accepts, before or after the subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,6 +54,10 @@ pub struct ServeArgs {
     /// Refresh tokens die after this many seconds without use.
     #[arg(long, env = "GATEHOUSE_REFRESH_IDLE_TTL_SECS", default_value_t = 2_592_000, value_parser = clap::value_parser!(i64).range(1..=31_622_400))]
     pub refresh_idle_ttl_secs: i64,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish
+    /// before the server exits anyway (event streams end at once).
+    #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE.as_secs(), value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,7 +76,12 @@ pub struct Config {
     pub issuer: String,
     pub log_format: LogFormat,
     pub lifetimes: Lifetimes,
+    /// How long a shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
 }
+
+/// `--shutdown-grace-secs` when not given.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -102,6 +112,7 @@ impl Config {
                 access: serve.access_ttl_secs,
                 refresh_idle: serve.refresh_idle_ttl_secs,
             },
+            shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
         })
     }
 }

@@ -47,7 +47,7 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
         clock: Default::default(),
         started: std::time::Instant::now(),
     };
-    let shutdown = server::shutdown_signal()?;
+    let shutdown = gatehouse::shutdown::on_signal()?;
     server::run(shared, prepared.admin_token, listeners, shutdown).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::http;
 use crate::secret::random_base64;
+use crate::shutdown;
 use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::io::Write;
@@ -148,18 +149,6 @@ pub fn init_logging(format: crate::config::LogFormat) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM (what service managers send).
-pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-        tracing::info!("shutting down");
-    })
-}
-
 /// Bound listeners for both planes (port 0 in tests).
 pub struct Listeners {
     pub http: TcpListener,
@@ -184,28 +173,43 @@ impl Listeners {
     }
 }
 
-/// Serves both planes until `shutdown` completes.
+/// Serves both planes until `shutdown` completes, then drains: event streams
+/// end at once, in-flight requests may finish, and after
+/// `config.shutdown_grace` the server stops waiting whatever its clients do.
 pub async fn run(
     shared: Shared,
     admin_token: String,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let wait = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = receiver.wait_for(|stop| *stop).await;
-    };
-    let http = http::serve(shared.clone(), listeners.http, wait(stop_rx.clone()));
-    let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, wait(stop_rx));
+    let (trigger, draining) = shutdown::channel();
+    let http = http::serve(shared.clone(), listeners.http, draining.clone().begun());
+    let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, draining);
     let purge = tokio::spawn(purge_periodically(shared.clone()));
-    let http = tokio::spawn(http);
-    let grpc = tokio::spawn(grpc);
+    let mut http = tokio::spawn(http);
+    let mut grpc = tokio::spawn(grpc);
     shutdown.await;
     purge.abort();
-    let _ = stop_tx.send(true);
-    let (http, grpc) = (http.await, grpc.await);
+    trigger.begin();
+    let grace = shared.config.shutdown_grace;
+    let drained = tokio::time::timeout(grace, async {
+        let http = (&mut http).await;
+        let grpc = (&mut grpc).await;
+        (http, grpc)
+    })
+    .await;
+    let Ok((http, grpc)) = drained else {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "grace period over: closing the connections still open"
+        );
+        http.abort();
+        grpc.abort();
+        return Ok(());
+    };
     http.map_err(|error| ServeError::Task(error.to_string()))??;
     grpc.map_err(|error| ServeError::Task(error.to_string()))??;
+    tracing::info!("drained: every request answered");
     Ok(())
 }
 
@@ -266,6 +270,7 @@ impl LocalServer {
             issuer: format!("http://{http_addr}"),
             log_format: crate::config::LogFormat::Text,
             lifetimes: crate::model::Lifetimes::default(),
+            shutdown_grace: crate::config::DEFAULT_SHUTDOWN_GRACE,
         };
         let shared = Shared {
             config,

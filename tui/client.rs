@@ -222,7 +222,10 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
         }
         Cmd::WatchEvents { after_id } => {
             match admin
-                .watch_events(proto::WatchEventsRequest { after_id })
+                .watch_events(proto::WatchEventsRequest {
+                    after_id,
+                    from_start: true,
+                })
                 .await
             {
                 Ok(stream) => {

@@ -145,6 +145,7 @@ impl From<Event> for proto::Event {
             family_id: event.family_id,
             username: event.username,
             detail: event.detail,
+            heartbeat: None,
         }
     }
 }
