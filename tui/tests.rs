@@ -86,6 +86,7 @@ fn event(id: i64, kind: &str, family_id: &str) -> proto::Event {
         username: "alice".into(),
         detail: String::new(),
         security: gatehouse::model::EventKind::is_security(kind),
+        heartbeat: None,
     }
 }
 

@@ -19,6 +19,8 @@ mod console;
 mod crashes;
 /// The storage engine: group commit isolation and durability.
 mod engine;
+/// WatchEvents: heartbeats, resume after an id, replay from the start, `events --follow`.
+mod event_stream;
 /// End-to-end flow and the concurrent refresh race.
 mod flow;
 /// Admin plane hardening.
@@ -31,6 +33,8 @@ mod races;
 mod resource;
 /// /revoke and /introspect.
 mod revoke_introspect;
+/// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.
+mod shutdown;
 /// Start-up: data dir, admin token, permissions, durability pragmas, restart.
 mod startup;
 /// /token: every seed row and common cause.
