@@ -7,6 +7,7 @@ mod client;
 mod dialog;
 mod event;
 mod form;
+mod link;
 #[cfg(test)]
 mod tests;
 mod view;
