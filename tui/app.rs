@@ -46,7 +46,10 @@ pub struct Listing<T> {
     pub selected: usize,
     pub next_page: String,
     pub loading: bool,
+    /// Shown while the link is lost; cleared by a fresh first page.
     pub stale: bool,
+    /// A live event changed the server's list since it was fetched.
+    pub outdated: bool,
 }
 
 impl<T> Listing<T> {
@@ -278,6 +281,7 @@ impl App {
             dialog.now_ms = now_ms;
         }
         let mut cmds = self.check_link();
+        cmds.extend(self.reload_outdated());
         if self.link == Link::Live && now_ms >= self.last_status_ms + STATUS_EVERY_MS {
             self.last_status_ms = now_ms;
             cmds.push(Cmd::LoadStatus);

@@ -67,15 +67,17 @@ impl App {
             return Vec::new();
         }
         self.feed.heard_at_ms = self.now_ms;
-        if !self.feed.caught_up && event.id > self.last_event_id {
-            self.feed.replayed += 1;
+        if !self.feed.caught_up {
+            // The replay: counted here; the lists are fetched again once it is over.
+            if event.id > self.last_event_id {
+                self.feed.replayed += 1;
+            }
+            self.on_event(event);
+            return Vec::new();
         }
+        self.follow(&event.kind);
         self.on_event(event);
-        if self.feed.caught_up {
-            self.heard()
-        } else {
-            Vec::new()
-        }
+        self.heard()
     }
 
     pub(crate) fn on_heartbeat(&mut self, stream: u64) -> Vec<Cmd> {

@@ -6,6 +6,7 @@ mod app;
 mod client;
 mod dialog;
 mod event;
+mod follow;
 mod form;
 mod link;
 #[cfg(test)]

@@ -605,6 +605,29 @@ fn the_first_connection_notes_no_gap_and_a_failed_history_is_retried_first() {
 }
 
 #[test]
+fn a_live_client_event_reloads_the_clients_once_on_the_next_tick() {
+    let mut app = on_screen(Screen::Clients);
+    for id in [5, 6, 7] {
+        app.update(Msg::Event {
+            stream: 1,
+            event: event(id, "client_created", ""),
+        });
+    }
+    app.update(Msg::Event {
+        stream: 1,
+        event: event(8, "login_failed", ""),
+    });
+    let lists = |cmds: Vec<Cmd>| -> Vec<Cmd> {
+        cmds.into_iter()
+            .filter(|cmd| matches!(cmd, Cmd::LoadClients { .. } | Cmd::LoadFamilies { .. }))
+            .collect()
+    };
+    let tick = lists(app.update(Msg::Tick(app.now_ms + 250)));
+    assert_eq!(tick, vec![app.load_clients()], "one reload, clients only");
+    assert!(lists(app.update(Msg::Tick(app.now_ms + 250))).is_empty());
+}
+
+#[test]
 fn snapshot_events_after_a_reconnect() {
     let mut app = on_screen(Screen::Events);
     app.update(Msg::StreamEnded {
