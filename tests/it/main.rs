@@ -15,6 +15,8 @@ mod bench;
 mod browser;
 /// The real console in tmux.
 mod console;
+/// The real console in tmux across a SIGTERM and a SIGKILL of the real server.
+mod console_restart;
 /// Fail points, SIGKILL before and after COMMIT, the kill loop, purge, clock steps, failing closed.
 mod crashes;
 /// The storage engine: group commit isolation and durability.
