@@ -34,10 +34,6 @@ impl Draining {
     pub async fn begun(mut self) {
         let _ = self.0.wait_for(|draining| *draining).await;
     }
-
-    pub fn has_begun(&self) -> bool {
-        *self.0.borrow()
-    }
 }
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM (what service managers
