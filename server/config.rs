@@ -3,6 +3,7 @@
 use crate::model::Lifetimes;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Flags every command accepts, before or after the subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -65,6 +66,10 @@ pub struct ServeArgs {
     /// Events older than this many days are deleted by the periodic purge.
     #[arg(long, env = "GATEHOUSE_EVENT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub event_retention_days: i64,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish
+    /// before the server exits anyway (event streams end at once).
+    #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE.as_secs(), value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -86,7 +91,12 @@ pub struct Config {
     /// Peers whose X-Forwarded-For names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub event_retention_days: i64,
+    /// How long a shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
 }
+
+/// `--shutdown-grace-secs` when not given.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -123,6 +133,7 @@ impl Config {
                 .map(|text| parse_network(text))
                 .collect::<Result<_, _>>()?,
             event_retention_days: serve.event_retention_days,
+            shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
         })
     }
 }

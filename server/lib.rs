@@ -12,6 +12,8 @@
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
 //! - [`tally`]: failures anyone can cause, counted per minute (bounded event rows).
 //! - [`server`]: binds both planes and runs them until shutdown.
+//! - [`shutdown`]: the signals that start a shutdown, and the drain every
+//!   long-lived call (the event streams) ends on.
 //! - [`bench`]: `gatehouse bench`, the hot paths measured against a baseline route.
 //!
 //! # Invariants
@@ -21,6 +23,8 @@
 //! - Only `admin`, `cli` and the console touch generated proto types.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes.
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
+//! - Shutdown is bounded: once it begins no stream outlives it, and the server
+//!   exits within `--shutdown-grace-secs` whatever its clients do.
 
 pub mod admin;
 pub mod bench;
@@ -32,6 +36,7 @@ pub mod model;
 pub mod oauth;
 pub mod secret;
 pub mod server;
+pub mod shutdown;
 pub mod store;
 pub mod tally;
 

@@ -43,7 +43,7 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
     tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, issuer = %config.issuer,
         data_dir = %config.data_dir.display(), "gatehouse serving");
     let shared = Shared::new(config, prepared.store, Default::default());
-    let shutdown = server::shutdown_signal()?;
+    let shutdown = gatehouse::shutdown::on_signal()?;
     server::run(shared, prepared.admin_token, listeners, shutdown).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::http;
 use crate::secret::random_base64;
+use crate::shutdown;
 use crate::store::{Store, StoreError};
 use crate::tally::FailureTally;
 use std::future::Future;
@@ -167,18 +168,6 @@ pub fn init_logging(format: crate::config::LogFormat) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM (what service managers send).
-pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-        tracing::info!("shutting down");
-    })
-}
-
 /// Bound listeners for both planes (port 0 in tests).
 pub struct Listeners {
     pub http: TcpListener,
@@ -203,33 +192,48 @@ impl Listeners {
     }
 }
 
-/// Serves both planes until `shutdown` completes.
+/// Serves both planes until `shutdown` completes, then drains: event streams
+/// end at once, in-flight requests may finish, and after
+/// `config.shutdown_grace` the server stops waiting whatever its clients do.
 pub async fn run(
     shared: Shared,
     admin_token: String,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let wait = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = receiver.wait_for(|stop| *stop).await;
-    };
-    let http = http::serve(shared.clone(), listeners.http, wait(stop_rx.clone()));
-    let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, wait(stop_rx));
+    let (trigger, draining) = shutdown::channel();
+    let http = http::serve(shared.clone(), listeners.http, draining.clone().begun());
+    let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, draining);
     let purge = tokio::spawn(purge_periodically(shared.clone()));
     let flush = tokio::spawn(flush_failures_periodically(shared.clone()));
-    let http = tokio::spawn(http);
-    let grpc = tokio::spawn(grpc);
+    let mut http = tokio::spawn(http);
+    let mut grpc = tokio::spawn(grpc);
     shutdown.await;
     purge.abort();
     flush.abort();
-    let _ = stop_tx.send(true);
-    let (http, grpc) = (http.await, grpc.await);
+    trigger.begin();
+    let grace = shared.config.shutdown_grace;
+    let drained = tokio::time::timeout(grace, async {
+        let http = (&mut http).await;
+        let grpc = (&mut grpc).await;
+        (http, grpc)
+    })
+    .await;
     // Failures counted in the minute in progress are written before we go.
     let last = shared.tally.take_all();
     record_failures(&shared, last).await;
+    let Ok((http, grpc)) = drained else {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "grace period over: closing the connections still open"
+        );
+        http.abort();
+        grpc.abort();
+        return Ok(());
+    };
     http.map_err(|error| ServeError::Task(error.to_string()))??;
     grpc.map_err(|error| ServeError::Task(error.to_string()))??;
+    tracing::info!("drained: every request answered");
     Ok(())
 }
 
@@ -335,6 +339,7 @@ impl LocalServer {
             lifetimes: crate::model::Lifetimes::default(),
             trusted_proxies: Vec::new(),
             event_retention_days: 90,
+            shutdown_grace: crate::config::DEFAULT_SHUTDOWN_GRACE,
         };
         configure(&mut config);
         let shared = Shared::new(config, prepared.store, clock);

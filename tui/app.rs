@@ -5,12 +5,12 @@
 use crate::dialog::{Action, Dialog, Outcome};
 use crate::event::{Cmd, Msg, RpcError};
 use crate::form::{ClientForm, FormOutcome};
+use crate::link::{Feed, Link};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatehouse::proto;
 use std::collections::VecDeque;
 
 const MAX_EVENTS: usize = 1000;
-const RETRY_EVERY_MS: u64 = 3000;
 const STATUS_EVERY_MS: u64 = 5000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,18 +39,6 @@ impl Screen {
     }
 }
 
-/// The link to the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Link {
-    Connecting,
-    Live,
-    /// Lost at this tick; the next retry is due at `retry_at_ms`.
-    Lost {
-        retry_at_ms: u64,
-        reason: String,
-    },
-}
-
 /// A list the server pages for us.
 #[derive(Debug, Clone, Default)]
 pub struct Listing<T> {
@@ -58,7 +46,10 @@ pub struct Listing<T> {
     pub selected: usize,
     pub next_page: String,
     pub loading: bool,
+    /// Shown while the link is lost; cleared by a fresh first page.
     pub stale: bool,
+    /// A live event changed the server's list since it was fetched.
+    pub outdated: bool,
 }
 
 impl<T> Listing<T> {
@@ -123,8 +114,9 @@ pub struct App {
     /// Events received while paused, shown once resumed.
     pub held: Vec<proto::Event>,
     pub last_event_id: i64,
+    /// "N events while disconnected", after a reconnect.
     pub gap_note: Option<String>,
-    pub stream_live: bool,
+    pub feed: Feed,
     pub form: Option<ClientForm>,
     pub dialog: Option<Dialog>,
     pub secret: Option<SecretModal>,
@@ -158,7 +150,7 @@ impl App {
             held: Vec::new(),
             last_event_id: 0,
             gap_note: None,
-            stream_live: false,
+            feed: Feed::default(),
             form: None,
             dialog: None,
             secret: None,
@@ -189,29 +181,36 @@ impl App {
             Msg::Key(key) => self.on_key(key),
             Msg::Tick(now_ms) => self.on_tick(now_ms),
             Msg::Status(result) => self.on_reply(result, |app, status| app.status = Some(status)),
-            Msg::Clients { result, append } => self.on_reply(result, |app, page| {
-                if !append {
-                    app.clients.rows.clear();
-                }
-                app.clients.rows.extend(page.clients);
-                app.clients.next_page = page.next_page_token;
-                app.clients.loading = false;
-                app.clients.stale = false;
-                app.clients.move_by(0);
-            }),
+            Msg::Clients { result, append } => {
+                self.clients.loading = false;
+                // A list not refreshed is stale; a whole fresh first page is not.
+                self.clients.stale |= result.is_err();
+                self.on_reply(result, |app, page| {
+                    if !append {
+                        app.clients.rows.clear();
+                        app.clients.stale = false;
+                    }
+                    app.clients.rows.extend(page.clients);
+                    app.clients.next_page = page.next_page_token;
+                    app.clients.move_by(0);
+                })
+            }
             Msg::Scopes(result) => self.on_reply(result, |app, scopes| {
                 app.catalog = scopes
                     .into_iter()
                     .map(|s| (s.name, s.description))
                     .collect();
             }),
-            Msg::Families(result) => self.on_reply(result, |app, page| {
-                app.grants.rows = page.families;
-                app.grants.next_page = page.next_page_token;
-                app.grants.loading = false;
-                app.grants.stale = false;
-                app.grants.move_by(0);
-            }),
+            Msg::Families(result) => {
+                self.grants.loading = false;
+                self.grants.stale |= result.is_err();
+                self.on_reply(result, |app, page| {
+                    app.grants.rows = page.families;
+                    app.grants.next_page = page.next_page_token;
+                    app.grants.stale = false;
+                    app.grants.move_by(0);
+                })
+            }
             Msg::FamilyDetail(result) => {
                 self.on_reply(result, |app, detail| app.family = Some(detail))
             }
@@ -238,71 +237,42 @@ impl App {
                 }
             }),
             Msg::Done(result) => {
-                let mut cmds = self.on_reply(result, |app, message| app.toast = Some(message));
-                cmds.extend([Cmd::LoadStatus, self.load_clients(), self.load_families()]);
-                cmds
+                // A write's outcome is always told, whatever the link says.
+                self.toast = Some(match result {
+                    Ok(message) => message,
+                    Err(error) => format!("error: {}", error.message),
+                });
+                vec![Cmd::LoadStatus, self.load_clients(), self.load_families()]
             }
-            Msg::Backfill(result) => self.on_backfill(result),
-            Msg::Event(event) => {
-                self.on_event(event);
-                Vec::new()
-            }
-            Msg::StreamEnded => {
-                self.stream_live = false;
-                self.lost("the event stream ended".into());
+            Msg::Backfill(result) => self.on_history(result),
+            Msg::Event { stream, event } => self.on_stream_event(stream, event),
+            Msg::Heartbeat { stream } => self.on_heartbeat(stream),
+            Msg::StreamEnded { stream, reason } => {
+                self.on_stream_ended(stream, reason);
                 Vec::new()
             }
         }
     }
 
-    /// Applies a reply, or notes a lost connection.
+    /// Applies a reply, or tells its error. An unreachable server is the
+    /// link's business (see `link.rs`): while the link is down the banner
+    /// already says so.
     fn on_reply<T>(
         &mut self,
         result: Result<T, RpcError>,
         apply: impl FnOnce(&mut App, T),
     ) -> Vec<Cmd> {
         match result {
-            Ok(value) => {
-                let reconnected = self.link != Link::Live;
-                self.link = Link::Live;
-                apply(self, value);
-                if reconnected && !self.stream_live {
-                    return vec![
-                        Cmd::Backfill {
-                            after_id: self.last_event_id,
-                        },
-                        self.load_clients(),
-                        self.load_families(),
-                    ];
-                }
-                Vec::new()
-            }
-            Err(error) if error.unavailable => {
-                self.lost(error.message);
-                Vec::new()
-            }
+            Ok(value) => apply(self, value),
+            Err(error) if error.unavailable && self.link != Link::Live => {}
             Err(error) => {
                 if let Some(dialog) = &mut self.dialog {
                     dialog.error = Some(error.message.clone());
                 }
                 self.toast = Some(format!("error: {}", error.message));
-                Vec::new()
             }
         }
-    }
-
-    fn lost(&mut self, reason: String) {
-        if !matches!(self.link, Link::Lost { .. }) {
-            self.link = Link::Lost {
-                retry_at_ms: self.now_ms + RETRY_EVERY_MS,
-                reason,
-            };
-        }
-        self.clients.stale = true;
-        self.grants.stale = true;
-        if let Some(form) = &mut self.form {
-            form.saving = false;
-        }
+        Vec::new()
     }
 
     fn on_tick(&mut self, now_ms: u64) -> Vec<Cmd> {
@@ -310,29 +280,18 @@ impl App {
         if let Some(dialog) = &mut self.dialog {
             dialog.now_ms = now_ms;
         }
-        match &self.link {
-            Link::Lost {
-                retry_at_ms,
-                reason,
-            } if now_ms >= *retry_at_ms => {
-                self.link = Link::Lost {
-                    retry_at_ms: now_ms + RETRY_EVERY_MS,
-                    reason: reason.clone(),
-                };
-                vec![Cmd::LoadStatus]
-            }
-            Link::Live if now_ms >= self.last_status_ms + STATUS_EVERY_MS => {
-                self.last_status_ms = now_ms;
-                vec![Cmd::LoadStatus]
-            }
-            _ => Vec::new(),
+        let mut cmds = self.check_link();
+        cmds.extend(self.reload_outdated());
+        if self.link == Link::Live && now_ms >= self.last_status_ms + STATUS_EVERY_MS {
+            self.last_status_ms = now_ms;
+            cmds.push(Cmd::LoadStatus);
         }
+        cmds
     }
 
     fn on_saved(&mut self, result: Result<(proto::Client, Option<String>), RpcError>) -> Vec<Cmd> {
         match result {
             Ok((client, secret)) => {
-                self.link = Link::Live;
                 self.form = None;
                 self.toast = Some(format!("saved client {}", client.name));
                 if let Some(secret) = secret {
@@ -347,7 +306,13 @@ impl App {
                 vec![self.load_clients(), Cmd::LoadStatus]
             }
             Err(error) if error.unavailable => {
-                self.lost(error.message);
+                if let Some(form) = &mut self.form {
+                    let message = format!(
+                        "no answer ({}): check the list before saving again",
+                        error.message
+                    );
+                    form.rejected(None, message);
+                }
                 Vec::new()
             }
             Err(error) => {
@@ -359,34 +324,7 @@ impl App {
         }
     }
 
-    fn on_backfill(&mut self, result: Result<Vec<proto::Event>, RpcError>) -> Vec<Cmd> {
-        let resumed = self.last_event_id > 0;
-        let mut count = 0;
-        let cmds = self.on_reply(result, |app, events| {
-            for event in events {
-                if event.id > app.last_event_id {
-                    count += 1;
-                    app.on_event(event);
-                }
-            }
-        });
-        if self.link == Link::Live && !self.stream_live {
-            if resumed {
-                self.gap_note = Some(format!("{count} events while disconnected"));
-            }
-            self.stream_live = true;
-            return [
-                cmds,
-                vec![Cmd::WatchEvents {
-                    after_id: self.last_event_id,
-                }],
-            ]
-            .concat();
-        }
-        cmds
-    }
-
-    fn on_event(&mut self, event: proto::Event) {
+    pub(crate) fn on_event(&mut self, event: proto::Event) {
         if event.id <= self.last_event_id {
             return;
         }

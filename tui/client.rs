@@ -2,8 +2,10 @@
 //! result back as a `Msg`. The console never blocks on the network.
 
 use crate::event::{Cmd, Msg, RpcError};
+use crate::link::SILENCE_MS;
 use gatehouse::cli::AdminClient;
 use gatehouse::proto;
+use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 const BACKFILL_PAGE: u32 = 200;
@@ -220,22 +222,9 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
                     .map_err(err),
             )
         }
-        Cmd::WatchEvents { after_id } => {
-            match admin
-                .watch_events(proto::WatchEventsRequest { after_id })
-                .await
-            {
-                Ok(stream) => {
-                    let mut stream = stream.into_inner();
-                    while let Ok(Some(event)) = stream.message().await {
-                        if sender.send(Msg::Event(event)).is_err() {
-                            return None;
-                        }
-                    }
-                    Msg::StreamEnded
-                }
-                Err(_) => Msg::StreamEnded,
-            }
+        Cmd::WatchEvents { stream, after_id } => {
+            let reason = watch(admin, stream, after_id, sender).await;
+            Msg::StreamEnded { stream, reason }
         }
         Cmd::Copy(_) | Cmd::Quit => return None,
     })
@@ -250,5 +239,45 @@ fn revoke_reply(
         Msg::BlastRadius(result)
     } else {
         Msg::Done(result.map(|count| format!("revoked {} families", count.revoked)))
+    }
+}
+
+/// Forwards stream `stream` as `Msg`s until it ends, fails, or says nothing for
+/// `SILENCE_MS`; returns why it stopped.
+async fn watch(
+    admin: &mut AdminClient,
+    stream: u64,
+    after_id: i64,
+    sender: &UnboundedSender<Msg>,
+) -> String {
+    let silence = Duration::from_millis(SILENCE_MS);
+    // From the start when the history was empty, so nothing committed since is missed.
+    let request = proto::WatchEventsRequest {
+        after_id,
+        from_start: true,
+    };
+    let mut messages = match tokio::time::timeout(silence, admin.watch_events(request)).await {
+        Err(_) => return "the server does not answer".into(),
+        Ok(Err(status)) => return err(status).message,
+        Ok(Ok(response)) => response.into_inner(),
+    };
+    loop {
+        let message = match tokio::time::timeout(silence, messages.message()).await {
+            Err(_) => return format!("no heartbeat from the server for {} s", SILENCE_MS / 1000),
+            Ok(Err(status)) => return err(status).message,
+            Ok(Ok(None)) => return "the event stream ended".into(),
+            Ok(Ok(Some(message))) => message,
+        };
+        let msg = if message.heartbeat.is_some() {
+            Msg::Heartbeat { stream }
+        } else {
+            Msg::Event {
+                stream,
+                event: message,
+            }
+        };
+        if sender.send(msg).is_err() {
+            return "the console is closing".into();
+        }
     }
 }

@@ -26,10 +26,23 @@ pub enum Msg {
     BlastRadius(Result<proto::RevokeResponse, RpcError>),
     /// A write finished: a toast line, or the error.
     Done(Result<String, RpcError>),
-    /// Events that happened while the stream was down.
+    /// The first page of history, before the stream opens.
     Backfill(Result<Vec<proto::Event>, RpcError>),
-    Event(proto::Event),
-    StreamEnded,
+    /// An event on stream `stream` (the id `Cmd::WatchEvents` gave it).
+    Event {
+        stream: u64,
+        event: proto::Event,
+    },
+    /// A heartbeat on stream `stream`: it is open and the server is there. The
+    /// first one also says the replay after `after_id` is over.
+    Heartbeat {
+        stream: u64,
+    },
+    /// Stream `stream` ended, failed or went silent.
+    StreamEnded {
+        stream: u64,
+        reason: String,
+    },
 }
 
 /// A failed call, reduced to what the console shows.
@@ -44,9 +57,13 @@ pub struct RpcError {
 
 impl From<tonic::Status> for RpcError {
     fn from(status: tonic::Status) -> Self {
+        // The console cancels nothing itself: a cancelled call is a cut connection.
         let unavailable = matches!(
             status.code(),
-            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+            tonic::Code::Unavailable
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Unknown
+                | tonic::Code::Cancelled
         );
         let message = status.message().to_owned();
         let field = (status.code() == tonic::Code::InvalidArgument)
@@ -106,10 +123,13 @@ pub enum Cmd {
         note: String,
         dry_run: bool,
     },
+    /// The newest page of events (history up to now).
     Backfill {
         after_id: i64,
     },
+    /// Opens event stream number `stream`, resuming after `after_id`.
     WatchEvents {
+        stream: u64,
         after_id: i64,
     },
     /// Copy to the terminal's clipboard (OSC 52).

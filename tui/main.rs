@@ -6,7 +6,9 @@ mod app;
 mod client;
 mod dialog;
 mod event;
+mod follow;
 mod form;
+mod link;
 #[cfg(test)]
 mod tests;
 mod view;

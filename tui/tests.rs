@@ -1,14 +1,18 @@
 //! Console tests without a terminal: snapshots of every screen (TestBackend +
 //! insta) at 80×24 and 120×40 with deterministic data, and state tests that
-//! feed keys to `App::update` to prove the safety rules.
+//! feed keys to `App::update` to prove the safety rules. The connection's
+//! tests are in `tests/link.rs`.
 
-use crate::app::{App, Link, Screen};
+use crate::app::{App, Screen};
 use crate::dialog::Action;
 use crate::event::{Cmd, Msg, RpcError};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatehouse::proto;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+
+/// The connection: LIVE/LOST, resume, refetch.
+mod link;
 
 const T0: i64 = 1_795_000_000;
 
@@ -153,6 +157,8 @@ fn sample_app() -> App {
         event(4, "family_revoked", "fam_cccccccccccccccc"),
     ])));
     app.update(Msg::Tick(10_000));
+    // The stream the history opened catches up: the console is LIVE.
+    app.update(Msg::Heartbeat { stream: 1 });
     app
 }
 
@@ -328,11 +334,10 @@ fn snapshot_bulk_revoke_dialog_with_blast_radius() {
 #[test]
 fn snapshot_connection_lost() {
     let mut app = on_screen(Screen::Clients);
-    app.update(Msg::Status(Err(RpcError {
-        unavailable: true,
-        field: None,
-        message: "connection refused".into(),
-    })));
+    app.update(Msg::StreamEnded {
+        stream: 1,
+        reason: "connection refused".into(),
+    });
     snapshot_both("connection_lost", &app);
 }
 
@@ -466,39 +471,6 @@ fn bulk_revoke_needs_the_typed_name_a_reason_and_the_servers_count() {
 }
 
 #[test]
-fn a_lost_connection_never_exits_disables_writes_and_resumes_the_stream() {
-    let mut app = on_screen(Screen::Grants);
-    app.update(Msg::StreamEnded);
-    assert!(matches!(app.link, Link::Lost { .. }));
-    assert!(app.grants.stale);
-    armed_revoke(&mut app);
-    assert!(app.update(char_key('y')).is_empty(), "writes are disabled");
-    assert!(app
-        .dialog
-        .as_ref()
-        .unwrap()
-        .error
-        .as_deref()
-        .unwrap()
-        .contains("connection lost"));
-    app.update(key(KeyCode::Esc));
-    let retry = app.update(Msg::Tick(app.now_ms + 5000));
-    assert_eq!(retry, vec![Cmd::LoadStatus], "it retries on a timer");
-    let resumed = app.update(Msg::Status(Ok(proto::Status::default())));
-    assert!(
-        resumed.contains(&Cmd::Backfill { after_id: 4 }),
-        "{resumed:?}"
-    );
-    let watch = app.update(Msg::Backfill(Ok(vec![
-        event(5, "login_failed", ""),
-        event(6, "code_reuse", "fam_x"),
-    ])));
-    assert_eq!(watch, vec![Cmd::WatchEvents { after_id: 6 }]);
-    assert_eq!(app.gap_note.as_deref(), Some("2 events while disconnected"));
-    assert_eq!(app.link, Link::Live);
-}
-
-#[test]
 fn server_validation_errors_appear_next_to_their_field() {
     let mut app = on_screen(Screen::Clients);
     app.update(char_key('n'));
@@ -537,7 +509,10 @@ fn enter_on_a_replay_event_jumps_to_its_family() {
 fn pause_holds_new_events_until_resumed() {
     let mut app = on_screen(Screen::Events);
     app.update(char_key('p'));
-    app.update(Msg::Event(event(9, "login_failed", "")));
+    app.update(Msg::Event {
+        stream: 1,
+        event: event(9, "login_failed", ""),
+    });
     assert_eq!(app.events.len(), 4);
     app.update(char_key('p'));
     assert_eq!(app.events.front().unwrap().id, 9);

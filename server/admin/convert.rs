@@ -147,6 +147,7 @@ impl From<Event> for proto::Event {
             source: event.source,
             username: event.username,
             detail: event.detail,
+            heartbeat: None,
         }
     }
 }

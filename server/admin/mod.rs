@@ -3,14 +3,15 @@
 
 mod auth;
 mod convert;
+mod watch;
 
 use crate::model::{ClientSpec, FamilyFilter, Invalid, Password, Scope, ScopeName, Username};
 use crate::proto::{self, admin_service_server::AdminServiceServer};
 use crate::secret::hash_password;
 use crate::server::{ServeError, Shared};
+use crate::shutdown::Draining;
 use crate::store::Store;
 use convert::{grant_types_from_proto, invalid_argument, status_from};
-use std::future::Future;
 use std::pin::Pin;
 use tokio::net::TcpListener;
 use tokio_stream::{wrappers::ReceiverStream, wrappers::TcpListenerStream, Stream};
@@ -22,16 +23,20 @@ const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Serves the admin plane on `listener` until `shutdown` completes.
+/// Serves the admin plane on `listener` until shutdown begins, then ends every
+/// long-lived call (event streams, health watches) and lets unary calls finish.
 pub async fn serve(
     shared: Shared,
     admin_token: String,
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    draining: Draining,
 ) -> Result<(), ServeError> {
     let auth = AdminAuth::new(&admin_token, shared.store.clone(), shared.clock.clone());
-    let admin = AdminServiceServer::new(AdminService { shared })
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let admin = AdminServiceServer::new(AdminService {
+        shared,
+        draining: draining.clone(),
+    })
+    .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let admin = tonic::service::interceptor::InterceptedService::new(admin, auth.clone());
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -42,6 +47,10 @@ pub async fn serve(
     health_reporter
         .set_serving::<AdminServiceServer<AdminService>>()
         .await;
+    let shutdown = async move {
+        draining.begun().await;
+        end_health_watches(health_reporter).await;
+    };
     tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection)
@@ -51,9 +60,23 @@ pub async fn serve(
         .map_err(|error| ServeError::Grpc(error.to_string()))
 }
 
+/// Reports NOT_SERVING, then forgets every status: a `Health/Watch` stream ends
+/// when the status it watches is gone, so monitors do not hold the drain open.
+async fn end_health_watches(mut reporter: tonic_health::server::HealthReporter) {
+    use tonic::server::NamedService;
+    const ADMIN: &str = <AdminServiceServer<AdminService> as NamedService>::NAME;
+    reporter
+        .set_not_serving::<AdminServiceServer<AdminService>>()
+        .await;
+    for service in ["", ADMIN] {
+        reporter.clear_service_status(service).await;
+    }
+}
+
 /// The admin API over the store.
 pub struct AdminService {
     shared: Shared,
+    draining: Draining,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -479,10 +502,14 @@ impl proto::admin_service_server::AdminService for AdminService {
         &self,
         request: Request<proto::WatchEventsRequest>,
     ) -> Reply<Self::WatchEventsStream> {
-        let after_id = request.into_inner().after_id;
-        let store = self.store().clone();
+        let request = request.into_inner();
+        let resume = watch::Resume {
+            after_id: request.after_id,
+            replay: request.after_id > 0 || request.from_start,
+        };
         let (sender, receiver) = tokio::sync::mpsc::channel(256);
-        tokio::spawn(watch::forward(store, after_id, sender));
+        let subscriber = watch::Subscriber::new(sender, self.draining.clone());
+        tokio::spawn(subscriber.forward(self.store().clone(), self.shared.clock.clone(), resume));
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 
@@ -529,72 +556,5 @@ impl AdminService {
                 .map(|failure| failure.sentence)
                 .collect(),
         })
-    }
-}
-
-mod watch {
-    //! Feeds one `WatchEvents` subscriber: catch up from the log, then follow live.
-
-    use crate::proto;
-    use crate::store::Store;
-    use tokio::sync::{broadcast::error::RecvError, mpsc};
-    use tonic::Status;
-
-    type Sender = mpsc::Sender<Result<proto::Event, Status>>;
-
-    pub async fn forward(store: Store, after_id: i64, sender: Sender) {
-        // Subscribe before catching up so nothing committed in between is missed.
-        let mut live = store.subscribe();
-        let mut last = after_id;
-        if after_id > 0 && !catch_up(&store, &mut last, &sender).await {
-            return;
-        }
-        loop {
-            let event = match live.recv().await {
-                Ok(event) => event,
-                Err(RecvError::Lagged(_)) => {
-                    if !catch_up(&store, &mut last, &sender).await {
-                        return;
-                    }
-                    continue;
-                }
-                Err(RecvError::Closed) => return,
-            };
-            if event.id <= last {
-                continue;
-            }
-            last = event.id;
-            if sender.send(Ok(event.into())).await.is_err() {
-                return;
-            }
-        }
-    }
-
-    /// Sends every stored event after `last`; false once the subscriber is gone.
-    async fn catch_up(store: &Store, last: &mut i64, sender: &Sender) -> bool {
-        loop {
-            let after = *last;
-            let batch = match store
-                .call(move |store| store.events_after(after, 500))
-                .await
-            {
-                Ok(batch) => batch,
-                Err(error) => {
-                    let _ = sender
-                        .send(Err(Status::unavailable(error.to_string())))
-                        .await;
-                    return false;
-                }
-            };
-            if batch.is_empty() {
-                return true;
-            }
-            for event in batch {
-                *last = event.id;
-                if sender.send(Ok(event.into())).await.is_err() {
-                    return false;
-                }
-            }
-        }
     }
 }

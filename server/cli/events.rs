@@ -68,14 +68,27 @@ pub(super) async fn events(
     for event in &recent {
         print_event(event, json);
     }
+    // From the start when the log was empty, so nothing committed since is missed.
     let mut stream = admin
-        .watch_events(proto::WatchEventsRequest { after_id: last })
+        .watch_events(proto::WatchEventsRequest {
+            after_id: last,
+            from_start: true,
+        })
         .await?
         .into_inner();
-    while let Some(event) = stream.message().await? {
-        print_event(&event, json);
+    loop {
+        match stream.message().await {
+            Ok(Some(message)) if message.heartbeat.is_some() => {}
+            Ok(Some(event)) => print_event(&event, json),
+            Ok(None) => return Err(CliError::Usage("the event stream ended".into())),
+            Err(status) => {
+                return Err(CliError::Usage(format!(
+                    "the event stream ended: {}",
+                    status.message()
+                )))
+            }
+        }
     }
-    Ok(())
 }
 
 fn print_event(event: &proto::Event, json: bool) {

@@ -2,62 +2,11 @@
 //! client through the form, find the family the real /token flow issued, revoke
 //! it, and see the token die at /introspect and the revocation in Events.
 //!
-//! `.ci/run` installs tmux. Without it this test says so on stderr; under CI
-//! (`CI=true`) its absence fails it.
+//! Without tmux it fails unless `GATEHOUSE_SKIP_TMUX_TESTS=1` (see
+//! `support/tmux.rs`); `.ci/run` installs tmux.
 
 use crate::support::*;
-use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.run(&["send-keys", "-t", "console", key]);
-        }
-    }
-
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "console", "-l", text]);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "console"])
-    }
-
-    async fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} never appeared; the screen:\n{screen}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
+use std::time::Duration;
 
 fn value_after(screen: &str, label: &str) -> String {
     screen
@@ -71,40 +20,18 @@ fn value_after(screen: &str, label: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_creates_a_client_then_revokes_its_live_grant_from_the_console() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        let message = "console test NOT RUN: tmux is not installed (Debian package tmux; .ci/run installs it)";
-        if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-            panic!("{message}");
-        }
-        eprintln!("{message}");
+    if !tmux_available("console e2e test") {
         return;
     }
     let server = TestServer::spawn().await;
     create_user(&mut server.admin(), "alice", PASSWORD).await;
-    let tmux = Tmux {
-        socket: format!("gatehouse-test-{}", std::process::id()),
-    };
     let command = format!(
         "{} --grpc-addr {} --data-dir {}",
         env!("CARGO_BIN_EXE_gatehouse-tui"),
         server.grpc_addr,
         server.data_dir().display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "console",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
+    let tmux = Tmux::start("console", &command);
     tmux.wait_for("● LIVE").await;
 
     // Create a client through the form.

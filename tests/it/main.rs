@@ -15,10 +15,14 @@ mod bench;
 mod browser;
 /// The real console in tmux.
 mod console;
+/// The real console in tmux across a SIGTERM and a SIGKILL of the real server.
+mod console_restart;
 /// Fail points, SIGKILL before and after COMMIT, the kill loop, purge, clock steps, failing closed.
 mod crashes;
 /// The storage engine: group commit isolation and durability.
 mod engine;
+/// WatchEvents: heartbeats, resume after an id, replay from the start, `events --follow`.
+mod event_stream;
 /// Floods: bounded memory, rows and guesses; trusted proxies; no fail points in release.
 mod floods;
 /// End-to-end flow and the concurrent refresh race.
@@ -33,6 +37,8 @@ mod races;
 mod resource;
 /// /revoke and /introspect.
 mod revoke_introspect;
+/// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.
+mod shutdown;
 /// Start-up: data dir, admin token, permissions, durability pragmas, restart.
 mod startup;
 /// /token: every seed row and common cause.

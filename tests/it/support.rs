@@ -1,4 +1,12 @@
-//! `TestServer::spawn()`: the real server in-process on ephemeral ports.
+//! `TestServer::spawn()`: the real server in-process on ephemeral ports;
+//! `ChildServer` (in `child.rs`): the real binary as a child process, for
+//! signals and crashes; `Tmux` (in `tmux.rs`): the real console in tmux.
+
+mod child;
+mod tmux;
+
+pub use child::ChildServer;
+pub use tmux::{tmux_available, Tmux};
 
 use gatehouse::clock::Clock;
 use gatehouse::config::GlobalArgs;
@@ -480,98 +488,6 @@ pub async fn introspect(
     .await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
-}
-
-/// A `gatehouse serve` child process on a data dir, for crash tests: it can be
-/// killed with SIGKILL and restarted, and its log is kept for grepping.
-pub struct ChildServer {
-    pub child: tokio::process::Child,
-    pub http_addr: SocketAddr,
-    pub log: PathBuf,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl ChildServer {
-    /// Starts the binary on `data_dir` with `GATEHOUSE_FAILPOINTS=fail_points`
-    /// and waits until /healthz answers.
-    pub async fn start(data_dir: &Path, fail_points: &str) -> Self {
-        Self::start_binary(
-            Path::new(env!("CARGO_BIN_EXE_gatehouse")),
-            data_dir,
-            fail_points,
-        )
-        .await
-    }
-
-    /// [`ChildServer::start`] with another build of the binary.
-    pub async fn start_binary(binary: &Path, data_dir: &Path, fail_points: &str) -> Self {
-        let (http, grpc) = (free_port(), free_port());
-        let log = data_dir.with_extension(format!("{http}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
-        let http_addr: SocketAddr = format!("127.0.0.1:{http}").parse().unwrap();
-        let child = tokio::process::Command::new(binary)
-            .args(["serve", "--data-dir", path_str(data_dir)])
-            .args([
-                "--http-addr",
-                &http_addr.to_string(),
-                "--grpc-addr",
-                &format!("127.0.0.1:{grpc}"),
-            ])
-            .args(["--issuer", &format!("http://{http_addr}")])
-            .env("GATEHOUSE_FAILPOINTS", fail_points)
-            .env("RUST_LOG", "debug")
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn gatehouse serve");
-        let server = ChildServer {
-            child,
-            http_addr,
-            log,
-        };
-        for _ in 0..200 {
-            if reqwest::get(server.url("/healthz"))
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return server;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!(
-            "the child server did not come up: {}",
-            std::fs::read_to_string(&server.log).unwrap_or_default()
-        );
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.http_addr)
-    }
-
-    pub async fn kill(&mut self) {
-        let _ = self.child.kill().await;
-    }
-
-    /// Waits for the child to die on its own (a SIGKILL fail point).
-    pub async fn wait_for_death(&mut self) {
-        let status = tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait())
-            .await
-            .expect("the child died")
-            .unwrap();
-        assert!(!status.success(), "killed, not exited: {status:?}");
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
 }
 
 /// A data dir with a confidential client, a user and `families` issued families:

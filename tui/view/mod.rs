@@ -9,7 +9,8 @@ mod grants;
 mod help;
 mod overview;
 
-use crate::app::{App, Link, Prompt, Screen};
+use crate::app::{App, Prompt, Screen};
+use crate::link::Link;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};

@@ -1,7 +1,8 @@
 //! Screen 1, Overview: connection, version, counts, security events, maintenance.
 
 use super::Theme;
-use crate::app::{App, Link};
+use crate::app::App;
+use crate::link::Link;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
