@@ -366,11 +366,6 @@ async fn event_retention_is_applied_by_the_periodic_purge() {
         "events older than 90 days are gone: {newest:?}"
     );
     create_user(&mut server.admin(), "bob", PASSWORD).await;
-    let status = server
-        .admin()
-        .get_status(proto::GetStatusRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let status = status(&server).await;
     assert_eq!(status.oldest_event_time, server.clock.now());
 }

@@ -164,12 +164,7 @@ async fn client_auth_flood_adds_a_few_rows_with_the_true_counts() {
         .iter()
         .all(|e| e.client_id.is_empty() || e.client_id == id));
     assert!(rows.iter().all(|e| e.source == "127.0.0.1"));
-    let status = server
-        .admin()
-        .get_status(proto::GetStatusRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let status = status(&server).await;
     assert_eq!(status.security_events_last_hour, 100_000);
 }
 
@@ -181,8 +176,7 @@ async fn login_page(browser: &mut Browser, client_id: &str) -> String {
 }
 
 async fn password_checks(server: &TestServer) -> i64 {
-    let status = server.admin().get_status(proto::GetStatusRequest {}).await;
-    status.unwrap().into_inner().password_checks
+    status(server).await.password_checks
 }
 
 /// 50 parallel wrong passwords for one user, each from its own pending request:

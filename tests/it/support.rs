@@ -629,3 +629,9 @@ pub async fn flushed_failures(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The server's `status` over the admin plane.
+pub async fn status(server: &TestServer) -> proto::Status {
+    let reply = server.admin().get_status(proto::GetStatusRequest {}).await;
+    reply.expect("status").into_inner()
+}
