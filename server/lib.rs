@@ -4,6 +4,8 @@
 //! - [`config`]: command-line flags and environment → a validated [`config::Config`].
 //! - [`model`]: domain types, parsed once at the edge (`RedirectUri`, `ScopeSet`, …).
 //! - [`secret`]: token generation, hashing, constant-time comparison, passwords.
+//! - [`sealed`]: a refresh rotation's answer sealed under a key derived from the
+//!   rotated token, so a lost answer can be repeated (opt-in retry window).
 //! - [`clock`]: the one injectable clock every expiry reads.
 //! - [`store`]: the SQLite layer; the only module that imports rusqlite.
 //! - [`oauth`]: protocol rules as plain functions over the store and `now`.
@@ -21,7 +23,8 @@
 //!   state change runs in its own savepoint of a `BEGIN IMMEDIATE` transaction
 //!   (group commit), and its caller is answered only after the COMMIT.
 //! - Only `admin`, `cli` and the console touch generated proto types.
-//! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes.
+//! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes,
+//!   and a retry window's answer sealed under a key only the rotated token derives.
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
 //! - Shutdown is bounded: once it begins no stream outlives it, and the server
 //!   exits within `--shutdown-grace-secs` whatever its clients do.
@@ -34,6 +37,7 @@ pub mod config;
 pub mod http;
 pub mod model;
 pub mod oauth;
+pub mod sealed;
 pub mod secret;
 pub mod server;
 pub mod shutdown;

@@ -273,6 +273,40 @@ pub fn parse_client_name(text: &str) -> Result<String, Invalid> {
     Ok(trimmed.to_owned())
 }
 
+/// How long after a rotation a client may present the rotated refresh token
+/// again and get the same answer (a retry whose response was lost): 0–60 s,
+/// 0 (the default) for strict rotation, where any reuse is a replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RetryWindow(u8);
+
+impl RetryWindow {
+    pub const MAX_SECS: i64 = 60;
+    pub const STRICT: RetryWindow = RetryWindow(0);
+
+    pub fn parse(secs: i64) -> Result<Self, Invalid> {
+        match u8::try_from(secs) {
+            Ok(secs) if i64::from(secs) <= Self::MAX_SECS => Ok(RetryWindow(secs)),
+            _ => Err(Invalid::new(
+                "refresh_retry_window_secs",
+                format!("{secs}: use 0 (strict) to {} seconds", Self::MAX_SECS),
+            )),
+        }
+    }
+
+    /// A window read back from the store, which only ever holds parsed ones.
+    pub fn from_trusted(secs: i64) -> Self {
+        RetryWindow::parse(secs).unwrap_or(RetryWindow::STRICT)
+    }
+
+    pub fn secs(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    pub fn is_strict(self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// A registered partner application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
@@ -283,6 +317,7 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     pub public: bool,
     pub disabled: bool,
+    pub refresh_retry_window: RetryWindow,
     pub created_at: i64,
     pub updated_at: i64,
     pub active_families: i64,
@@ -302,6 +337,8 @@ pub struct ClientSpec {
     pub scopes: ScopeSet,
     pub grant_types: Vec<GrantType>,
     pub public: bool,
+    /// Strict unless set after parsing (it stands apart from the lists checked here).
+    pub refresh_retry_window: RetryWindow,
 }
 
 impl ClientSpec {
@@ -345,6 +382,7 @@ impl ClientSpec {
             scopes,
             grant_types,
             public,
+            refresh_retry_window: RetryWindow::STRICT,
         })
     }
 }
@@ -470,6 +508,8 @@ pub enum EventKind {
     UserEnabled,
     FamilyRevoked,
     RefreshReplay,
+    /// A lost answer retried within the client's window: the same pair again.
+    RefreshRetried,
     CodeReuse,
     ClientAuthFailed,
     LoginFailed,
@@ -496,6 +536,7 @@ impl EventKind {
             UserEnabled => "user_enabled",
             FamilyRevoked => "family_revoked",
             RefreshReplay => "refresh_replay",
+            RefreshRetried => "refresh_retried",
             CodeReuse => "code_reuse",
             ClientAuthFailed => "client_auth_failed",
             LoginFailed => "login_failed",
@@ -653,5 +694,14 @@ mod tests {
         }
         assert!(ScopeSet::parse_oauth("a  b").is_err());
         assert_eq!(ScopeSet::parse_oauth("b a b").unwrap().to_string(), "a b");
+    }
+
+    #[test]
+    fn retry_windows_are_zero_to_sixty_seconds() {
+        assert!(RetryWindow::parse(0).unwrap().is_strict());
+        assert_eq!(RetryWindow::parse(60).unwrap().secs(), 60);
+        for bad in [-1, 61, 256, i64::MAX] {
+            assert!(RetryWindow::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -206,11 +206,13 @@ pub async fn run(
     let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, draining);
     let purge = tokio::spawn(purge_periodically(shared.clone()));
     let flush = tokio::spawn(flush_failures_periodically(shared.clone()));
+    let sweep = tokio::spawn(sweep_retries_periodically(shared.clone()));
     let mut http = tokio::spawn(http);
     let mut grpc = tokio::spawn(grpc);
     shutdown.await;
     purge.abort();
     flush.abort();
+    sweep.abort();
     trigger.begin();
     let grace = shared.config.shutdown_grace;
     let drained = tokio::time::timeout(grace, async {
@@ -242,6 +244,9 @@ const KEEP_DEAD_SECS: i64 = 7 * 24 * 3600;
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// How often finished minutes of failure counts are written to the event log.
 const FLUSH_FAILURES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often answers kept for refresh retries are deleted once their window
+/// ended, when no rotation did it first (a read; a write only when one is due).
+const SWEEP_RETRIES_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Once an hour: deletes dead codes, tokens and families (see
 /// `Store::purge_expired`) and events past `--event-retention-days`.
@@ -276,6 +281,22 @@ async fn flush_failures_periodically(shared: Shared) {
         interval.tick().await;
         let finished = shared.tally.take_finished(shared.clock.now());
         record_failures(&shared, finished).await;
+    }
+}
+
+/// Deletes the sealed answers of refresh retry windows that have ended.
+async fn sweep_retries_periodically(shared: Shared) {
+    let mut interval = tokio::time::interval(SWEEP_RETRIES_EVERY);
+    loop {
+        interval.tick().await;
+        let now = shared.clock.now();
+        if let Err(error) = shared
+            .store
+            .call(move |store| store.sweep_refresh_retries(now))
+            .await
+        {
+            tracing::warn!(%error, "sweeping refresh retry answers failed; will retry");
+        }
     }
 }
 

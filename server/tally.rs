@@ -1,17 +1,22 @@
-//! Failures anyone can cause, counted per minute instead of written one row each.
+//! Failures anyone can cause, and refresh retries, counted per minute instead
+//! of written one row each.
 //!
 //! A failed client authentication or login from an anonymous caller costs the
 //! caller one request; written as its own event row it would cost us a row on
 //! disk, so a flood would grow the database without bound and drown the one
 //! replay that matters. Instead each failure is counted in memory under its key
 //! (kind, client id or unknown, source address, reason) and every finished
-//! minute becomes one event per key, carrying the count.
+//! minute becomes one event per key, carrying the count. A refresh retry (a
+//! lost answer asked for again within the client's window) is no failure, but
+//! a partner on a bad network makes many: it is counted the same way, per
+//! (client, family) and minute.
 //!
-//! Bounds: at most [`MAX_KEYS_PER_MINUTE`] keys keep their source address in a
-//! minute; past that, failures fold into one key per (kind, client, reason) with
-//! the address left out, and client ids are only ever ids that exist. So a
-//! minute writes at most `MAX_KEYS_PER_MINUTE` rows plus a few per real client,
-//! whatever the attack rate. A crash loses at most the minute in progress.
+//! Bounds: at most [`MAX_KEYS_PER_MINUTE`] keys keep their source address or
+//! family in a minute; past that, counts fold into one key per (kind, client,
+//! reason) with the address and family left out, and client ids are only ever
+//! ids that exist. So a minute writes at most `MAX_KEYS_PER_MINUTE` rows plus a
+//! few per real client, whatever the rate. A crash loses at most the minute in
+//! progress.
 
 use crate::model::{Actor, EventKind, NewEvent};
 use std::collections::HashMap;
@@ -40,8 +45,12 @@ struct Key {
     client_id: Option<String>,
     /// `None` once the minute's keys are used up.
     source: Option<IpAddr>,
+    /// For refresh retries; `None` once the minute's keys are used up.
+    family_id: Option<String>,
     reason: &'static str,
 }
+
+const RETRY_REASON: &str = "the same pair answered again";
 
 #[derive(Debug, Default)]
 struct Minute {
@@ -51,15 +60,10 @@ struct Minute {
 }
 
 impl Minute {
-    fn add(&mut self, failure: &Failure) {
-        let mut key = Key {
-            kind: failure.kind,
-            client_id: failure.client_id.map(str::to_owned),
-            source: Some(failure.source),
-            reason: failure.reason,
-        };
+    fn add(&mut self, mut key: Key) {
         if self.counts.len() >= MAX_KEYS_PER_MINUTE && !self.counts.contains_key(&key) {
             key.source = None;
+            key.family_id = None;
         }
         *self.counts.entry(key).or_default() += 1;
     }
@@ -98,6 +102,8 @@ struct State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureCount {
     pub count: u64,
+    /// False for refresh retries.
+    failure: bool,
     /// "2,310 failed client authentications for unknown clients from 203.0.113.7 …"
     pub sentence: String,
 }
@@ -105,9 +111,36 @@ pub struct FailureCount {
 impl FailureTally {
     /// Counts one failure at `now` (Unix seconds).
     pub fn note(&self, now: i64, failure: Failure) {
+        self.add(
+            now,
+            Key {
+                kind: failure.kind,
+                client_id: failure.client_id.map(str::to_owned),
+                source: Some(failure.source),
+                family_id: None,
+                reason: failure.reason,
+            },
+        );
+    }
+
+    /// Counts one refresh retry answered at `now` with the pair already issued.
+    pub fn note_retry(&self, now: i64, client_id: &str, family_id: &str) {
+        self.add(
+            now,
+            Key {
+                kind: EventKind::RefreshRetried,
+                client_id: Some(client_id.to_owned()),
+                source: None,
+                family_id: Some(family_id.to_owned()),
+                reason: RETRY_REASON,
+            },
+        );
+    }
+
+    fn add(&self, now: i64, key: Key) {
         let mut state = self.lock();
         state.roll(now.div_euclid(60));
-        state.current.add(&failure);
+        state.current.add(key);
     }
 
     /// The events of every minute that ended before `now`, oldest first.
@@ -131,11 +164,13 @@ impl FailureTally {
         finished.into_iter().flat_map(Minute::into_events).collect()
     }
 
-    /// The minute in progress and the newest finished one, largest counts first.
+    /// The failures of the minute in progress and the newest finished one,
+    /// largest counts first (retries are no failure: they stay out).
     pub fn recent(&self, limit: usize) -> Vec<FailureCount> {
         let state = self.lock();
         let mut rows = counts(&state.current, state.current.index * 60);
         rows.extend(state.last.iter().cloned());
+        rows.retain(|row| row.failure);
         rows.sort_by_key(|row| std::cmp::Reverse(row.count));
         rows.truncate(limit);
         rows
@@ -178,6 +213,7 @@ fn counts(minute: &Minute, start: i64) -> Vec<FailureCount> {
         .iter()
         .map(|(key, count)| FailureCount {
             count: *count,
+            failure: key.kind != EventKind::RefreshRetried,
             sentence: sentence(key, *count, start),
         })
         .collect()
@@ -192,6 +228,9 @@ fn event(key: &Key, count: u64, start: i64) -> NewEvent {
     if let Some(source) = key.source {
         event = event.source(source);
     }
+    if let Some(id) = &key.family_id {
+        event = event.family(id);
+    }
     event
 }
 
@@ -203,6 +242,8 @@ fn sentence(key: &Key, count: u64, start: i64) -> String {
         (EventKind::ClientAuthFailed, _) => "failed client authentications",
         (EventKind::LoginFailed, 1) => "failed login",
         (EventKind::LoginFailed, _) => "failed logins",
+        (EventKind::RefreshRetried, 1) => "refresh retry",
+        (EventKind::RefreshRetried, _) => "refresh retries",
         (other, _) => other.as_str(),
     };
     let client = match &key.client_id {
@@ -210,13 +251,15 @@ fn sentence(key: &Key, count: u64, start: i64) -> String {
         None if key.kind == EventKind::ClientAuthFailed => "unknown clients".to_owned(),
         None => "no client".to_owned(),
     };
-    let source = match key.source {
-        Some(address) => address.to_string(),
-        None => "other addresses".to_owned(),
+    let source = match (key.kind, key.source, &key.family_id) {
+        (_, Some(address), _) => format!("from {address}"),
+        (EventKind::RefreshRetried, _, Some(family)) => format!("in family {family}"),
+        (EventKind::RefreshRetried, _, None) => "in several families".to_owned(),
+        (_, None, _) => "from other addresses".to_owned(),
     };
     let of_day = start.rem_euclid(86_400);
     format!(
-        "{} {what} for {client} from {source} in the minute from {:02}:{:02} UTC ({})",
+        "{} {what} for {client} {source} in the minute from {:02}:{:02} UTC ({})",
         thousands(count),
         of_day / 3600,
         of_day % 3600 / 60,
@@ -295,6 +338,27 @@ mod tests {
         assert_eq!(tally.lock().finished.len(), MAX_PENDING_MINUTES);
         let events = tally.take_all();
         assert_eq!(events.iter().map(|e| e.count).sum::<i64>(), 20);
+    }
+
+    #[test]
+    fn refresh_retries_are_one_row_per_family_and_minute_and_no_failure() {
+        let tally = FailureTally::default();
+        for _ in 0..3 {
+            tally.note_retry(60, "cli_a", "fam_1");
+        }
+        tally.note_retry(61, "cli_a", "fam_2");
+        assert!(tally.recent(5).is_empty(), "status lists failures only");
+        let events = tally.take_finished(120);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].kind, EventKind::RefreshRetried);
+        assert_eq!(events[0].count, 3);
+        assert_eq!(events[0].family_id.as_deref(), Some("fam_1"));
+        assert_eq!(events[0].source, None);
+        assert_eq!(
+            events[0].detail,
+            "3 refresh retries for client cli_a in family fam_1 \
+             in the minute from 00:01 UTC (the same pair answered again)"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::event::Cmd;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use gatehouse::model::RedirectUri;
+use gatehouse::model::{RedirectUri, RetryWindow};
 use gatehouse::proto;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,16 +12,18 @@ pub enum Field {
     RedirectUris,
     Scopes,
     GrantTypes,
+    RetryWindow,
     Public,
     Disabled,
 }
 
 impl Field {
-    pub const ALL: [Field; 6] = [
+    pub const ALL: [Field; 7] = [
         Field::Name,
         Field::RedirectUris,
         Field::Scopes,
         Field::GrantTypes,
+        Field::RetryWindow,
         Field::Public,
         Field::Disabled,
     ];
@@ -32,6 +34,7 @@ impl Field {
             Field::RedirectUris => "Redirect URIs",
             Field::Scopes => "Scopes",
             Field::GrantTypes => "Grant types",
+            Field::RetryWindow => "Retry window",
             Field::Public => "Type",
             Field::Disabled => "Status",
         }
@@ -44,6 +47,7 @@ impl Field {
             "redirect_uris" => Some(Field::RedirectUris),
             "scopes" | "scope" => Some(Field::Scopes),
             "grant_types" => Some(Field::GrantTypes),
+            "refresh_retry_window_secs" => Some(Field::RetryWindow),
             "public" => Some(Field::Public),
             _ => None,
         }
@@ -62,6 +66,8 @@ pub struct Values {
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
     pub grant_types: Vec<i32>,
+    /// Seconds, as typed: 0 (strict) to 60.
+    pub retry_window: String,
     pub public: bool,
     pub disabled: bool,
 }
@@ -97,6 +103,7 @@ impl ClientForm {
         let values = Values {
             redirect_uris: vec![String::new()],
             grant_types: GRANT_TYPES.iter().map(|(grant, _)| *grant as i32).collect(),
+            retry_window: "0".into(),
             ..Values::default()
         };
         Self::with(None, values, catalog)
@@ -108,6 +115,7 @@ impl ClientForm {
             redirect_uris: client.redirect_uris.clone(),
             scopes: client.scopes.clone(),
             grant_types: client.grant_types.clone(),
+            retry_window: client.refresh_retry_window_secs.to_string(),
             public: client.public,
             disabled: client.disabled,
         };
@@ -163,8 +171,17 @@ impl ClientForm {
                     .find_map(|uri| RedirectUri::parse(uri, self.values.public).err())
                     .map(|invalid| invalid.message)
             }
+            Field::RetryWindow => match self.retry_window_secs() {
+                Some(secs) if i64::from(secs) <= RetryWindow::MAX_SECS => None,
+                _ => Some(format!("0 (strict) to {} seconds", RetryWindow::MAX_SECS)),
+            },
             _ => None,
         }
+    }
+
+    /// The retry window typed, if it is a number at all.
+    fn retry_window_secs(&self) -> Option<u32> {
+        self.values.retry_window.trim().parse().ok()
     }
 
     pub fn valid(&self) -> bool {
@@ -191,6 +208,7 @@ impl ClientForm {
                     scopes.join(" ")
                 }
                 Field::GrantTypes => grant_names(&values.grant_types).join(" "),
+                Field::RetryWindow => retry_window_text(values.retry_window.trim()),
                 Field::Public => if values.public {
                     "public"
                 } else {
@@ -278,6 +296,11 @@ impl ClientForm {
         self.server_error = None;
         match self.focus {
             Field::Name => edit_text(&mut self.values.name, key),
+            Field::RetryWindow => match key.code {
+                KeyCode::Char(c) if !c.is_ascii_digit() => {}
+                _ if self.values.retry_window.len() >= 2 && key.code != KeyCode::Backspace => {}
+                _ => edit_text(&mut self.values.retry_window, key),
+            },
             Field::RedirectUris => self.edit_uris(key),
             Field::Scopes => {
                 let names: Vec<String> =
@@ -335,11 +358,18 @@ impl ClientForm {
                 scopes: self.values.scopes.clone(),
                 grant_types: self.values.grant_types.clone(),
                 public: self.values.public,
+                refresh_retry_window_secs: self.retry_window_secs().unwrap_or_default(),
             }),
             Some(original) => {
-                let paths = ["name", "redirect_uris", "scopes", "grant_types"]
-                    .map(String::from)
-                    .to_vec();
+                let paths = [
+                    "name",
+                    "redirect_uris",
+                    "scopes",
+                    "grant_types",
+                    "refresh_retry_window_secs",
+                ]
+                .map(String::from)
+                .to_vec();
                 Cmd::UpdateClient {
                     request: proto::UpdateClientRequest {
                         id: original.id.clone(),
@@ -348,6 +378,7 @@ impl ClientForm {
                             redirect_uris: uris,
                             scopes: self.values.scopes.clone(),
                             grant_types: self.values.grant_types.clone(),
+                            refresh_retry_window_secs: self.retry_window_secs().unwrap_or_default(),
                             ..Default::default()
                         }),
                         update_mask: Some(prost_types::FieldMask { paths }),
@@ -368,6 +399,14 @@ impl ClientForm {
             self.focus = field;
         }
         self.server_error = Some((field, message));
+    }
+}
+
+/// "strict" for 0, "30 s" otherwise: the form's review and the clients table.
+pub fn retry_window_text(secs: &str) -> String {
+    match secs {
+        "" | "0" => "strict".into(),
+        secs => format!("{secs} s"),
     }
 }
 

@@ -43,6 +43,7 @@ fn client(id: &str, name: &str, disabled: bool, families: i64) -> proto::Client 
         created_at: T0,
         updated_at: T0,
         active_families: families,
+        refresh_retry_window_secs: if name.contains("Mobile") { 30 } else { 0 },
     }
 }
 
@@ -205,11 +206,15 @@ fn snapshot_client_form_new_with_inline_validation() {
 fn snapshot_client_form_review() {
     let mut app = on_screen(Screen::Clients);
     app.update(char_key('e'));
-    app.update(key(KeyCode::BackTab));
-    app.update(key(KeyCode::BackTab));
-    app.update(key(KeyCode::BackTab));
-    app.update(key(KeyCode::BackTab));
+    for _ in 0..5 {
+        app.update(key(KeyCode::BackTab));
+    }
     app.update(char_key(' '));
+    // On to the retry window: 0 (strict) becomes 30 s; letters are ignored.
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Backspace));
+    typed(&mut app, "3x0");
     app.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('s'),
         KeyModifiers::CONTROL,
@@ -494,6 +499,38 @@ fn server_validation_errors_appear_next_to_their_field() {
         .backend()
         .to_string()
         .contains("✖ scopes: unknown scope"));
+}
+
+#[test]
+fn the_retry_window_is_checked_inline_and_saved_under_its_mask_path() {
+    let mut app = on_screen(Screen::Clients);
+    app.update(char_key('e'));
+    for _ in 0..3 {
+        app.update(key(KeyCode::BackTab));
+    }
+    app.update(key(KeyCode::Backspace));
+    typed(&mut app, "610");
+    let form = app.form.as_ref().expect("the form is open");
+    assert_eq!(form.focus, crate::form::Field::RetryWindow);
+    assert_eq!(form.values.retry_window, "61", "two digits at most");
+    assert!(!form.valid());
+    assert!(draw(&app, 120, 40)
+        .backend()
+        .to_string()
+        .contains("✖ 0 (strict) to 60 seconds"));
+    app.update(key(KeyCode::Backspace));
+    let ctrl_s = Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    app.update(ctrl_s);
+    let cmds = app.update(char_key('y'));
+    let [Cmd::UpdateClient { request, .. }] = cmds.as_slice() else {
+        panic!("an update: {cmds:?}");
+    };
+    let mask = request.update_mask.as_ref().unwrap();
+    assert!(mask.paths.contains(&"refresh_retry_window_secs".to_owned()));
+    assert_eq!(
+        request.client.as_ref().unwrap().refresh_retry_window_secs,
+        6
+    );
 }
 
 #[test]

@@ -73,6 +73,7 @@ impl From<Client> for proto::Client {
                 .collect(),
             public: client.public,
             disabled: client.disabled,
+            refresh_retry_window_secs: client.refresh_retry_window.secs() as u32,
             created_at: client.created_at,
             updated_at: client.updated_at,
             active_families: client.active_families,

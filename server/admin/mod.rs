@@ -5,7 +5,9 @@ mod auth;
 mod convert;
 mod watch;
 
-use crate::model::{ClientSpec, FamilyFilter, Invalid, Password, Scope, ScopeName, Username};
+use crate::model::{
+    ClientSpec, FamilyFilter, Invalid, Password, RetryWindow, Scope, ScopeName, Username,
+};
 use crate::proto::{self, admin_service_server::AdminServiceServer};
 use crate::secret::hash_password;
 use crate::server::{ServeError, Shared};
@@ -142,14 +144,18 @@ impl proto::admin_service_server::AdminService for AdminService {
         if grant_types.is_empty() {
             grant_types = crate::model::GrantType::ALL.to_vec();
         }
-        let spec = ClientSpec::parse(
-            &request.name,
-            &request.redirect_uris,
-            &request.scopes,
-            &grant_types,
-            request.public,
-        )
-        .map_err(invalid_argument)?;
+        let spec = ClientSpec {
+            refresh_retry_window: RetryWindow::parse(request.refresh_retry_window_secs.into())
+                .map_err(invalid_argument)?,
+            ..ClientSpec::parse(
+                &request.name,
+                &request.redirect_uris,
+                &request.scopes,
+                &grant_types,
+                request.public,
+            )
+            .map_err(invalid_argument)?
+        };
         let now = self.now();
         let (client, secret) = self
             .call(move |store| store.create_client(spec, now))
@@ -201,10 +207,17 @@ impl proto::admin_service_server::AdminService for AdminService {
         }
         let new = request.client.unwrap_or_default();
         let new_grants = grant_types_from_proto(&new.grant_types)?;
+        let new_window =
+            RetryWindow::parse(new.refresh_retry_window_secs.into()).map_err(invalid_argument)?;
         for path in &paths {
             if !matches!(
                 path.as_str(),
-                "name" | "redirect_uris" | "scopes" | "grant_types" | "public"
+                "name"
+                    | "redirect_uris"
+                    | "scopes"
+                    | "grant_types"
+                    | "public"
+                    | "refresh_retry_window_secs"
             ) {
                 return Err(invalid_argument(Invalid::new(
                     "update_mask",
@@ -228,7 +241,7 @@ impl proto::admin_service_server::AdminService for AdminService {
                         .iter()
                         .map(|name| name.as_str().to_owned())
                         .collect();
-                    ClientSpec::parse(
+                    let spec = ClientSpec::parse(
                         if has("name") {
                             &new.name
                         } else {
@@ -254,7 +267,15 @@ impl proto::admin_service_server::AdminService for AdminService {
                         } else {
                             current.public
                         },
-                    )
+                    )?;
+                    Ok(ClientSpec {
+                        refresh_retry_window: if has("refresh_retry_window_secs") {
+                            new_window
+                        } else {
+                            current.refresh_retry_window
+                        },
+                        ..spec
+                    })
                 })
             })
             .await?;

@@ -22,6 +22,14 @@ pub enum ClientCommand {
         /// A public (native) client: no secret, PKCE only.
         #[arg(long)]
         public: bool,
+        /// Seconds (0-60) during which a retry of a refresh whose answer was
+        /// lost gets the same token pair instead of revoking the grant; 0 is strict.
+        #[arg(
+            long = "refresh-retry-window",
+            value_name = "SECS",
+            default_value_t = 0
+        )]
+        refresh_retry_window: u32,
     },
     /// List clients.
     List {
@@ -46,6 +54,9 @@ pub enum ClientCommand {
         no_scopes: bool,
         #[arg(long = "grant-type", value_enum)]
         grant_types: Vec<GrantTypeArg>,
+        /// Seconds (0-60) a lost refresh answer may be retried; 0 is strict.
+        #[arg(long = "refresh-retry-window", value_name = "SECS")]
+        refresh_retry_window: Option<u32>,
     },
     /// Disable a client: revokes its live families, its tokens stop working.
     Disable {
@@ -76,6 +87,7 @@ pub(super) async fn client(
             scopes,
             grant_types,
             public,
+            refresh_retry_window,
         } => {
             let reply = admin
                 .create_client(proto::CreateClientRequest {
@@ -87,6 +99,7 @@ pub(super) async fn client(
                         .map(GrantTypeArg::to_proto)
                         .collect(),
                     public,
+                    refresh_retry_window_secs: refresh_retry_window,
                 })
                 .await?
                 .into_inner();
@@ -165,6 +178,7 @@ pub(super) async fn client(
             scopes,
             no_scopes,
             grant_types,
+            refresh_retry_window,
         } => {
             let mut paths = Vec::new();
             if name.is_some() {
@@ -179,9 +193,12 @@ pub(super) async fn client(
             if !grant_types.is_empty() {
                 paths.push("grant_types".into());
             }
+            if refresh_retry_window.is_some() {
+                paths.push("refresh_retry_window_secs".into());
+            }
             if paths.is_empty() {
                 return Err(CliError::Usage(
-                    "nothing to update: pass --name, --redirect-uri, --scope, --no-scopes or --grant-type".into(),
+                    "nothing to update: pass --name, --redirect-uri, --scope, --no-scopes, --grant-type or --refresh-retry-window".into(),
                 ));
             }
             let client = admin
@@ -195,6 +212,7 @@ pub(super) async fn client(
                             .into_iter()
                             .map(GrantTypeArg::to_proto)
                             .collect(),
+                        refresh_retry_window_secs: refresh_retry_window.unwrap_or_default(),
                         ..Default::default()
                     }),
                     update_mask: Some(prost_types::FieldMask { paths }),
@@ -289,12 +307,22 @@ fn client_json(client: &proto::Client) -> Value {
         "created_at": client.created_at,
         "updated_at": client.updated_at,
         "active_families": client.active_families,
+        "refresh_retry_window_secs": client.refresh_retry_window_secs,
     })
+}
+
+/// "strict" or "30 s": how a client treats a refresh retried after a lost answer.
+pub fn retry_window_text(secs: u32) -> String {
+    if secs == 0 {
+        "strict (any reuse revokes)".into()
+    } else {
+        format!("{secs} s")
+    }
 }
 
 fn client_text(client: &proto::Client) -> String {
     format!(
-        "client_id:       {}\nname:            {}\ntype:            {}\nstatus:          {}\nredirect_uris:   {}\nscopes:          {}\ngrant_types:     {}\nactive families: {}\ncreated:         {}\nupdated:         {}\n",
+        "client_id:       {}\nname:            {}\ntype:            {}\nstatus:          {}\nredirect_uris:   {}\nscopes:          {}\ngrant_types:     {}\nretry window:    {}\nactive families: {}\ncreated:         {}\nupdated:         {}\n",
         client.id,
         client.name,
         client_type(client),
@@ -302,6 +330,7 @@ fn client_text(client: &proto::Client) -> String {
         client.redirect_uris.join("\n                 "),
         client.scopes.join(" "),
         grant_names(client).join(" "),
+        retry_window_text(client.refresh_retry_window_secs),
         client.active_families,
         format_time(client.created_at),
         format_time(client.updated_at),

@@ -25,6 +25,7 @@ fn client_with(uri: &str) -> Client {
         grant_types: vec![],
         public: false,
         disabled: false,
+        refresh_retry_window: Default::default(),
         created_at: 0,
         updated_at: 0,
         active_families: 0,

@@ -74,7 +74,15 @@ pub fn token(
     match param(params, "grant_type")? {
         None => Err(OAuthError::invalid_request("grant_type required")),
         Some("authorization_code") => exchange_code(store, now, lifetimes, &client, params),
-        Some("refresh_token") => refresh(store, now, lifetimes, &client, params),
+        Some("refresh_token") => {
+            let issued = refresh(store, now, lifetimes, &client, params)?;
+            if issued.repeat {
+                presented
+                    .tally
+                    .note_retry(now, &client.id, &issued.family_id);
+            }
+            Ok(response(issued, now))
+        }
         Some(other) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!(
@@ -161,13 +169,16 @@ fn exchange_code(
         .map_err(OAuthError::invalid_grant)
 }
 
+/// A refresh: rotate, or for a client with a retry window answer a retry of a
+/// rotation whose answer was lost with that same answer; any other reuse of a
+/// rotated token is a replay that revokes the family.
 fn refresh(
     store: &Store,
     now: i64,
     lifetimes: &Lifetimes,
     client: &Client,
     params: &Params,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<IssuedTokens, OAuthError> {
     let refresh_token = required(params, "refresh_token")?;
     if !client.allows(GrantType::RefreshToken) {
         return Err(OAuthError::new(
@@ -182,46 +193,63 @@ fn refresh(
         ),
         None => None,
     };
-    use RefreshOutcome::{Refuse, RevokeReplay, Rotate};
+    use RefreshOutcome::{Refuse, Repeat, RevokeReplay, Rotate};
     let client_id = client.id.clone();
     let lifetimes = *lifetimes;
-    let issued = store.rotate_refresh(refresh_token, now, move |stored| {
+    let window = client.refresh_retry_window;
+    store.rotate_refresh(refresh_token, now, move |stored| {
         let Some(stored) = stored else {
             return Refuse(OAuthError::invalid_grant("refresh token is invalid"));
         };
-        if stored.client_id != client_id {
+        let own = stored.client_id == client_id;
+        if stored.family_revoked || stored.client_disabled || stored.user_disabled {
+            return Refuse(OAuthError::invalid_grant(if own {
+                "refresh token was revoked"
+            } else {
+                "refresh token was issued to another client"
+            }));
+        }
+        let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
+        let scope = match &requested {
+            Some(requested) if !requested.is_subset_of(&granted) => None,
+            Some(requested) => Some(requested.to_string()),
+            None => Some(stored.family_scope.clone()),
+        };
+        if stored.rotated {
+            // Only the exact retry of the newest rotation, by its client, within
+            // the window, is answered again; `retry` is gone once the window
+            // ended or the successor was used. Anything else is a replay.
+            return match &stored.retry {
+                Some(retry) if own && scope.as_ref() == Some(&retry.scope) && now < retry.until => {
+                    Repeat
+                }
+                _ => RevokeReplay(OAuthError::invalid_grant(
+                    "refresh token was already used; the grant is revoked",
+                )),
+            };
+        }
+        if !own {
             return Refuse(OAuthError::invalid_grant(
                 "refresh token was issued to another client",
-            ));
-        }
-        if stored.family_revoked || stored.client_disabled || stored.user_disabled {
-            return Refuse(OAuthError::invalid_grant("refresh token was revoked"));
-        }
-        if stored.rotated {
-            return RevokeReplay(OAuthError::invalid_grant(
-                "refresh token was already used; the grant is revoked",
             ));
         }
         if now >= stored.expires_at {
             return Refuse(OAuthError::invalid_grant("refresh token expired"));
         }
-        let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
-        let scope = match &requested {
-            Some(requested) if !requested.is_subset_of(&granted) => {
-                return Refuse(OAuthError::invalid_scope(
-                    "scope may only narrow the original grant",
-                ));
-            }
-            Some(requested) => requested.to_string(),
-            None => stored.family_scope.clone(),
+        let Some(scope) = scope else {
+            return Refuse(OAuthError::invalid_scope(
+                "scope may only narrow the original grant",
+            ));
         };
-        Rotate(IssueSpec {
-            access_scope: scope,
-            access_expires_at: now + lifetimes.access,
-            refresh_expires_at: Some(now + lifetimes.refresh_idle),
-        })
-    })?;
-    issued.map(|tokens| response(tokens, now))
+        Rotate {
+            issue: IssueSpec {
+                access_scope: scope,
+                access_expires_at: now + lifetimes.access,
+                refresh_expires_at: Some(now + lifetimes.refresh_idle),
+            },
+            retry_until: (!window.is_strict()).then_some(now + window.secs()),
+        }
+    })?
 }
 
 fn response(tokens: IssuedTokens, now: i64) -> TokenResponse {

@@ -2,8 +2,8 @@
 
 use super::{families, Result, Store, StoreError, Tx};
 use crate::model::{
-    Actor, Client, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri, RevokeReason,
-    ScopeName, ScopeSet,
+    Actor, Client, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri, RetryWindow,
+    RevokeReason, ScopeName, ScopeSet,
 };
 use crate::secret::{random_base64, Token, TokenHash, TokenKind};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -20,7 +20,7 @@ macro_rules! select_client {
                 (SELECT group_concat(grant_type, ' ') FROM
                     (SELECT grant_type FROM client_grant_types WHERE client_seq = c.seq ORDER BY grant_type)), ",
             $live,
-            ", c.secret_hash FROM clients c"
+            ", c.secret_hash, c.refresh_retry_window_secs FROM clients c"
         )
     };
 }
@@ -45,14 +45,15 @@ impl Store {
             let id = random_base64(16);
             let secret = (!spec.public).then(|| Token::generate(TokenKind::ClientSecret));
             tx.execute(
-                "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at, refresh_retry_window_secs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
                 params![
                     id,
                     spec.name,
                     spec.public,
                     secret.as_ref().map(|s| s.hash().0.to_vec()),
-                    now
+                    now,
+                    spec.refresh_retry_window.secs(),
                 ],
             )?;
             let seq = tx.last_insert_rowid();
@@ -134,8 +135,8 @@ impl Store {
                 .into());
             }
             tx.execute(
-                "UPDATE clients SET name = ?2, updated_at = ?3 WHERE seq = ?1",
-                params![seq, spec.name, now],
+                "UPDATE clients SET name = ?2, updated_at = ?3, refresh_retry_window_secs = ?4 WHERE seq = ?1",
+                params![seq, spec.name, now, spec.refresh_retry_window.secs()],
             )?;
             for table in [
                 "client_redirect_uris",
@@ -306,6 +307,7 @@ fn from_row(row: &Row) -> rusqlite::Result<(i64, Client)> {
         name: row.get(2)?,
         public: row.get(3)?,
         disabled: row.get(4)?,
+        refresh_retry_window: RetryWindow::from_trusted(row.get(12)?),
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
         redirect_uris: uris

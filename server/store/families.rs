@@ -4,7 +4,7 @@
 //! family is, so revoking a family is one UPDATE however many tokens it holds,
 //! and no clock step can bring a revoked token back.
 
-use super::{clients, users, Result, Store, StoreError, Tx};
+use super::{clients, retries, users, Result, Store, StoreError, Tx};
 use crate::model::{
     Actor, EventKind, Family, FamilyFilter, NewEvent, Revocation, RevokeCount, RevokeReason,
     TokenRecord,
@@ -251,6 +251,7 @@ pub(super) fn revoke_family_tx(
     if changed == 0 {
         return Ok(0);
     }
+    retries::forget_family(tx, seq)?;
     let (family_id, client_id, username): (String, String, String) = tx.row(
         "SELECT f.id, c.id, u.username FROM families f JOIN clients c ON c.seq = f.client_seq
          JOIN users u ON u.seq = f.user_seq WHERE f.seq = ?1",
@@ -284,10 +285,12 @@ pub(super) fn revoke_where(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4
          WHERE revoked_at IS NULL AND {owner_column} = ?1"
     );
-    Ok(tx.exec(
+    let revoked = tx.exec(
         &sql,
         params![owner, tx.now, reason.as_str(), actor.as_str()],
-    )? as i64)
+    )?;
+    retries::forget_revoked_of(tx, owner_column, owner)?;
+    Ok(revoked as i64)
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<Family> {

@@ -5,8 +5,10 @@
 //! `decide` closure that sees the stored state inside the transaction, so the
 //! check and the change can never be split by a concurrent request.
 
+use super::retries::{self, StoredRetry};
 use super::{families, Result, Store, StoreError, Tx};
 use crate::model::{Actor, EventKind, NewEvent, RevokeReason};
+use crate::sealed::RetryPair;
 use crate::secret::{random_base64, Token, TokenHash, TokenKind};
 use rusqlite::{params, OptionalExtension};
 
@@ -63,6 +65,9 @@ pub struct IssuedTokens {
     pub access_expires_at: i64,
     pub scope: String,
     pub family_id: String,
+    /// A retry's answer: the pair an earlier rotation issued, handed out again
+    /// byte for byte; nothing new was issued.
+    pub repeat: bool,
 }
 
 /// A stored refresh token as rotation sees it.
@@ -75,12 +80,21 @@ pub struct StoredRefresh {
     pub family_revoked: bool,
     pub client_disabled: bool,
     pub user_disabled: bool,
+    /// For a rotated token: the answer its rotation kept for a retry, while the
+    /// window is open and the successor unused.
+    pub retry: Option<StoredRetry>,
 }
 
 /// What the protocol layer decides about a refresh; `R` says why it refused.
 #[derive(Debug, Clone)]
 pub enum RefreshOutcome<R> {
-    Rotate(IssueSpec),
+    /// Rotate; with `retry_until`, keep the answer sealed for a retry until then.
+    Rotate {
+        issue: IssueSpec,
+        retry_until: Option<i64>,
+    },
+    /// A retry of a rotation whose answer was lost: the same pair again.
+    Repeat,
     Refuse(R),
     /// A rotated token came back: revoke the whole family.
     RevokeReplay(R),
@@ -221,8 +235,11 @@ impl Store {
         decide: impl FnOnce(Option<&StoredRefresh>) -> RefreshOutcome<R> + Send + 'static,
     ) -> Result<std::result::Result<IssuedTokens, R>> {
         let hash = TokenHash::of(refresh_token).0.to_vec();
+        // The retry's key is derived from the token itself; it never leaves memory.
+        let presented = refresh_token.to_owned();
         self.write_as("rotate", now, move |tx| {
-            let stored = tx
+            retries::forget_expired(tx, now)?;
+            let mut stored = tx
                 .row(
                     "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,
                             f.seq, f.id, r.generation
@@ -240,6 +257,7 @@ impl Store {
                                 family_revoked: row.get(4)?,
                                 client_disabled: row.get(5)?,
                                 user_disabled: row.get(6)?,
+                                retry: None,
                             },
                             row.get::<_, i64>(7)?,
                             row.get::<_, String>(8)?,
@@ -248,11 +266,16 @@ impl Store {
                     },
                 )
                 .optional()?;
+            if let Some((refresh, ..)) = stored.as_mut().filter(|(refresh, ..)| refresh.rotated) {
+                refresh.retry = retries::find(tx, &hash)?;
+            }
             let decision = decide(stored.as_ref().map(|(refresh, ..)| refresh));
             let Some((refresh, family_seq, family_id, generation)) = stored else {
                 return match decision {
                     RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => Ok(Err(why)),
-                    RefreshOutcome::Rotate(_) => Err(StoreError::Internal("asked to rotate an unknown refresh token".into())),
+                    RefreshOutcome::Rotate { .. } | RefreshOutcome::Repeat => {
+                        Err(StoreError::Internal("asked to rotate an unknown refresh token".into()))
+                    }
                 };
             };
             match decision {
@@ -266,14 +289,36 @@ impl Store {
                     families::revoke_family_tx(tx, family_seq, RevokeReason::RefreshReplay, Actor::Public, "")?;
                     Ok(Err(why))
                 }
-                RefreshOutcome::Rotate(spec) => {
+                RefreshOutcome::Rotate { issue, retry_until } => {
                     tx.exec("UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1", params![hash, now])?;
                     tx.exec(
                         "UPDATE families SET last_used_at = ?2, rotations = rotations + 1 WHERE seq = ?1",
                         params![family_seq, now],
                     )?;
-                    let tokens = issue_tokens(tx, family_seq, generation + 1, &spec)?;
+                    // The predecessor's kept answer dies with its successor's first use.
+                    retries::forget_family(tx, family_seq)?;
+                    let tokens = issue_tokens(tx, family_seq, generation + 1, &issue)?;
+                    if let (Some(until), Some(refresh_token)) = (retry_until, &tokens.refresh_token) {
+                        let pair = RetryPair {
+                            access_token: tokens.access_token.clone(),
+                            refresh_token: refresh_token.clone(),
+                            access_expires_at: tokens.access_expires_at,
+                            scope: tokens.scope.clone(),
+                        };
+                        retries::keep(tx, &hash, family_seq, &presented, &pair, until)?;
+                    }
                     Ok(Ok(IssuedTokens { family_id, ..tokens }))
+                }
+                RefreshOutcome::Repeat => {
+                    let pair = retries::open(tx, &hash, &presented)?;
+                    Ok(Ok(IssuedTokens {
+                        access_token: pair.access_token,
+                        refresh_token: Some(pair.refresh_token),
+                        access_expires_at: pair.access_expires_at,
+                        scope: pair.scope,
+                        family_id,
+                        repeat: true,
+                    }))
                 }
             }
         })
@@ -452,5 +497,6 @@ fn issue_tokens(
         access_expires_at: spec.access_expires_at,
         scope: spec.access_scope.clone(),
         family_id: String::new(),
+        repeat: false,
     })
 }

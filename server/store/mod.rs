@@ -17,6 +17,7 @@ mod fail_points;
 mod families;
 mod grants;
 mod purge;
+mod retries;
 mod schema;
 mod scopes;
 mod seed;
@@ -32,6 +33,7 @@ pub use grants::{
     StoredCode, StoredRefresh, TokenLookup, TokenRevocation,
 };
 pub use purge::Purged;
+pub use retries::StoredRetry;
 pub use users::UserCredentials;
 pub use writer::WriteStats;
 

@@ -1,7 +1,7 @@
 //! Retention: deleting rows no check needs any more, and the one explicit path
 //! that prunes the otherwise append-only event log.
 
-use super::{Result, Store};
+use super::{retries, Result, Store};
 use rusqlite::params;
 
 /// What a purge removed.
@@ -26,6 +26,8 @@ impl Store {
                 [horizon],
             )?;
             let access_tokens = tx.execute("DELETE FROM access_tokens WHERE expires_at < ?1", [horizon])?;
+            // A kept retry answer goes the moment its window ends, not `keep_secs` later.
+            retries::forget_expired(tx, now)?;
             let families = tx.execute(
                 "DELETE FROM families WHERE revoked_at < ?1
                     OR (revoked_at IS NULL

@@ -150,6 +150,26 @@ ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT '';
 CREATE INDEX events_time ON events (time);
 "#,
+    r#"
+-- Safe refresh retries (opt-in per client, 0 = strict). A rotated refresh token
+-- presented again by its client within the window, with the same scope, while
+-- its successor is unused, gets the first answer again. That answer is kept
+-- only sealed under a key derived from the rotated token (server/sealed.rs),
+-- one row per family at most, keyed by the rotated token's hash; the row goes
+-- when the window ends or the successor is used.
+ALTER TABLE clients ADD COLUMN refresh_retry_window_secs INTEGER NOT NULL DEFAULT 0
+    CHECK (refresh_retry_window_secs BETWEEN 0 AND 60);
+CREATE TABLE refresh_retries (
+    hash        BLOB PRIMARY KEY REFERENCES refresh_tokens (hash) ON DELETE CASCADE,
+    family_seq  INTEGER NOT NULL REFERENCES families (seq) ON DELETE CASCADE,
+    scope       TEXT NOT NULL,
+    until       INTEGER NOT NULL,
+    nonce       BLOB NOT NULL,
+    sealed      BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX refresh_retries_family ON refresh_retries (family_seq);
+CREATE INDEX refresh_retries_until ON refresh_retries (until);
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

@@ -8,6 +8,7 @@ fn create_request(name: &str, uris: &[&str], scopes: &[&str]) -> proto::CreateCl
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         grant_types: vec![],
         public: false,
+        ..Default::default()
     }
 }
 

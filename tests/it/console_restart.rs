@@ -26,6 +26,7 @@ async fn create_clients(server: &ChildServer, names: &[&str]) -> Vec<String> {
                 scopes: vec!["profile".into()],
                 grant_types: vec![],
                 public: false,
+                ..Default::default()
             })
             .await
             .expect("create client")

@@ -330,6 +330,7 @@ async fn purging_deletes_dead_families_that_never_had_a_refresh_token() {
             scopes: vec!["profile".into()],
             grant_types: vec![proto::GrantType::AuthorizationCode as i32],
             public: false,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -35,6 +35,8 @@ mod hostile;
 mod races;
 /// The bearer-protected resource API.
 mod resource;
+/// Safe refresh retries: the same pair within the window, a replay otherwise, crashes, the files.
+mod retries;
 /// /revoke and /introspect.
 mod revoke_introspect;
 /// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.

@@ -7,7 +7,7 @@ use tokio::sync::Barrier;
 
 /// Sends `forms` to `path` at once (each with Basic credentials) and returns
 /// (status, body) for each.
-async fn race(
+pub(crate) async fn race(
     server: &TestServer,
     path: &str,
     id: &str,

@@ -133,6 +133,7 @@ async fn insufficient_scope_is_403_naming_the_scope() {
             scopes: vec!["orders".into()],
             grant_types: vec![],
             public: false,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -175,6 +175,7 @@ pub async fn create_client(admin: &mut AdminClient, redirect_uri: &str) -> (Stri
             scopes: vec!["profile".into()],
             grant_types: vec![],
             public: false,
+            ..Default::default()
         })
         .await
         .expect("create client")
@@ -586,6 +587,7 @@ pub async fn create_public_client(admin: &mut AdminClient) -> String {
             scopes: vec!["profile".into()],
             grant_types: vec![],
             public: true,
+            ..Default::default()
         })
         .await
         .expect("create public client")

@@ -57,6 +57,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
                         .join("+"),
                 ),
                 Cell::from(status),
+                Cell::from(match client.refresh_retry_window_secs {
+                    0 => "off".to_owned(),
+                    secs => format!("{secs} s"),
+                }),
                 Cell::from(client.active_families.to_string()),
             ]);
             if visible.start + offset == list.selected {
@@ -82,10 +86,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         Constraint::Length(12),
         Constraint::Length(5),
         Constraint::Length(10),
-        Constraint::Length(6),
+        Constraint::Length(5),
+        Constraint::Length(4),
     ];
-    let header =
-        Row::new(["NAME", "CLIENT ID", "TYPE", "GRANT", "STATUS", "LIVE"]).style(theme.title());
+    let header = Row::new([
+        "NAME",
+        "CLIENT ID",
+        "TYPE",
+        "GRANT",
+        "STATUS",
+        "RETRY",
+        "LIVE",
+    ])
+    .style(theme.title());
     let table = Table::new(rows, widths)
         .header(header)
         .block(Block::bordered().title(title));

@@ -12,6 +12,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Enter", "new line in the redirect URI editor"),
     ("Space", "toggle a scope, grant type or flag"),
     (
+        "0-9",
+        "retry window: seconds a lost refresh answer may be retried (0 strict)",
+    ),
+    (
         "ctrl-s",
         "review the changes; then y applies, Esc goes back",
     ),
@@ -117,6 +121,8 @@ fn field_lines(form: &ClientForm, theme: Theme) -> Vec<Line<'static>> {
             form.focus == Field::GrantTypes,
         ));
     }
+    lines.push(retry_window_line(form, theme));
+    lines.extend(problem(form, Field::RetryWindow, theme));
     let kind = if values.public {
         "(•) public  ( ) confidential"
     } else {
@@ -155,6 +161,32 @@ fn field_lines(form: &ClientForm, theme: Theme) -> Vec<Line<'static>> {
     };
     lines.push(Line::from(Span::styled(hint, theme.dim())));
     lines
+}
+
+/// `Retry window   30 s  (…)`: how long a refresh whose answer was lost may be
+/// retried for the same pair; 0 is strict rotation.
+fn retry_window_line(form: &ClientForm, theme: Theme) -> Line<'static> {
+    let cursor = if form.focus == Field::RetryWindow {
+        "▏"
+    } else {
+        ""
+    };
+    let hint = if form
+        .values
+        .retry_window
+        .trim()
+        .trim_start_matches('0')
+        .is_empty()
+    {
+        "  strict: a reused refresh token revokes the grant"
+    } else {
+        "  a lost refresh answer may be retried this long"
+    };
+    Line::from(vec![
+        label(form, Field::RetryWindow, theme),
+        Span::raw(format!("{} s{cursor}", form.values.retry_window)),
+        Span::styled(hint, theme.dim()),
+    ])
 }
 
 fn review_lines(form: &ClientForm, theme: Theme) -> Vec<Line<'static>> {

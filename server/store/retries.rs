@@ -1,0 +1,119 @@
+//! Refresh retries: a rotation's answer kept, sealed, for the client's window.
+//!
+//! A row exists only for a client with a retry window, only for the newest
+//! rotation of a family (so one row per family at most), and only until the
+//! window ends or the successor token is used. It is keyed by the rotated
+//! token's hash and holds the answer sealed under a key derived from that
+//! token (`crate::sealed`): the database alone opens nothing.
+
+use super::{Result, Store, StoreError, Tx};
+use crate::sealed::{self, RetryPair, SealedPair};
+use rusqlite::{params, OptionalExtension};
+
+/// A kept answer as the retry decision sees it; the pair itself stays sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRetry {
+    /// The scope the rotation granted: a retry must ask for the same.
+    pub scope: String,
+    /// The window ends at this second (rotation time + the client's window).
+    pub until: i64,
+}
+
+impl Store {
+    /// Deletes the kept answers whose window has ended. Rotations do this
+    /// lazily too; this sweep bounds how long an idle server keeps one.
+    pub fn sweep_refresh_retries(&self, now: i64) -> Result<usize> {
+        let due: bool = self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM refresh_retries WHERE until <= ?1)")?
+                .query_row([now], |row| row.get(0))?)
+        })?;
+        if !due {
+            return Ok(0);
+        }
+        self.write_as("sweep_retries", now, move |tx| forget_expired(tx, now))
+    }
+}
+
+/// The kept answer for a rotated token, if its window is still open.
+pub(super) fn find(tx: &Tx, hash: &[u8]) -> Result<Option<StoredRetry>> {
+    Ok(tx
+        .row(
+            "SELECT scope, until FROM refresh_retries WHERE hash = ?1 AND until > ?2",
+            params![hash, tx.now],
+            |row| {
+                Ok(StoredRetry {
+                    scope: row.get(0)?,
+                    until: row.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Keeps `pair`, the answer to rotating the token `presented` (hash `hash`),
+/// sealed until `until`. Any older kept answer of the family was already
+/// forgotten by this rotation.
+pub(super) fn keep(
+    tx: &Tx,
+    hash: &[u8],
+    family_seq: i64,
+    presented: &str,
+    pair: &RetryPair,
+    until: i64,
+) -> Result<()> {
+    let sealed = sealed::seal(presented, hash, pair);
+    tx.exec(
+        "INSERT INTO refresh_retries (hash, family_seq, scope, until, nonce, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![hash, family_seq, pair.scope, until, sealed.nonce, sealed.ciphertext],
+    )?;
+    Ok(())
+}
+
+/// Opens the kept answer with the token presented again. A row that does not
+/// open with the token whose hash keys it is corruption: fail closed.
+pub(super) fn open(tx: &Tx, hash: &[u8], presented: &str) -> Result<RetryPair> {
+    let sealed = tx
+        .row(
+            "SELECT nonce, sealed FROM refresh_retries WHERE hash = ?1",
+            [hash],
+            |row| {
+                Ok(SealedPair {
+                    nonce: row.get(0)?,
+                    ciphertext: row.get(1)?,
+                })
+            },
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::Internal("a refresh retry's kept answer is gone".into()))?;
+    sealed::open(presented, hash, &sealed).ok_or_else(|| {
+        StoreError::Internal("a refresh retry's kept answer does not open with its token".into())
+    })
+}
+
+/// Forgets the family's kept answer: its successor was used, or the family died.
+pub(super) fn forget_family(tx: &Tx, family_seq: i64) -> Result<()> {
+    tx.exec(
+        "DELETE FROM refresh_retries WHERE family_seq = ?1",
+        [family_seq],
+    )?;
+    Ok(())
+}
+
+/// Forgets the kept answers of every revoked family whose `owner_column`
+/// (`client_seq` or `user_seq`) is `owner`.
+pub(super) fn forget_revoked_of(tx: &Tx, owner_column: &str, owner: i64) -> Result<()> {
+    tx.execute(
+        &format!(
+            "DELETE FROM refresh_retries WHERE family_seq IN
+                (SELECT seq FROM families WHERE {owner_column} = ?1 AND revoked_at IS NOT NULL)"
+        ),
+        [owner],
+    )?;
+    Ok(())
+}
+
+/// Forgets every kept answer whose window has ended (an index range, usually empty).
+pub(super) fn forget_expired(tx: &Tx, now: i64) -> Result<usize> {
+    Ok(tx.exec("DELETE FROM refresh_retries WHERE until <= ?1", [now])?)
+}
