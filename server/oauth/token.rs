@@ -201,13 +201,16 @@ fn refresh(
         let Some(stored) = stored else {
             return Refuse(OAuthError::invalid_grant("refresh token is invalid"));
         };
-        let own = stored.client_id == client_id;
+        // Only a request that could have redeemed the token may revoke its
+        // family (no denial of service): another client is refused, and never
+        // gets a retry's answer either.
+        if stored.client_id != client_id {
+            return Refuse(OAuthError::invalid_grant(
+                "refresh token was issued to another client",
+            ));
+        }
         if stored.family_revoked || stored.client_disabled || stored.user_disabled {
-            return Refuse(OAuthError::invalid_grant(if own {
-                "refresh token was revoked"
-            } else {
-                "refresh token was issued to another client"
-            }));
+            return Refuse(OAuthError::invalid_grant("refresh token was revoked"));
         }
         let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
         let scope = match &requested {
@@ -216,22 +219,15 @@ fn refresh(
             None => Some(stored.family_scope.clone()),
         };
         if stored.rotated {
-            // Only the exact retry of the newest rotation, by its client, within
-            // the window, is answered again; `retry` is gone once the window
-            // ended or the successor was used. Anything else is a replay.
+            // Only the exact retry of the newest rotation within the window is
+            // answered again; `retry` is gone once the window ended or the
+            // successor was used. Anything else is a replay.
             return match &stored.retry {
-                Some(retry) if own && scope.as_ref() == Some(&retry.scope) && now < retry.until => {
-                    Repeat
-                }
+                Some(retry) if scope.as_ref() == Some(&retry.scope) && now < retry.until => Repeat,
                 _ => RevokeReplay(OAuthError::invalid_grant(
                     "refresh token was already used; the grant is revoked",
                 )),
             };
-        }
-        if !own {
-            return Refuse(OAuthError::invalid_grant(
-                "refresh token was issued to another client",
-            ));
         }
         if now >= stored.expires_at {
             return Refuse(OAuthError::invalid_grant("refresh token expired"));
