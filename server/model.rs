@@ -327,6 +327,18 @@ impl Client {
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// The registration as it stands, to change a field of it.
+    pub fn spec(&self) -> ClientSpec {
+        ClientSpec {
+            name: self.name.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            scopes: self.scopes.clone(),
+            grant_types: self.grant_types.clone(),
+            public: self.public,
+            refresh_retry_window: self.refresh_retry_window,
+        }
+    }
 }
 
 /// A validated client registration or full replacement.

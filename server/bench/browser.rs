@@ -298,7 +298,7 @@ impl Partner {
                 .send()
                 .await
                 .map_err(|e| e.to_string()),
-            (Workload::Refresh, Some(family)) => {
+            (Workload::Refresh | Workload::RefreshWindow, Some(family)) => {
                 let response = self
                     .token_request(
                         browser,

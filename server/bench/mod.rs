@@ -10,7 +10,7 @@ pub mod browser;
 mod report;
 
 use crate::clock::Clock;
-use crate::model::{ClientSpec, GrantType, Username};
+use crate::model::{ClientSpec, GrantType, RetryWindow, Username};
 use crate::server::LocalServer;
 use browser::{Browser, Partner};
 use report::{Report, Sample, WorkloadResult};
@@ -62,6 +62,9 @@ pub enum Workload {
     Introspect,
     Me,
     Refresh,
+    /// Refresh on the same families once their client has a 60 s retry
+    /// window: every rotation also seals and keeps its answer.
+    RefreshWindow,
     Flow,
     RevokeClient,
     /// Anonymous GET /authorize without cookies, as a bot sends it.
@@ -75,6 +78,7 @@ impl Workload {
             Workload::Introspect => "introspect",
             Workload::Me => "me",
             Workload::Refresh => "refresh",
+            Workload::RefreshWindow => "refresh-window",
             Workload::Flow => "flow",
             Workload::RevokeClient => "revoke-client",
             Workload::AuthorizeFlood => "authorize-flood",
@@ -116,6 +120,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
             Workload::Introspect,
             Workload::Me,
             Workload::Refresh,
+            Workload::RefreshWindow,
             Workload::Flow,
             Workload::RevokeClient,
         ]
@@ -131,6 +136,16 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
             report.revoke = revoke_client(&target, args.revoke_families).await?;
             continue;
         }
+        let window = match workload {
+            Workload::RefreshWindow => RetryWindow::parse(RetryWindow::MAX_SECS).ok(),
+            _ => None,
+        };
+        if let Some(window) = window {
+            if !set_retry_window(&target, window).await? {
+                eprintln!("refresh-window: skipped (needs the in-process server)");
+                continue;
+            }
+        }
         let baseline = drive(Workload::Baseline, &target, &args, &families).await;
         let sampler = (workload == Workload::AuthorizeFlood).then(report::MemorySampler::start);
         let writes_before = target
@@ -138,6 +153,9 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
             .as_ref()
             .map(|local| local.server.shared.store.write_stats());
         let mut result = drive(workload, &target, &args, &families).await;
+        if window.is_some() {
+            set_retry_window(&target, RetryWindow::STRICT).await?;
+        }
         if let (Some(before), Some(local)) = (writes_before, &target.local) {
             let after = local.server.shared.store.write_stats();
             let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
@@ -246,6 +264,32 @@ impl Target {
             let _ = std::fs::remove_dir_all(&local.data_dir);
         }
     }
+}
+
+/// Sets the bench client's refresh retry window; false without the in-process server.
+async fn set_retry_window(target: &Target, window: RetryWindow) -> Result<bool, BenchError> {
+    let Some(local) = &target.local else {
+        return Ok(false);
+    };
+    let (id, now) = (
+        target.partner.client_id.clone(),
+        local.server.shared.clock.now(),
+    );
+    local
+        .server
+        .shared
+        .store
+        .call(move |store| {
+            store.update_client(&id, now, move |client| {
+                Ok(ClientSpec {
+                    refresh_retry_window: window,
+                    ..client.spec()
+                })
+            })
+        })
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    Ok(true)
 }
 
 /// Runs one HTTP workload at the configured concurrency.

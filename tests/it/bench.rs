@@ -32,7 +32,10 @@ async fn a_short_bench_run_reports_every_workload_without_errors() {
         .iter()
         .map(|w| w["workload"].as_str().unwrap())
         .collect();
-    assert_eq!(workloads, ["introspect", "me", "refresh", "flow"]);
+    assert_eq!(
+        workloads,
+        ["introspect", "me", "refresh", "refresh-window", "flow"]
+    );
     for workload in report["workloads"]
         .as_array()
         .unwrap()
