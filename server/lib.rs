@@ -12,7 +12,8 @@
 //! - [`http`]: the public plane (axum): thin handlers, pages, bearer middleware.
 //! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the auth interceptor.
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
-//! - [`tally`]: failures anyone can cause, counted per minute (bounded event rows).
+//! - [`tally`]: failures anyone can cause, and refresh retries, counted per minute
+//!   (bounded event rows).
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`shutdown`]: the signals that start a shutdown, and the drain every
 //!   long-lived call (the event streams) ends on.

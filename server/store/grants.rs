@@ -228,6 +228,13 @@ impl Store {
 
     /// Rotates a refresh token: `decide` sees the stored token (or `None`) inside
     /// the transaction. Returns the new tokens, or the refusal `decide` gave.
+    ///
+    /// A rotation with `retry_until` keeps its answer sealed under a key derived
+    /// from `refresh_token` (`retries.rs`); `Repeat` opens it again with the
+    /// token presented. Because the decision reads the rotation state in the
+    /// same transaction, simultaneous first uses rotate once: the later jobs, in
+    /// the same batch (the earlier savepoint's writes are visible) or a later
+    /// one, find the token rotated and its answer kept.
     pub fn rotate_refresh<R: Send + 'static>(
         &self,
         refresh_token: &str,
