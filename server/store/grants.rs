@@ -273,8 +273,8 @@ impl Store {
                     },
                 )
                 .optional()?;
-            if let Some((refresh, ..)) = stored.as_mut().filter(|(refresh, ..)| refresh.rotated) {
-                refresh.retry = retries::find(tx, &hash)?;
+            if let Some((refresh, family_seq, ..)) = stored.as_mut().filter(|(refresh, ..)| refresh.rotated) {
+                refresh.retry = retries::find(tx, *family_seq, &hash)?;
             }
             let decision = decide(stored.as_ref().map(|(refresh, ..)| refresh));
             let Some((refresh, family_seq, family_id, generation)) = stored else {
@@ -302,22 +302,25 @@ impl Store {
                         "UPDATE families SET last_used_at = ?2, rotations = rotations + 1 WHERE seq = ?1",
                         params![family_seq, now],
                     )?;
-                    // The predecessor's kept answer dies with its successor's first use.
-                    retries::forget_family(tx, family_seq)?;
                     let tokens = issue_tokens(tx, family_seq, generation + 1, &issue)?;
-                    if let (Some(until), Some(refresh_token)) = (retry_until, &tokens.refresh_token) {
-                        let pair = RetryPair {
-                            access_token: tokens.access_token.clone(),
-                            refresh_token: refresh_token.clone(),
-                            access_expires_at: tokens.access_expires_at,
-                            scope: tokens.scope.clone(),
-                        };
-                        retries::keep(tx, &hash, family_seq, &presented, &pair, until)?;
+                    // The predecessor's kept answer dies with its successor's
+                    // first use: this one's replaces it, or it is deleted.
+                    match (retry_until, &tokens.refresh_token) {
+                        (Some(until), Some(refresh_token)) => {
+                            let pair = RetryPair {
+                                access_token: tokens.access_token.clone(),
+                                refresh_token: refresh_token.clone(),
+                                access_expires_at: tokens.access_expires_at,
+                                scope: tokens.scope.clone(),
+                            };
+                            retries::keep(tx, &hash, family_seq, &presented, &pair, until)?;
+                        }
+                        _ => retries::forget_family(tx, family_seq)?,
                     }
                     Ok(Ok(IssuedTokens { family_id, ..tokens }))
                 }
                 RefreshOutcome::Repeat => {
-                    let pair = retries::open(tx, &hash, &presented)?;
+                    let pair = retries::open(tx, family_seq, &hash, &presented)?;
                     Ok(Ok(IssuedTokens {
                         access_token: pair.access_token,
                         refresh_token: Some(pair.refresh_token),

@@ -1,10 +1,11 @@
 //! Refresh retries: a rotation's answer kept, sealed, for the client's window.
 //!
 //! A row exists only for a client with a retry window, only for the newest
-//! rotation of a family (so one row per family at most), and only until the
-//! window ends or the successor token is used. It is keyed by the rotated
-//! token's hash and holds the answer sealed under a key derived from that
-//! token (`crate::sealed`): the database alone opens nothing.
+//! rotation of a family (so one row per family, keyed by it: the next rotation
+//! replaces or deletes it in place), and only until the window ends or the
+//! successor token is used. It is found by the rotated token's hash and holds
+//! the answer sealed under a key derived from that token (`crate::sealed`): the
+//! database alone opens nothing.
 
 use super::{Result, Store, StoreError, Tx};
 use crate::sealed::{self, RetryPair, SealedPair};
@@ -35,12 +36,13 @@ impl Store {
     }
 }
 
-/// The kept answer for a rotated token, if its window is still open.
-pub(super) fn find(tx: &Tx, hash: &[u8]) -> Result<Option<StoredRetry>> {
+/// The kept answer for a rotated token of the family, if it is the newest
+/// rotated one and its window is still open.
+pub(super) fn find(tx: &Tx, family_seq: i64, hash: &[u8]) -> Result<Option<StoredRetry>> {
     Ok(tx
         .row(
-            "SELECT scope, until FROM refresh_retries WHERE hash = ?1 AND until > ?2",
-            params![hash, tx.now],
+            "SELECT scope, until FROM refresh_retries WHERE family_seq = ?1 AND hash = ?2 AND until > ?3",
+            params![family_seq, hash, tx.now],
             |row| {
                 Ok(StoredRetry {
                     scope: row.get(0)?,
@@ -52,8 +54,7 @@ pub(super) fn find(tx: &Tx, hash: &[u8]) -> Result<Option<StoredRetry>> {
 }
 
 /// Keeps `pair`, the answer to rotating the token `presented` (hash `hash`),
-/// sealed until `until`. Any older kept answer of the family was already
-/// forgotten by this rotation.
+/// sealed until `until`, in place of the family's older kept answer.
 pub(super) fn keep(
     tx: &Tx,
     hash: &[u8],
@@ -64,7 +65,7 @@ pub(super) fn keep(
 ) -> Result<()> {
     let sealed = sealed::seal(presented, hash, pair);
     tx.exec(
-        "INSERT INTO refresh_retries (hash, family_seq, scope, until, nonce, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO refresh_retries (hash, family_seq, scope, until, nonce, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![hash, family_seq, pair.scope, until, sealed.nonce, sealed.ciphertext],
     )?;
     Ok(())
@@ -72,11 +73,11 @@ pub(super) fn keep(
 
 /// Opens the kept answer with the token presented again. A row that does not
 /// open with the token whose hash keys it is corruption: fail closed.
-pub(super) fn open(tx: &Tx, hash: &[u8], presented: &str) -> Result<RetryPair> {
+pub(super) fn open(tx: &Tx, family_seq: i64, hash: &[u8], presented: &str) -> Result<RetryPair> {
     let sealed = tx
         .row(
-            "SELECT nonce, sealed FROM refresh_retries WHERE hash = ?1",
-            [hash],
+            "SELECT nonce, sealed FROM refresh_retries WHERE family_seq = ?1 AND hash = ?2",
+            params![family_seq, hash],
             |row| {
                 Ok(SealedPair {
                     nonce: row.get(0)?,

@@ -155,19 +155,19 @@ CREATE INDEX events_time ON events (time);
 -- presented again by its client within the window, with the same scope, while
 -- its successor is unused, gets the first answer again. That answer is kept
 -- only sealed under a key derived from the rotated token (server/sealed.rs),
--- one row per family at most, keyed by the rotated token's hash; the row goes
--- when the window ends or the successor is used.
+-- for the family's newest rotation only (so one row per family, keyed by it),
+-- found by the rotated token's hash; the row goes when the window ends or the
+-- successor is used (its rotation replaces or deletes the row).
 ALTER TABLE clients ADD COLUMN refresh_retry_window_secs INTEGER NOT NULL DEFAULT 0
     CHECK (refresh_retry_window_secs BETWEEN 0 AND 60);
 CREATE TABLE refresh_retries (
-    hash        BLOB PRIMARY KEY REFERENCES refresh_tokens (hash) ON DELETE CASCADE,
-    family_seq  INTEGER NOT NULL REFERENCES families (seq) ON DELETE CASCADE,
+    family_seq  INTEGER PRIMARY KEY REFERENCES families (seq) ON DELETE CASCADE,
+    hash        BLOB NOT NULL,
     scope       TEXT NOT NULL,
     until       INTEGER NOT NULL,
     nonce       BLOB NOT NULL,
     sealed      BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX refresh_retries_family ON refresh_retries (family_seq);
+);
 CREATE INDEX refresh_retries_until ON refresh_retries (until);
 "#,
 ];
