@@ -245,7 +245,6 @@ impl Store {
         // The retry's key is derived from the token itself; it never leaves memory.
         let presented = refresh_token.to_owned();
         self.write_as("rotate", now, move |tx| {
-            retries::forget_expired(tx, now)?;
             let mut stored = tx
                 .row(
                     "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,

@@ -21,8 +21,9 @@ pub struct StoredRetry {
 }
 
 impl Store {
-    /// Deletes the kept answers whose window has ended. Rotations do this
-    /// lazily too; this sweep bounds how long an idle server keeps one.
+    /// Deletes the kept answers whose window has ended (every 10 s, and in the
+    /// hourly purge). A retry never reads an expired one, and the family's next
+    /// rotation replaces or deletes it anyway: this bounds how long one lasts.
     pub fn sweep_refresh_retries(&self, now: i64) -> Result<usize> {
         let due: bool = self.read(|conn| {
             Ok(conn
@@ -114,7 +115,7 @@ pub(super) fn forget_revoked_of(tx: &Tx, owner_column: &str, owner: i64) -> Resu
     Ok(())
 }
 
-/// Forgets every kept answer whose window has ended (an index range, usually empty).
+/// Forgets every kept answer whose window has ended (an index range).
 pub(super) fn forget_expired(tx: &Tx, now: i64) -> Result<usize> {
     Ok(tx.exec("DELETE FROM refresh_retries WHERE until <= ?1", [now])?)
 }
