@@ -8,6 +8,7 @@
 
 use crate::app::{App, Screen};
 use crate::event::{Cmd, RpcError};
+use crate::view::count;
 use gatehouse::proto;
 
 /// A stream that says nothing for this long is lost (the server sends a
@@ -88,8 +89,14 @@ impl App {
         if !self.feed.caught_up {
             self.feed.caught_up = true;
             if self.feed.was_live {
-                let note = format!("{} events while disconnected", self.feed.replayed);
-                self.toast = Some(format!("reconnected: {} new events", self.feed.replayed));
+                let note = format!(
+                    "{} while disconnected",
+                    count(self.feed.replayed as i64, "event", "events")
+                );
+                self.toast = Some(format!(
+                    "reconnected: {}",
+                    count(self.feed.replayed as i64, "new event", "new events")
+                ));
                 self.gap_note = Some(note);
             }
         }

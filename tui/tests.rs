@@ -459,7 +459,15 @@ fn bulk_revoke_needs_the_typed_name_a_reason_and_the_servers_count() {
         tokens: 4,
         principals: 2,
     })));
-    let cmds = app.update(char_key('y'));
+    // Back in the reason field, `y` is a letter of the reason, never a confirm.
+    app.update(key(KeyCode::BackTab));
+    assert!(app.update(char_key('y')).is_empty());
+    assert_eq!(app.dialog.as_ref().unwrap().reason, "incident 42y");
+    app.update(key(KeyCode::Backspace));
+    let footer = draw(&app, 120, 40).backend().to_string();
+    assert!(footer.contains("Ctrl-Y Confirm"), "{footer}");
+    let ctrl_y = Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL));
+    let cmds = app.update(ctrl_y);
     assert_eq!(
         cmds,
         vec![Cmd::RevokeClient {

@@ -436,14 +436,12 @@ impl proto::admin_service_server::AdminService for AdminService {
     ) -> Reply<proto::RevokeResponse> {
         let request = request.into_inner();
         let now = self.now();
-        let revoked = self
-            .call(move |store| store.revoke_family(&request.id, &request.note, now))
+        let count = self
+            .call(move |store| {
+                store.revoke_family(&request.id, &request.note, request.dry_run, now)
+            })
             .await?;
-        Ok(Response::new(proto::RevokeResponse {
-            revoked,
-            tokens: 0,
-            principals: revoked,
-        }))
+        Ok(Response::new(count.into()))
     }
 
     async fn revoke_client_families(

@@ -102,19 +102,32 @@ impl Store {
     }
 
     /// Revokes one family (if still live) on an operator's word; returns 1 or 0.
-    pub fn revoke_family(&self, id: &str, note: &str, now: i64) -> Result<i64> {
-        let id = id.to_owned();
-        let note = note.to_owned();
+    pub fn revoke_family(
+        &self,
+        id: &str,
+        note: &str,
+        dry_run: bool,
+        now: i64,
+    ) -> Result<RevokeCount> {
+        let (owner, note) = (id.to_owned(), note.to_owned());
+        let seq_of = move |conn: &Connection| -> Result<i64> {
+            conn.query_row("SELECT seq FROM families WHERE id = ?1", [&owner], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("family", &owner))
+        };
+        if dry_run {
+            return self.read(|conn| count_live(conn, ONE_FAMILY, seq_of(conn)?, now));
+        }
         self.write_as("revoke_family", now, move |tx| {
-            let id = id.as_str();
-            let note = note.as_str();
-            let seq: i64 = tx
-                .row("SELECT seq FROM families WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
-                .optional()?
-                .ok_or_else(|| StoreError::not_found("family", id))?;
-            revoke_family_tx(tx, seq, RevokeReason::Admin, Actor::Admin, note)
+            let seq = seq_of(tx)?;
+            let counted = count_live(tx, ONE_FAMILY, seq, now)?;
+            let revoked = revoke_family_tx(tx, seq, RevokeReason::Admin, Actor::Admin, &note)?;
+            Ok(RevokeCount {
+                families: revoked,
+                ..counted
+            })
         })
     }
 
@@ -197,6 +210,9 @@ impl Store {
         })
     }
 }
+
+/// [`count_live`] columns for a single family: itself, and its one user.
+const ONE_FAMILY: (&str, &str) = ("seq", "user_seq");
 
 /// Live families of one owner, their live tokens, and the other principals.
 fn count_live(

@@ -191,3 +191,9 @@ pub fn short_time(unix: i64) -> String {
     let full = gatehouse::cli::output::format_time(unix);
     full.get(5..19).map(str::to_owned).unwrap_or(full)
 }
+
+/// "1 family", "2 families": a count with its noun in the right number.
+pub fn count(n: i64, singular: &str, plural: &str) -> String {
+    let noun = if n == 1 { singular } else { plural };
+    format!("{n} {noun}")
+}
