@@ -471,11 +471,15 @@ impl proto::admin_service_server::AdminService for AdminService {
         let request = request.into_inner();
         required("username", &request.username)?;
         let now = self.now();
+        let (username, dry_run) = (request.username.clone(), request.dry_run);
         let count = self
             .call(move |store| {
                 store.revoke_user_families(&request.username, &request.note, request.dry_run, now)
             })
             .await?;
+        if !dry_run {
+            self.shared.public.end_sessions_of(&username);
+        }
         Ok(Response::new(count.into()))
     }
 

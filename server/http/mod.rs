@@ -1,6 +1,7 @@
 //! The public plane over HTTP (axum): thin handlers over `oauth/`.
 //!
-//! - `authorize`: GET /authorize, the login and consent forms.
+//! - `authorize`, `login`, `forms`: GET /authorize, the login and consent
+//!   forms (decisions in `oauth::interaction`), their cookies and pages.
 //! - `token`: POST /token, /revoke, /introspect.
 //! - `resource`: the bearer-protected API under `/api/public/v1/`.
 //! - `metadata`: RFC 8414.
@@ -10,6 +11,8 @@
 
 mod authorize;
 mod client_addr;
+mod forms;
+mod login;
 mod metadata;
 mod pages;
 mod resource;
@@ -62,6 +65,11 @@ pub struct PublicFigures {
 }
 
 impl PublicState {
+    /// Ends every browser session of `username` (SPEC: a user's revocation ends them).
+    pub fn end_sessions_of(&self, username: &str) {
+        self.browsers.end_sessions_of(username);
+    }
+
     pub fn figures(&self) -> PublicFigures {
         let (pending_authorizations, browser_sessions) = self.browsers.held();
         PublicFigures {
@@ -112,7 +120,7 @@ pub fn router(shared: Shared) -> Router {
             get(authorize::authorize)
                 .fallback(|| async { respond::method_not_allowed("GET", true) }),
         )
-        .route("/login", axum::routing::post(authorize::login))
+        .route("/login", axum::routing::post(login::login))
         .route(
             "/consent",
             get(authorize::consent_page).post(authorize::consent),

@@ -41,7 +41,7 @@ pub fn validate(
         Ok(None) => return Err(page("The request has no client_id.")),
         Ok(Some(id)) => id,
     };
-    let client = match store.get_client(client_id) {
+    let client = match store.client_for_authorization(client_id) {
         Ok(client) if !client.disabled => client,
         Ok(_) => return Err(page("This client is disabled.")),
         Err(crate::store::StoreError::NotFound { .. }) => return Err(page("Unknown client_id.")),

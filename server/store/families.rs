@@ -4,7 +4,7 @@
 //! family is, so revoking a family is one UPDATE however many tokens it holds,
 //! and no clock step can bring a revoked token back.
 
-use super::{clients, users, Result, Store, StoreError, Tx};
+use super::{clients, consents, users, Result, Store, StoreError, Tx};
 use crate::model::{
     Actor, EventKind, Family, FamilyFilter, NewEvent, Revocation, RevokeCount, RevokeReason,
     TokenRecord,
@@ -124,6 +124,7 @@ impl Store {
             let seq = seq_of(tx)?;
             let counted = count_live(tx, ONE_FAMILY, seq, now)?;
             let revoked = revoke_family_tx(tx, seq, RevokeReason::Admin, Actor::Admin, &note)?;
+            consents::forget_family(tx, seq)?;
             Ok(RevokeCount {
                 families: revoked,
                 ..counted
@@ -288,7 +289,8 @@ pub(super) fn revoke_family_tx(
 }
 
 /// Revokes every live family whose `owner_column` (`client_seq` or
-/// `user_seq`) is `owner`; the caller records the event. Returns how many.
+/// `user_seq`) is `owner` and forgets its consent; the caller records the
+/// event. Returns how many.
 pub(super) fn revoke_where(
     tx: &Tx,
     owner_column: &str,
@@ -300,10 +302,13 @@ pub(super) fn revoke_where(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4
          WHERE revoked_at IS NULL AND {owner_column} = ?1"
     );
-    Ok(tx.exec(
+    let revoked = tx.exec(
         &sql,
         params![owner, tx.now, reason.as_str(), actor.as_str()],
-    )? as i64)
+    )? as i64;
+    // The owner's grants are gone: its consent goes with them.
+    consents::forget(tx, owner_column, owner)?;
+    Ok(revoked)
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<Family> {

@@ -12,6 +12,7 @@
 //! them on tokio's blocking pool so the runtime never waits on SQLite.
 
 mod clients;
+mod consents;
 mod events;
 mod fail_points;
 mod families;
@@ -24,12 +25,13 @@ mod users;
 mod writer;
 
 pub use clients::{secret_matches, ClientCredentials};
+pub use consents::{CodeGrant, GrantParties};
 #[cfg(feature = "failpoints")]
 pub use fail_points::FailAction;
 use fail_points::FailPoints;
 pub use grants::{
-    AccessTokenInfo, CodeGrant, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome,
-    StoredCode, StoredRefresh, TokenLookup, TokenRevocation,
+    AccessTokenInfo, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, StoredCode,
+    StoredRefresh, TokenLookup, TokenRevocation,
 };
 pub use purge::Purged;
 pub use users::UserCredentials;

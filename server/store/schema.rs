@@ -150,6 +150,28 @@ ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT '';
 CREATE INDEX events_time ON events (time);
 "#,
+    r#"
+-- Consent as rows, one per (user, client, scope), instead of a space-joined
+-- string; existing consents are carried over.
+CREATE TABLE consent_scopes (
+    user_seq   INTEGER NOT NULL REFERENCES users (seq) ON DELETE CASCADE,
+    client_seq INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    scope      TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_seq, client_seq, scope)
+) WITHOUT ROWID;
+CREATE INDEX consent_scopes_client ON consent_scopes (client_seq);
+WITH RECURSIVE split (user_seq, client_seq, granted_at, head, rest) AS (
+    SELECT user_seq, client_seq, granted_at, '', scope || ' ' FROM consents
+    UNION ALL
+    SELECT user_seq, client_seq, granted_at,
+           substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1)
+    FROM split WHERE rest <> ''
+)
+INSERT OR IGNORE INTO consent_scopes (user_seq, client_seq, scope, granted_at)
+    SELECT user_seq, client_seq, head, granted_at FROM split WHERE head <> '';
+DROP TABLE consents;
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

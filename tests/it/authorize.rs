@@ -191,8 +191,38 @@ async fn invalid_scope_outside_the_allowed_scopes_redirects() {
     }
 }
 
+/// A storage failure while the code is minted: back to the client with
+/// `server_error` and its state, no code.
 #[tokio::test]
-async fn server_error_when_the_client_vanishes_mid_flow() {
+async fn server_error_when_storage_fails_as_the_code_is_minted() {
+    let (server, id, _) = partner_setup().await;
+    let mut browser = Browser::new(&server);
+    let page = browser
+        .authorize(&authorize_query(&id, "s"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let login = browser.login(&page, "alice", PASSWORD).await;
+    let consent = browser.get(&location(&login)).await.text().await.unwrap();
+    server.store.set_fail_point(
+        "grant_code.before_commit",
+        Some(gatehouse::store::FailAction::Error),
+    );
+    let query = error_redirect(
+        browser.decide(&consent, "allow").await,
+        &server,
+        "server_error",
+    )
+    .await;
+    assert_eq!(query["state"], "s");
+    assert!(!query.contains_key("code"));
+}
+
+/// A client deleted while its consent page is open: its redirect URIs can no
+/// longer be trusted, so an error page, never a redirect and never a code.
+#[tokio::test]
+async fn a_client_deleted_mid_flow_gets_the_error_page_and_no_code() {
     let (server, id, _) = partner_setup().await;
     let mut browser = Browser::new(&server);
     let page = browser
@@ -208,13 +238,14 @@ async fn server_error_when_the_client_vanishes_mid_flow() {
         .delete_client(proto::DeleteClientRequest { id })
         .await
         .unwrap();
-    let query = error_redirect(
-        browser.decide(&consent, "allow").await,
-        &server,
-        "server_error",
-    )
-    .await;
-    assert_eq!(query["state"], "s");
+    let response = browser.decide(&consent, "allow").await;
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("no longer registered"));
 }
 
 #[tokio::test]

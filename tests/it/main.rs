@@ -11,6 +11,8 @@ mod admin_cli;
 mod authorize;
 /// gatehouse bench, end to end.
 mod bench;
+/// The browser flow binds to who and what was checked (consent, client state).
+mod binding;
 /// Headless Chromium through login and consent.
 mod browser;
 /// The real console in tmux.

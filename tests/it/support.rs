@@ -207,18 +207,17 @@ pub fn seed_family(
         .user_credentials(username)
         .unwrap()
         .expect("user exists");
+    let grant = CodeGrant {
+        client_id: client_id.into(),
+        user_seq: user.seq,
+        redirect_uri: "https://partner.example/cb".into(),
+        code_challenge: "x".repeat(43),
+        scope: gatehouse::model::ScopeSet::parse_oauth("profile").unwrap(),
+        expires_at: now + 60,
+    };
     let code = store
-        .issue_code(
-            &CodeGrant {
-                client_id: client_id.into(),
-                user_seq: user.seq,
-                redirect_uri: "https://partner.example/cb".into(),
-                code_challenge: "x".repeat(43),
-                scope: "profile".into(),
-                expires_at: now + 60,
-            },
-            now,
-        )
+        .grant_code(grant, false, now, |_| Ok::<(), ()>(()))
+        .unwrap()
         .unwrap();
     let issued = store
         .redeem_code(code.expose(), now, move |_| {
