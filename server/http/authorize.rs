@@ -6,17 +6,16 @@
 //! keep the cookies, the forms and the HTML.
 
 use super::forms::{
-    checked_pending, cookie, current_session, error_page, expired_form, login_page, set_cookie,
-    BROWSER_COOKIE,
+    browser_id, checked_pending, current_session, error_page, expired_form, login_page,
+    new_browser_id, set_cookie, BROWSER_COOKIE,
 };
 use super::pages;
-use super::respond::{page, see_other};
+use super::respond::{form_page, page, see_other};
 use super::sessions::{Pending, Session};
 use super::AppState;
 use crate::oauth::authorize::{error_location, validate, AuthorizationRequest, AuthorizeError};
 use crate::oauth::interaction::{self, Issuer, Next, User};
 use crate::oauth::{OAuthError, Params};
-use crate::secret::random_base64;
 use crate::store::{Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -69,15 +68,12 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
         }
     };
     let now = app.shared.clock.now();
-    let (browser, new_browser) = match cookie(&headers, &app.cookie_name(BROWSER_COOKIE)) {
+    let (browser, new_browser) = match browser_id(&app, &headers) {
         Some(browser) => (browser, false),
-        None => (random_base64(32), true),
+        None => (new_browser_id(&app), true),
     };
     let (txn, pending) = app.browsers().start(request, &browser, now);
-    let mut response = match current_session(&app, &headers, now) {
-        Some(session) => after_login(&app, &txn, &pending, session, now).await,
-        None => login_page(StatusCode::OK, &txn, &pending, "", None),
-    };
+    let mut response = proceed(&app, &txn, &pending, &headers, now).await;
     if new_browser {
         set_cookie(
             &mut response,
@@ -102,13 +98,39 @@ pub async fn consent_page(
     Query(query): Query<ConsentQuery>,
 ) -> Response {
     let now = app.shared.clock.now();
-    let browser = cookie(&headers, &app.cookie_name(BROWSER_COOKIE)).unwrap_or_default();
+    let browser = browser_id(&app, &headers).unwrap_or_default();
     let Some(pending) = app.browsers().pending(&query.txn, &browser, None, now) else {
         return expired_form();
     };
-    match current_session(&app, &headers, now) {
-        Some(session) => after_login(&app, &query.txn, &pending, session, now).await,
-        None => login_page(StatusCode::OK, &query.txn, &pending, "", None),
+    proceed(&app, &query.txn, &pending, &headers, now).await
+}
+
+/// With a session that satisfies `prompt` and `max_age`: what comes after
+/// login. Without one: the login page, or `login_required` under `prompt=none`.
+async fn proceed(
+    app: &AppState,
+    txn: &str,
+    pending: &Arc<Pending>,
+    headers: &HeaderMap,
+    now: i64,
+) -> Response {
+    let session = current_session(app, headers, now).filter(|(_, session)| {
+        !interaction::must_sign_in_again(
+            &pending.request,
+            session.created,
+            pending.signed_in_here(),
+            now,
+        )
+    });
+    if let Some(session) = session {
+        return after_login(app, txn, pending, session, now).await;
+    }
+    match interaction::without_session(&pending.request, issuer(app)) {
+        Some(Next::Redirect(location)) => {
+            app.browsers().finish(txn);
+            see_other(&location)
+        }
+        _ => login_page(StatusCode::OK, txn, pending, "", None),
     }
 }
 
@@ -213,7 +235,7 @@ fn render(
     match next {
         Next::Consent(scopes) => {
             pending.show_to(session.user_seq);
-            page(
+            form_page(
                 StatusCode::OK,
                 pages::consent(
                     &pending.request.client.name,
@@ -222,6 +244,7 @@ fn render(
                     txn,
                     &pending.csrf,
                 ),
+                &pending.request.redirect_uri,
             )
         }
         Next::Redirect(location) => {

@@ -2,7 +2,7 @@
 //! session, the pending request a form names, and the pages they answer with.
 
 use super::pages;
-use super::respond::page;
+use super::respond::{form_page, page};
 use super::sessions::{Pending, Session};
 use super::AppState;
 use crate::oauth::Params;
@@ -25,9 +25,21 @@ pub fn checked_pending(
 ) -> Option<(String, Arc<Pending>)> {
     let txn = form.get("txn").ok().flatten()?;
     let csrf = form.get("csrf").ok().flatten()?;
-    let browser = cookie(headers, &app.cookie_name(BROWSER_COOKIE))?;
+    let browser = browser_id(app, headers)?;
     let pending = app.browsers().pending(txn, &browser, Some(csrf), now)?;
     Some((txn.to_owned(), pending))
+}
+
+/// This browser's binding cookie, only if the server issued it: a value
+/// planted by someone else (`planted-by-attacker`) counts as none.
+pub fn browser_id(app: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookie(headers, &app.cookie_name(BROWSER_COOKIE))
+        .filter(|value| app.shared.public.browser_ids.verify(value))
+}
+
+/// A fresh browser-binding value.
+pub fn new_browser_id(app: &AppState) -> String {
+    app.shared.public.browser_ids.issue()
 }
 
 /// The signed-in session, from memory only; whether the user may still act is
@@ -49,7 +61,7 @@ pub fn login_page(
     username: &str,
     message: Option<&str>,
 ) -> Response {
-    page(
+    form_page(
         status,
         pages::login(
             &pending.request.client.name,
@@ -58,6 +70,7 @@ pub fn login_page(
             username,
             message,
         ),
+        &pending.request.redirect_uri,
     )
 }
 
@@ -89,7 +102,9 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub fn set_cookie(response: &mut Response, name: &str, value: &str, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    // An empty value clears the cookie.
+    let expiry = if value.is_empty() { "; Max-Age=0" } else { "" };
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{expiry}");
     if let Ok(value) = HeaderValue::from_str(&text) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -110,6 +110,7 @@ pub async fn login(
         app.browsers().logout(&old);
     }
     let session = app.browsers().login(user.seq, &user.username, now);
+    pending.mark_signed_in();
     let mut response = see_other(&format!("/consent?txn={txn}"));
     set_cookie(
         &mut response,

@@ -13,6 +13,7 @@ mod authorize;
 mod client_addr;
 mod forms;
 mod login;
+mod logout;
 mod metadata;
 mod pages;
 mod resource;
@@ -54,6 +55,8 @@ pub struct PublicState {
     throttle: throttle::LoginThrottle,
     /// Password checks run since start (argon2id, including the dummy hash).
     password_checks: AtomicU64,
+    /// Issues and recognises the browser-binding cookie.
+    browser_ids: crate::secret::Signer,
 }
 
 /// What [`PublicState`] holds now, for `status`.
@@ -121,6 +124,7 @@ pub fn router(shared: Shared) -> Router {
                 .fallback(|| async { respond::method_not_allowed("GET", true) }),
         )
         .route("/login", axum::routing::post(login::login))
+        .route("/logout", get(logout::logout_page).post(logout::logout))
         .route(
             "/consent",
             get(authorize::consent_page).post(authorize::consent),

@@ -79,6 +79,36 @@ pub fn method_not_allowed(allow: &'static str, with_body: bool) -> Response {
     response
 }
 
+/// The page CSP with its `form-action` directive last.
+macro_rules! concat_csp {
+    ($form_action:expr) => {
+        concat!(
+            "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'; ",
+            $form_action
+        )
+    };
+}
+
+/// A page whose form may end in a redirect to the client (login, consent):
+/// browsers that check `form-action` along a form's redirects must allow the
+/// client's redirect URI too, so it joins `'self'` (its origin, or its scheme
+/// for a native app's custom scheme).
+pub fn form_page(status: StatusCode, markup: Markup, redirect_uri: &str) -> Response {
+    let mut response = page(status, markup);
+    let target = match url::Url::parse(redirect_uri) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url.origin().ascii_serialization(),
+        Ok(url) => format!("{}:", url.scheme()),
+        Err(_) => String::new(),
+    };
+    let policy = format!(concat_csp!("form-action 'self' {}"), target);
+    if let Ok(value) = HeaderValue::from_str(policy.trim_end()) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// Headers on every browser page and authorization redirect.
 fn browser_headers(response: &mut Response) {
     let headers = response.headers_mut();
@@ -87,7 +117,7 @@ fn browser_headers(response: &mut Response) {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"),
+        HeaderValue::from_static(concat_csp!("form-action 'self'")),
     );
     headers.insert(
         header::REFERRER_POLICY,

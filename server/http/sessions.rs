@@ -14,7 +14,7 @@ use crate::oauth::authorize::AuthorizationRequest;
 use crate::secret::{constant_time_eq, random_base64};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,9 +38,20 @@ pub struct Pending {
     /// The user the consent page was last shown to (0: none yet). Allow is
     /// accepted only from that user's session.
     shown_to: AtomicI64,
+    /// A password was checked in this transaction (satisfies `prompt=login`).
+    signed_in_here: AtomicBool,
 }
 
 impl Pending {
+    /// Records a successful sign-in made in this transaction.
+    pub fn mark_signed_in(&self) {
+        self.signed_in_here.store(true, Ordering::SeqCst);
+    }
+
+    pub fn signed_in_here(&self) -> bool {
+        self.signed_in_here.load(Ordering::SeqCst)
+    }
+
     /// Records that the consent page was shown to `user_seq`.
     pub fn show_to(&self, user_seq: i64) {
         self.shown_to.store(user_seq, Ordering::SeqCst);
@@ -80,6 +91,8 @@ pub struct Session {
     pub user_seq: i64,
     pub username: String,
     pub created: i64,
+    /// Must come back in the sign-out form.
+    pub csrf: String,
 }
 
 pub struct Browsers {
@@ -121,6 +134,7 @@ impl Browsers {
             csrf: random_base64(32),
             created: now,
             shown_to: AtomicI64::new(0),
+            signed_in_here: AtomicBool::new(false),
         });
         self.pending.insert(id.clone(), pending.clone());
         (id, pending)
@@ -154,6 +168,7 @@ impl Browsers {
             user_seq,
             username: username.to_owned(),
             created: now,
+            csrf: random_base64(32),
         };
         self.sessions.insert(id.clone(), Arc::new(session));
         id

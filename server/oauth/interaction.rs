@@ -52,8 +52,17 @@ pub fn after_login(
         Some(stored) if !stored.disabled && stored.seq == user.seq => {}
         _ => return Ok(Next::SignedOut),
     }
-    if store.consent_covers(user.seq, &request.client.id, &request.scope)? {
+    let covered = store.consent_covers(user.seq, &request.client.id, &request.scope)?;
+    if covered && !request.prompt.consent {
         return issue(store, request, user, false, issuer, now);
+    }
+    if request.prompt.none {
+        return Ok(Next::Redirect(redirect_error(
+            request,
+            ErrorCode::ConsentRequired,
+            "consent is needed and prompt=none forbids asking",
+            issuer,
+        )));
     }
     let catalog = store.list_scopes()?;
     let listed = request
@@ -85,13 +94,53 @@ pub fn allow(
 
 /// Deny: back to the client with `access_denied`.
 pub fn deny(request: &AuthorizationRequest, issuer: Issuer) -> Next {
-    let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-    Next::Redirect(error_location(
+    Next::Redirect(redirect_error(
+        request,
+        ErrorCode::AccessDenied,
+        "the user denied the request",
+        issuer,
+    ))
+}
+
+/// Whether the login page must be shown although the browser is signed in
+/// (`signed_in_at`): `prompt=login` not yet satisfied in this transaction, or
+/// a sign-in older than `max_age`.
+pub fn must_sign_in_again(
+    request: &AuthorizationRequest,
+    signed_in_at: i64,
+    signed_in_here: bool,
+    now: i64,
+) -> bool {
+    let too_old = request
+        .max_age
+        .is_some_and(|max_age| now - signed_in_at > max_age);
+    !signed_in_here && (request.prompt.login || too_old)
+}
+
+/// With no usable session: the login page, or `login_required` under `prompt=none`.
+pub fn without_session(request: &AuthorizationRequest, issuer: Issuer) -> Option<Next> {
+    request.prompt.none.then(|| {
+        Next::Redirect(redirect_error(
+            request,
+            ErrorCode::LoginRequired,
+            "the user is not signed in and prompt=none forbids asking",
+            issuer,
+        ))
+    })
+}
+
+fn redirect_error(
+    request: &AuthorizationRequest,
+    code: ErrorCode,
+    why: &str,
+    issuer: Issuer,
+) -> String {
+    error_location(
         &request.redirect_uri,
-        &error,
+        &OAuthError::new(code, why),
         request.state.as_deref(),
         issuer.issuer,
-    ))
+    )
 }
 
 /// Why the client or user as they are now refuse a code.

@@ -33,6 +33,8 @@ mod flow;
 mod hardening;
 /// 10,000 malformed requests over raw TCP.
 mod hostile;
+/// prompt, max_age, sign-out, and the server-issued browser cookie.
+mod prompt;
 /// Concurrency: refresh and code races, revoke vs refresh, disable during a storm, mixed load.
 mod races;
 /// The bearer-protected resource API.
