@@ -139,7 +139,7 @@ impl Store {
             let Some((code, client_seq, user_seq, family_seq)) = stored else {
                 return match decision {
                     CodeRedemption::Refuse(why) | CodeRedemption::RevokeReuse(why) => Ok(Err(why)),
-                    CodeRedemption::Issue(_) => Err(StoreError::Internal("asked to issue tokens for an unknown code".into())),
+                    CodeRedemption::Issue(_) => Err(StoreError::internal("asked to issue tokens for an unknown code")),
                 };
             };
             match decision {
@@ -214,7 +214,7 @@ impl Store {
             let Some((refresh, family_seq, family_id, generation)) = stored else {
                 return match decision {
                     RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => Ok(Err(why)),
-                    RefreshOutcome::Rotate(_) => Err(StoreError::Internal("asked to rotate an unknown refresh token".into())),
+                    RefreshOutcome::Rotate(_) => Err(StoreError::internal("asked to rotate an unknown refresh token")),
                 };
             };
             match decision {

@@ -60,11 +60,24 @@ pub enum StoreError {
     /// The write lock could not be had in time; nothing changed.
     #[error("database busy")]
     Busy,
-    #[error("storage failure: {0}")]
-    Internal(String),
+    /// A bug or a broken database: logged with its cause, never shown to clients.
+    #[error("storage failure: {message}")]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl StoreError {
+    /// An internal failure with no underlying error to keep.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        StoreError::Internal {
+            message: message.into(),
+            source: None,
+        }
+    }
+
     fn not_found(what: &'static str, id: &str) -> Self {
         StoreError::NotFound {
             what,
@@ -85,7 +98,10 @@ impl From<rusqlite::Error> for StoreError {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                 StoreError::Busy
             }
-            _ => StoreError::Internal(error.to_string()),
+            _ => StoreError::Internal {
+                message: error.to_string(),
+                source: Some(Arc::new(error)),
+            },
         }
     }
 }
@@ -158,7 +174,7 @@ impl Store {
         let journal: String =
             writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if journal != "wal" {
-            return Err(StoreError::Internal(format!(
+            return Err(StoreError::internal(format!(
                 "journal_mode is {journal}, not wal"
             )));
         }
@@ -179,7 +195,7 @@ impl Store {
         let (events, _) = broadcast::channel(1024);
         let fail_points = Arc::new(FailPoints::default());
         let writer = writer::Writer::start(writer, fail_points.clone(), events.clone()).map_err(
-            |error| StoreError::Internal(format!("cannot start the writer thread: {error}")),
+            |error| StoreError::internal(format!("cannot start the writer thread: {error}")),
         )?;
         Ok(Store {
             inner: Arc::new(Inner {
@@ -203,7 +219,7 @@ impl Store {
         let store = self.clone();
         tokio::task::spawn_blocking(move || work(&store))
             .await
-            .map_err(|error| StoreError::Internal(format!("store task failed: {error}")))?
+            .map_err(|error| StoreError::internal(format!("store task failed: {error}")))?
     }
 
     /// New events, as they are committed.

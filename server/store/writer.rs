@@ -113,10 +113,10 @@ impl Writer {
         };
         self.queue
             .send(queued)
-            .map_err(|_| StoreError::Internal("the writer thread has stopped".into()))?;
+            .map_err(|_| StoreError::internal("the writer thread has stopped"))?;
         answered
             .recv()
-            .map_err(|_| StoreError::Internal("a write job was lost".into()))?
+            .map_err(|_| StoreError::internal("a write job was lost"))?
     }
 }
 
@@ -202,7 +202,7 @@ fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Optio
     let events = std::mem::take(&mut tx.events);
     let Ok((succeeded, deliver)) = outcome else {
         roll_back_job(conn);
-        fail(StoreError::Internal("a write job panicked".into()));
+        fail(StoreError::internal("a write job panicked"));
         return None;
     };
     if succeeded {
