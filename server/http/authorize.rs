@@ -53,12 +53,12 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
             state,
             error,
         })) => {
-            return see_other(&error_location(
+            return redirect_error(
                 &redirect_uri,
                 &error,
                 state.as_deref(),
                 &app.shared.config.issuer,
-            ))
+            )
         }
         Err(error) => {
             tracing::error!(%error, "authorize failed");
@@ -245,12 +245,12 @@ pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Byte
             if let Err(error) = remembered {
                 tracing::error!(%error, "remembering consent failed");
                 let error = OAuthError::server_error();
-                return see_other(&error_location(
+                return redirect_error(
                     &request.redirect_uri,
                     &error,
                     request.state.as_deref(),
                     issuer,
-                ));
+                );
             }
             app.browsers().finish(&txn);
             issue_code_redirect(&app, &pending, session.user_seq, now).await
@@ -258,12 +258,12 @@ pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Byte
         Some("deny") => {
             app.browsers().finish(&txn);
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-            see_other(&error_location(
+            redirect_error(
                 &request.redirect_uri,
                 &error,
                 request.state.as_deref(),
                 issuer,
-            ))
+            )
         }
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }
@@ -360,12 +360,12 @@ async fn issue_code_redirect(
         )),
         Err(error) => {
             let error = OAuthError::from(error);
-            see_other(&error_location(
+            redirect_error(
                 &request.redirect_uri,
                 &error,
                 request.state.as_deref(),
                 issuer,
-            ))
+            )
         }
     }
 }
@@ -406,6 +406,19 @@ async fn current_session(
             None
         }
     }
+}
+
+/// The authorization error redirect (RFC 6749 §4.1.2.1), marked for the metrics.
+fn redirect_error(
+    redirect_uri: &str,
+    error: &OAuthError,
+    state: Option<&str>,
+    issuer: &str,
+) -> Response {
+    super::respond::error_redirect(
+        &error_location(redirect_uri, error, state, issuer),
+        error.code,
+    )
 }
 
 async fn record(app: &AppState, event: NewEvent, now: i64) {

@@ -251,6 +251,7 @@ pub(super) fn revoke_family_tx(
     if changed == 0 {
         return Ok(0);
     }
+    tx.revoked(reason, 1);
     let (family_id, client_id, username): (String, String, String) = tx.row(
         "SELECT f.id, c.id, u.username FROM families f JOIN clients c ON c.seq = f.client_seq
          JOIN users u ON u.seq = f.user_seq WHERE f.seq = ?1",
@@ -274,7 +275,7 @@ pub(super) fn revoke_family_tx(
 /// Revokes every live family whose `owner_column` (`client_seq` or
 /// `user_seq`) is `owner`; the caller records the event. Returns how many.
 pub(super) fn revoke_where(
-    tx: &Tx,
+    tx: &mut Tx,
     owner_column: &str,
     owner: i64,
     reason: RevokeReason,
@@ -284,10 +285,12 @@ pub(super) fn revoke_where(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4
          WHERE revoked_at IS NULL AND {owner_column} = ?1"
     );
-    Ok(tx.exec(
+    let revoked = tx.exec(
         &sql,
         params![owner, tx.now, reason.as_str(), actor.as_str()],
-    )? as i64)
+    )?;
+    tx.revoked(reason, revoked as u64);
+    Ok(revoked as i64)
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<Family> {
