@@ -132,7 +132,7 @@ impl Config {
             None => None,
         };
         if let Some(metrics) = metrics_addr {
-            if metrics == http_addr || metrics == grpc_addr {
+            if metrics.port() != 0 && (metrics == http_addr || metrics == grpc_addr) {
                 return Err(ConfigError::Flag {
                     flag: "metrics-addr",
                     message: format!(

@@ -247,6 +247,25 @@ impl StoreMetrics {
     }
 }
 
+/// A reason sentence as a label value: `wrong username or password` →
+/// `wrong_username_or_password`, cut at the first `;` or `:`.
+fn slug(reason: &str) -> String {
+    let head = reason
+        .split([';', ':', '('])
+        .next()
+        .unwrap_or(reason)
+        .trim();
+    let mut slug = String::with_capacity(head.len());
+    for c in head.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('_') {
+            slug.push('_');
+        }
+    }
+    slug.trim_matches('_').to_owned()
+}
+
 /// Figures the server keeps anyway, read at each scrape.
 #[derive(Clone)]
 struct Figures {
@@ -315,12 +334,12 @@ impl Collector for Figures {
         let failures = ConstCounter::new(0u64);
         let mut family = encoder.encode_descriptor(
             "failures",
-            "Failures anyone can cause, by kind (login_failed, client_auth_failed) and reason; \"locked out\" is a login refused by the throttle",
+            "Failures anyone can cause, by kind (login_failed, client_auth_failed) and reason; reason locked_out is a login refused by the throttle",
             None,
             failures.metric_type(),
         )?;
         for ((kind, reason), count) in totals {
-            let labels = [("kind", kind), ("reason", reason)];
+            let labels = [("kind", kind.to_owned()), ("reason", slug(reason))];
             ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
         }
         let stats = self.store.write_stats();
