@@ -13,6 +13,7 @@
 //! - [`tally`]: failures anyone can cause, counted per minute (bounded event rows).
 //! - [`metrics`]: Prometheus metrics, recorded at the edges, served on their own listener.
 //! - [`ops`]: `backup`, `restore` and `serve --check`, on the data directory itself.
+//! - [`data_dir`]: the data directory's files, modes and lock; opens the store.
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`shutdown`]: the signals that start a shutdown, and the drain every
 //!   long-lived call (the event streams) ends on.
@@ -37,6 +38,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod http;
 pub mod metrics;
 pub mod model;

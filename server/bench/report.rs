@@ -129,6 +129,8 @@ pub struct Report {
     pub flood_memory: Option<FloodMemory>,
     /// Each workload with metrics off and on (`--metrics-cost`).
     pub metrics_cost: Vec<MetricsCost>,
+    /// What recording one /token request's metrics takes, in nanoseconds.
+    pub metrics_record_ns: Option<f64>,
 }
 
 /// One workload run against a server without metrics, then one with them.
@@ -213,6 +215,7 @@ impl Report {
             rss_peak_kib: None,
             flood_memory: None,
             metrics_cost: Vec::new(),
+            metrics_record_ns: None,
         }
     }
 
@@ -271,6 +274,9 @@ impl Report {
                 cost.off_p99_ms,
                 cost.on_p99_ms
             );
+        }
+        if let Some(ns) = self.metrics_record_ns {
+            println!("metrics        recording one /token request: {ns:.0} ns");
         }
         if let Some(revoke) = &self.revoke {
             println!(
