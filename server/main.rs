@@ -11,13 +11,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let (global, json) = (&cli.global, cli.json);
     let outcome = match &cli.command {
-        Command::Serve(args) if args.check => match Config::from_args(global, args) {
-            Ok(config) => gatehouse::ops::check(&config)
-                .await
-                .map(|line| println!("{line}"))
-                .map_err(Into::into),
-            Err(error) => Err(error.into()),
-        },
+        Command::Serve(args) if args.check => gatehouse::ops::check_command(global, args)
+            .await
+            .map_err(Into::into),
         Command::Serve(args) => serve(Config::from_args(global, args).map_err(Into::into)).await,
         Command::Bench(args) => gatehouse::bench::run(args.clone(), json)
             .await
@@ -49,7 +45,10 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
         tracing::warn!(%spec, "fail points armed: this server will fail on purpose");
     }
     let listeners = Listeners::bind(&config).await?;
-    tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, metrics = ?config.metrics_addr,
+    let metrics = config
+        .metrics_addr
+        .map_or("off".into(), |addr| addr.to_string());
+    tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, %metrics,
         issuer = %config.issuer, data_dir = %config.data_dir.display(), "gatehouse serving");
     let shared = Shared::new(config, prepared.store, Default::default());
     let shutdown = gatehouse::shutdown::on_signal()?;

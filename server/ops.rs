@@ -7,7 +7,7 @@
 
 use crate::cli::output::rfc3339;
 use crate::clock::Clock;
-use crate::config::{Config, GlobalArgs};
+use crate::config::{Config, GlobalArgs, ServeArgs};
 use crate::server::{self, DataDirLock, ServeError, ADMIN_TOKEN_FILE, DATABASE_FILE};
 use crate::store::backup::{self as file, RestorePolicy, Summary};
 use crate::store::StoreError;
@@ -269,6 +269,14 @@ fn print_restore_json(
         "{}",
         serde_json::to_string_pretty(&report).unwrap_or_default()
     );
+}
+
+/// `serve --check` as a command: the flags parsed, then [`check`]; prints the `ok` line.
+pub async fn check_command(global: &GlobalArgs, args: &ServeArgs) -> Result<(), OpsError> {
+    let config =
+        Config::from_args(global, args).map_err(|error| OpsError::Usage(error.to_string()))?;
+    println!("{}", check(&config).await?);
+    Ok(())
 }
 
 /// `serve --check`: the flags (already parsed into `config`), the data
