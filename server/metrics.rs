@@ -367,3 +367,29 @@ pub async fn serve(metrics: Arc<Metrics>, listener: tokio::net::TcpListener) {
         tracing::warn!(%error, "the metrics listener stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn reasons_become_short_label_values() {
+        assert_eq!(
+            slug("wrong username or password"),
+            "wrong_username_or_password"
+        );
+        assert_eq!(slug("locked out"), "locked_out");
+        assert_eq!(
+            slug("client authentication required: HTTP Basic, or client_id for public clients"),
+            "client_authentication_required"
+        );
+        assert_eq!(
+            slug("malformed HTTP Basic credentials (RFC 6749 2.3.1)"),
+            "malformed_http_basic_credentials"
+        );
+        assert_eq!(
+            slug("unsupported authentication scheme; use HTTP Basic"),
+            "unsupported_authentication_scheme"
+        );
+    }
+}
