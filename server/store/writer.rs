@@ -202,10 +202,10 @@ fn count_committed(metrics: &StoreMetrics, events: &[Event], revoked: &[(RevokeR
         metrics.revoked(*reason, *families);
     }
     for event in events {
-        match event.kind.as_str() {
-            kind if kind == EventKind::RefreshReplay.as_str() => metrics.refresh_replay(),
-            kind if kind == EventKind::CodeReuse.as_str() => metrics.code_reuse(),
-            _ => {}
+        if event.kind == EventKind::RefreshReplay.as_str() {
+            metrics.refresh_replay();
+        } else if event.kind == EventKind::CodeReuse.as_str() {
+            metrics.code_reuse();
         }
     }
 }
