@@ -11,6 +11,9 @@
 //! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the auth interceptor.
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
 //! - [`tally`]: failures anyone can cause, counted per minute (bounded event rows).
+//! - [`metrics`]: Prometheus metrics, recorded at the edges, served on their own listener.
+//! - [`ops`]: `backup`, `restore` and `serve --check`, on the data directory itself.
+//! - [`data_dir`]: the data directory's files, modes and lock; opens the store.
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`shutdown`]: the signals that start a shutdown, and the drain every
 //!   long-lived call (the event streams) ends on.
@@ -23,6 +26,10 @@
 //! - Only `admin`, `cli` and the console touch generated proto types.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes.
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
+//! - One server per data directory (an flock on `gatehouse.lock`); a restore
+//!   takes the same lock, so it never runs under a live server.
+//! - Metrics labels come from closed sets; no log line carries a token, code,
+//!   secret or password (the access log has the route pattern, never the URI).
 //! - Shutdown is bounded: once it begins no stream outlives it, and the server
 //!   exits within `--shutdown-grace-secs` whatever its clients do.
 
@@ -31,9 +38,12 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod oauth;
+pub mod ops;
 pub mod secret;
 pub mod server;
 pub mod shutdown;

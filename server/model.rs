@@ -374,6 +374,9 @@ pub enum RevokeReason {
     ClientDisabled,
     UserDisabled,
     RevokeEndpoint,
+    /// The database was restored from a backup: what was live in the backup
+    /// may have been rotated since, so it must not mint tokens again.
+    Restored,
 }
 
 impl RevokeReason {
@@ -385,6 +388,7 @@ impl RevokeReason {
             RevokeReason::ClientDisabled => "client_disabled",
             RevokeReason::UserDisabled => "user_disabled",
             RevokeReason::RevokeEndpoint => "revoke_endpoint",
+            RevokeReason::Restored => "restored",
         }
     }
 }
@@ -476,6 +480,7 @@ pub enum EventKind {
     AdminAuthFailed,
     MaintenanceOn,
     MaintenanceOff,
+    DatabaseRestored,
 }
 
 impl EventKind {
@@ -502,6 +507,7 @@ impl EventKind {
             AdminAuthFailed => "admin_auth_failed",
             MaintenanceOn => "maintenance_on",
             MaintenanceOff => "maintenance_off",
+            DatabaseRestored => "database_restored",
         }
     }
 
@@ -515,6 +521,7 @@ impl EventKind {
                 | "client_auth_failed"
                 | "login_failed"
                 | "admin_auth_failed"
+                | "database_restored"
         )
     }
 }

@@ -92,6 +92,9 @@ struct State {
     finished: Vec<Minute>,
     /// The newest finished minute, kept for `status` after it was flushed.
     last: Vec<FailureCount>,
+    /// Failures since start per (kind, reason), for the metrics; the reasons
+    /// are a closed set of static strings, so this stays a handful of entries.
+    totals: HashMap<(&'static str, &'static str), u64>,
 }
 
 /// One aggregated row as `status` shows it.
@@ -108,6 +111,17 @@ impl FailureTally {
         let mut state = self.lock();
         state.roll(now.div_euclid(60));
         state.current.add(&failure);
+        *state
+            .totals
+            .entry((failure.kind.as_str(), failure.reason))
+            .or_default() += 1;
+    }
+
+    /// Failures counted since start, per (kind, reason).
+    pub fn totals(&self) -> Vec<((&'static str, &'static str), u64)> {
+        let mut totals: Vec<_> = self.lock().totals.clone().into_iter().collect();
+        totals.sort();
+        totals
     }
 
     /// The events of every minute that ended before `now`, oldest first.

@@ -3,6 +3,7 @@
 
 mod auth;
 mod convert;
+mod observe;
 mod watch;
 
 use crate::model::{ClientSpec, FamilyFilter, Invalid, Password, Scope, ScopeName, Username};
@@ -32,6 +33,9 @@ pub async fn serve(
     draining: Draining,
 ) -> Result<(), ServeError> {
     let auth = AdminAuth::new(&admin_token, shared.store.clone(), shared.clock.clone());
+    let observe = observe::ObserveLayer {
+        metrics: shared.metrics.clone(),
+    };
     let admin = AdminServiceServer::new(AdminService {
         shared,
         draining: draining.clone(),
@@ -52,6 +56,7 @@ pub async fn serve(
         end_health_watches(health_reporter).await;
     };
     tonic::transport::Server::builder()
+        .layer(observe)
         .add_service(health)
         .add_service(reflection)
         .add_service(admin)

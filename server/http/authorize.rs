@@ -10,7 +10,7 @@ use super::forms::{
     new_browser_id, set_cookie, BROWSER_COOKIE,
 };
 use super::pages;
-use super::respond::{form_page, page, see_other};
+use super::respond::{error_redirect, form_page, page, see_other};
 use super::sessions::{Pending, Session};
 use super::AppState;
 use crate::oauth::authorize::{error_location, validate, AuthorizationRequest, AuthorizeError};
@@ -52,12 +52,13 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
             state,
             error,
         })) => {
-            return see_other(&error_location(
+            let location = error_location(
                 &redirect_uri,
                 &error,
                 state.as_deref(),
                 &app.shared.config.issuer,
-            ))
+            );
+            return error_redirect(&location, error.code);
         }
         Err(error) => {
             tracing::error!(%error, "authorize failed");
@@ -126,9 +127,9 @@ async fn proceed(
         return after_login(app, txn, pending, session, now).await;
     }
     match interaction::without_session(&pending.request, issuer(app)) {
-        Some(Next::Redirect(location)) => {
+        Some(Next::ErrorRedirect(location, code)) => {
             app.browsers().finish(txn);
-            see_other(&location)
+            error_redirect(&location, code)
         }
         _ => login_page(StatusCode::OK, txn, pending, "", None),
     }
@@ -213,13 +214,7 @@ async fn decide(
         .await;
     decided.unwrap_or_else(|error| {
         tracing::error!(%error, "the consent step failed");
-        let request = &pending.request;
-        Next::Redirect(error_location(
-            &request.redirect_uri,
-            &OAuthError::from(error),
-            request.state.as_deref(),
-            &app.shared.config.issuer,
-        ))
+        interaction::error_redirect(&pending.request, &OAuthError::from(error), issuer(app))
     })
 }
 
@@ -250,6 +245,10 @@ fn render(
         Next::Redirect(location) => {
             app.browsers().finish(txn);
             see_other(&location)
+        }
+        Next::ErrorRedirect(location, code) => {
+            app.browsers().finish(txn);
+            error_redirect(&location, code)
         }
         Next::Page(message) => {
             app.browsers().finish(txn);

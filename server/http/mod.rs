@@ -8,6 +8,7 @@
 //! - `respond`: the one mapping from outcomes to statuses and headers.
 //! - `pages`, `sessions`, `throttle`: HTML, and bounded in-memory browser state.
 //! - `client_addr`: the client's address, behind a trusted proxy or not.
+//! - `observe`: the access log line and request metrics, one layer for all.
 
 mod authorize;
 mod client_addr;
@@ -15,6 +16,7 @@ mod forms;
 mod login;
 mod logout;
 mod metadata;
+mod observe;
 mod pages;
 mod resource;
 mod respond;
@@ -139,6 +141,10 @@ pub fn router(shared: Shared) -> Router {
         .route("/assets/gatehouse.css", get(stylesheet))
         .nest("/api/public/v1", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            observe::observe,
+        ))
         .with_state(app)
 }
 

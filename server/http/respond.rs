@@ -7,6 +7,15 @@ use axum::response::{IntoResponse, Response};
 use maud::Markup;
 
 pub const REALM: &str = "gatehouse";
+
+/// The OAuth error code an answer carries, left on the response for the
+/// request layer to count (`gatehouse_oauth_errors_total`).
+#[derive(Debug, Clone, Copy)]
+pub struct Marked(pub ErrorCode);
+
+fn mark(response: &mut Response, code: ErrorCode) {
+    response.extensions_mut().insert(Marked(code));
+}
 const RETRY_AFTER_SECS: &str = "30";
 
 /// Headers every token-endpoint-like answer carries (RFC 6749 §5.1).
@@ -44,6 +53,7 @@ pub fn oauth_error(error: &OAuthError) -> Response {
     let status = status_of(error.code);
     let mut response = (status, axum::Json(error_body(error))).into_response();
     no_store(&mut response);
+    mark(&mut response, error.code);
     let headers = response.headers_mut();
     if status == StatusCode::UNAUTHORIZED {
         headers.insert(
@@ -158,6 +168,13 @@ pub fn see_other(location: &str) -> Response {
     response
 }
 
+/// An authorization error redirect (`see_other` to a location carrying `error`).
+pub fn error_redirect(location: &str, code: ErrorCode) -> Response {
+    let mut response = see_other(location);
+    mark(&mut response, code);
+    response
+}
+
 /// RFC 6750 §3 challenge: bare when `error` is `None`.
 pub fn bearer_challenge(error: Option<(&OAuthError, Option<&str>)>) -> Response {
     let Some((error, scope)) = error else {
@@ -179,6 +196,7 @@ pub fn bearer_challenge(error: Option<(&OAuthError, Option<&str>)>) -> Response 
     }
     let mut response = (status_of(error.code), axum::Json(error_body(error))).into_response();
     no_store(&mut response);
+    mark(&mut response, error.code);
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
             .headers_mut()

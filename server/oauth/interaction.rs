@@ -17,8 +17,10 @@ use crate::store::{CodeGrant, GrantParties, Store, StoreError};
 pub enum Next {
     /// The consent page, listing (scope, description).
     Consent(Vec<(String, String)>),
-    /// Back to the client: a Location with a code, or with an error.
+    /// Back to the client with a code: the Location.
     Redirect(String),
+    /// Back to the client with an error: the Location and its code.
+    ErrorRedirect(String, ErrorCode),
     /// The client can no longer be trusted with a redirect: an error page.
     Page(String),
     /// The signed-in user no longer exists or is disabled: end the session.
@@ -57,12 +59,12 @@ pub fn after_login(
         return issue(store, request, user, false, issuer, now);
     }
     if request.prompt.none {
-        return Ok(Next::Redirect(redirect_error(
+        return Ok(redirect_error(
             request,
             ErrorCode::ConsentRequired,
             "consent is needed and prompt=none forbids asking",
             issuer,
-        )));
+        ));
     }
     let catalog = store.list_scopes()?;
     let listed = request
@@ -94,12 +96,12 @@ pub fn allow(
 
 /// Deny: back to the client with `access_denied`.
 pub fn deny(request: &AuthorizationRequest, issuer: Issuer) -> Next {
-    Next::Redirect(redirect_error(
+    redirect_error(
         request,
         ErrorCode::AccessDenied,
         "the user denied the request",
         issuer,
-    ))
+    )
 }
 
 /// Whether the login page must be shown although the browser is signed in
@@ -120,13 +122,24 @@ pub fn must_sign_in_again(
 /// With no usable session: the login page, or `login_required` under `prompt=none`.
 pub fn without_session(request: &AuthorizationRequest, issuer: Issuer) -> Option<Next> {
     request.prompt.none.then(|| {
-        Next::Redirect(redirect_error(
+        redirect_error(
             request,
             ErrorCode::LoginRequired,
             "the user is not signed in and prompt=none forbids asking",
             issuer,
-        ))
+        )
     })
+}
+
+/// Back to the client with `error`.
+pub fn error_redirect(request: &AuthorizationRequest, error: &OAuthError, issuer: Issuer) -> Next {
+    let location = error_location(
+        &request.redirect_uri,
+        error,
+        request.state.as_deref(),
+        issuer.issuer,
+    );
+    Next::ErrorRedirect(location, error.code)
 }
 
 fn redirect_error(
@@ -134,13 +147,8 @@ fn redirect_error(
     code: ErrorCode,
     why: &str,
     issuer: Issuer,
-) -> String {
-    error_location(
-        &request.redirect_uri,
-        &OAuthError::new(code, why),
-        request.state.as_deref(),
-        issuer.issuer,
-    )
+) -> Next {
+    error_redirect(request, &OAuthError::new(code, why), issuer)
 }
 
 /// Why the client or user as they are now refuse a code.
@@ -179,12 +187,7 @@ fn issue(
             issuer.issuer,
         )),
         Err(Refusal::Page(message)) => Next::Page(message.to_owned()),
-        Err(Refusal::Redirect(error)) => Next::Redirect(error_location(
-            &request.redirect_uri,
-            &error,
-            state,
-            issuer.issuer,
-        )),
+        Err(Refusal::Redirect(error)) => error_redirect(request, &error, issuer),
         Err(Refusal::SignedOut) => Next::SignedOut,
     })
 }

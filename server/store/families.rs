@@ -268,6 +268,7 @@ pub(super) fn revoke_family_tx(
     if changed == 0 {
         return Ok(0);
     }
+    tx.revoked(reason, 1);
     let (family_id, client_id, username): (String, String, String) = tx.row(
         "SELECT f.id, c.id, u.username FROM families f JOIN clients c ON c.seq = f.client_seq
          JOIN users u ON u.seq = f.user_seq WHERE f.seq = ?1",
@@ -292,7 +293,7 @@ pub(super) fn revoke_family_tx(
 /// `user_seq`) is `owner` and forgets its consent; the caller records the
 /// event. Returns how many.
 pub(super) fn revoke_where(
-    tx: &Tx,
+    tx: &mut Tx,
     owner_column: &str,
     owner: i64,
     reason: RevokeReason,
@@ -305,10 +306,11 @@ pub(super) fn revoke_where(
     let revoked = tx.exec(
         &sql,
         params![owner, tx.now, reason.as_str(), actor.as_str()],
-    )? as i64;
+    )?;
+    tx.revoked(reason, revoked as u64);
     // The owner's grants are gone: its consent goes with them.
     consents::forget(tx, owner_column, owner)?;
-    Ok(revoked)
+    Ok(revoked as i64)
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<Family> {

@@ -11,6 +11,7 @@
 //! Methods are synchronous; async callers go through [`Store::call`], which runs
 //! them on tokio's blocking pool so the runtime never waits on SQLite.
 
+pub mod backup;
 mod clients;
 mod consents;
 mod events;
@@ -37,7 +38,8 @@ pub use purge::Purged;
 pub use users::UserCredentials;
 pub use writer::WriteStats;
 
-use crate::model::{Event, Invalid, NewEvent};
+use crate::metrics::StoreMetrics;
+use crate::model::{Event, Invalid, NewEvent, RevokeReason};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -122,13 +124,16 @@ struct Inner {
     events: broadcast::Sender<Event>,
     fail_points: Arc<FailPoints>,
     maintenance: std::sync::atomic::AtomicBool,
+    metrics: StoreMetrics,
 }
 
-/// A write transaction in progress, collecting the events it records.
+/// A write transaction in progress, collecting the events it records and the
+/// families it revokes (counted in the metrics after COMMIT).
 pub(crate) struct Tx<'conn> {
     conn: &'conn Connection,
     now: i64,
     events: Vec<Event>,
+    revoked: Vec<(RevokeReason, u64)>,
 }
 
 impl std::ops::Deref for Tx<'_> {
@@ -164,6 +169,11 @@ impl Tx<'_> {
         self.events.push(recorded);
         Ok(())
     }
+
+    /// Notes `families` revoked for `reason` in this transaction.
+    pub(crate) fn revoked(&mut self, reason: RevokeReason, families: u64) {
+        self.revoked.push((reason, families));
+    }
 }
 
 impl Store {
@@ -179,6 +189,7 @@ impl Store {
             )));
         }
         schema::migrate(&mut writer)?;
+        let metrics = StoreMetrics::default();
         let maintenance = Store::stored_maintenance(&writer)?;
         let readers = (0..READERS)
             .map(|_| {
@@ -194,9 +205,11 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let (events, _) = broadcast::channel(1024);
         let fail_points = Arc::new(FailPoints::default());
-        let writer = writer::Writer::start(writer, fail_points.clone(), events.clone()).map_err(
-            |error| StoreError::internal(format!("cannot start the writer thread: {error}")),
-        )?;
+        let writer =
+            writer::Writer::start(writer, fail_points.clone(), events.clone(), metrics.clone())
+                .map_err(|error| {
+                    StoreError::internal(format!("cannot start the writer thread: {error}"))
+                })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -206,6 +219,7 @@ impl Store {
                 events,
                 fail_points,
                 maintenance: maintenance.into(),
+                metrics,
             }),
         })
     }
@@ -245,8 +259,19 @@ impl Store {
         self.inner.writer.stats()
     }
 
+    /// What the writer records for the metrics.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.inner.metrics
+    }
+
     /// Size of the database and its write-ahead log, in bytes.
     pub fn database_bytes(&self) -> i64 {
+        let (database, wal) = self.file_bytes();
+        database + wal
+    }
+
+    /// Sizes of the database file and of its write-ahead log, in bytes.
+    pub fn file_bytes(&self) -> (i64, i64) {
         let size = |path: &Path| {
             std::fs::metadata(path)
                 .map(|meta| meta.len() as i64)
@@ -254,7 +279,7 @@ impl Store {
         };
         let mut wal = self.inner.path.clone().into_os_string();
         wal.push("-wal");
-        size(&self.inner.path) + size(Path::new(&wal))
+        (size(&self.inner.path), size(Path::new(&wal)))
     }
 
     /// Runs `work` on the writer thread, in its own savepoint of a `BEGIN

@@ -174,9 +174,20 @@ DROP TABLE consents;
 "#,
 ];
 
-/// Applies every migration the database has not seen, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+/// The schema version this binary writes: how many migrations it knows.
+pub const VERSION: usize = MIGRATIONS.len();
+
+/// Applies every migration the database has not seen, each in its own
+/// transaction. A database from a newer binary (a downgrade) is refused, not
+/// opened: this binary cannot know what the newer schema means.
+pub fn migrate(conn: &mut Connection) -> super::Result<()> {
     let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if applied > VERSION {
+        return Err(super::StoreError::internal(format!(
+            "the database has schema version {applied}, newer than this gatehouse knows ({VERSION}): \
+             it was written by a newer release; run that release, or restore a backup made by this one"
+        )));
+    }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(migration)?;
