@@ -3,6 +3,7 @@
 //! every screen is testable without one.
 
 use crate::dialog::{Action, Dialog, Outcome};
+use crate::keys::{self, GlobalAction};
 use crate::event::{Cmd, Msg, RpcError};
 use crate::form::{ClientForm, FormOutcome};
 use crate::link::{Feed, Link};
@@ -10,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatehouse::proto;
 use std::collections::VecDeque;
 
+/// The newest events the Events screen keeps, and how many a paused tail holds.
 const MAX_EVENTS: usize = 1000;
 const STATUS_EVERY_MS: u64 = 5000;
 
@@ -45,11 +47,27 @@ pub struct Listing<T> {
     pub rows: Vec<T>,
     pub selected: usize,
     pub next_page: String,
-    pub loading: bool,
-    /// Shown while the link is lost; cleared by a fresh first page.
-    pub stale: bool,
+    pub remote: Remote,
     /// A live event changed the server's list since it was fetched.
     pub outdated: bool,
+}
+
+/// Where a list stands with the server, as ratatui's `async-github` models it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remote {
+    /// Asked for, not yet answered. `retrying` keeps the failure that made
+    /// the rows stale: they are shown `(stale)` until fresh data arrives.
+    Loading { retrying: Option<String> },
+    Loaded,
+    /// The last fetch failed or the link was lost: the rows shown are stale.
+    Failed(String),
+}
+
+impl Default for Remote {
+    /// `App::init` asks for every list.
+    fn default() -> Self {
+        Remote::Loading { retrying: None }
+    }
 }
 
 impl<T> Listing<T> {
@@ -57,13 +75,94 @@ impl<T> Listing<T> {
         self.rows.get(self.selected)
     }
 
-    fn move_by(&mut self, delta: isize) {
+    /// The rows shown are not what the server has (`(stale)` on screen).
+    pub fn stale(&self) -> bool {
+        self.failure().is_some()
+    }
+
+    pub fn loading(&self) -> bool {
+        matches!(self.remote, Remote::Loading { .. })
+    }
+
+    fn failure(&self) -> Option<String> {
+        match &self.remote {
+            Remote::Loading { retrying } => retrying.clone(),
+            Remote::Loaded => None,
+            Remote::Failed(reason) => Some(reason.clone()),
+        }
+    }
+
+    /// A fetch went out; stale rows stay stale until it is answered.
+    pub(crate) fn start_loading(&mut self) {
+        self.remote = Remote::Loading {
+            retrying: self.failure(),
+        };
+    }
+
+    /// The link was lost: the rows are stale; a fetch in flight stays so.
+    pub(crate) fn fail(&mut self, reason: String) {
+        self.remote = match self.remote {
+            Remote::Loading { .. } => Remote::Loading {
+                retrying: Some(reason),
+            },
+            _ => Remote::Failed(reason),
+        };
+    }
+
+    /// A reply arrived: an error makes the rows stale; a whole fresh list
+    /// (`fresh`) is loaded; a further page leaves stale rows stale.
+    pub(crate) fn answered<R>(&mut self, result: &Result<R, RpcError>, fresh: bool) {
+        self.remote = match result {
+            Err(error) => Remote::Failed(error.message.clone()),
+            Ok(_) if fresh => Remote::Loaded,
+            Ok(_) => self.failure().map_or(Remote::Loaded, Remote::Failed),
+        };
+    }
+
+    pub(crate) fn move_by(&mut self, delta: isize) {
         if self.rows.is_empty() {
             self.selected = 0;
             return;
         }
         let last = self.rows.len() as isize - 1;
         self.selected = (self.selected as isize + delta).clamp(0, last) as usize;
+    }
+}
+
+/// Events that arrive while the tail is paused: at most `capacity`; past it
+/// the oldest held event is dropped and counted.
+#[derive(Debug, Clone)]
+pub struct Held {
+    events: VecDeque<proto::Event>,
+    capacity: usize,
+    pub dropped: usize,
+}
+
+impl Held {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Held {
+            events: VecDeque::new(),
+            capacity,
+            dropped: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn push(&mut self, event: proto::Event) {
+        if self.events.len() == self.capacity {
+            self.events.pop_front();
+            self.dropped += 1;
+        }
+        self.events.push_back(event);
+    }
+
+    /// The held events, oldest first, and how many were dropped; empties it.
+    pub(crate) fn take(&mut self) -> (VecDeque<proto::Event>, usize) {
+        let dropped = std::mem::take(&mut self.dropped);
+        (std::mem::take(&mut self.events), dropped)
     }
 }
 
@@ -112,7 +211,9 @@ pub struct App {
     pub event_selected: usize,
     pub paused: bool,
     /// Events received while paused, shown once resumed.
-    pub held: Vec<proto::Event>,
+    pub held: Held,
+    /// "N events dropped while paused", after a resume that dropped some.
+    pub pause_note: Option<String>,
     pub last_event_id: i64,
     /// "N events while disconnected", after a reconnect.
     pub gap_note: Option<String>,
@@ -147,7 +248,8 @@ impl App {
             events: VecDeque::new(),
             event_selected: 0,
             paused: false,
-            held: Vec::new(),
+            held: Held::with_capacity(MAX_EVENTS),
+            pause_note: None,
             last_event_id: 0,
             gap_note: None,
             feed: Feed::default(),
@@ -182,13 +284,10 @@ impl App {
             Msg::Tick(now_ms) => self.on_tick(now_ms),
             Msg::Status(result) => self.on_reply(result, |app, status| app.status = Some(status)),
             Msg::Clients { result, append } => {
-                self.clients.loading = false;
-                // A list not refreshed is stale; a whole fresh first page is not.
-                self.clients.stale |= result.is_err();
+                self.clients.answered(&result, !append);
                 self.on_reply(result, |app, page| {
                     if !append {
                         app.clients.rows.clear();
-                        app.clients.stale = false;
                     }
                     app.clients.rows.extend(page.clients);
                     app.clients.next_page = page.next_page_token;
@@ -202,12 +301,10 @@ impl App {
                     .collect();
             }),
             Msg::Families(result) => {
-                self.grants.loading = false;
-                self.grants.stale |= result.is_err();
+                self.grants.answered(&result, true);
                 self.on_reply(result, |app, page| {
                     app.grants.rows = page.families;
                     app.grants.next_page = page.next_page_token;
-                    app.grants.stale = false;
                     app.grants.move_by(0);
                 })
             }
@@ -336,7 +433,7 @@ impl App {
         self.push_event(event);
     }
 
-    fn push_event(&mut self, event: proto::Event) {
+    pub(crate) fn push_event(&mut self, event: proto::Event) {
         self.events.push_front(event);
         if self.events.len() > MAX_EVENTS {
             self.events.pop_back();
@@ -521,7 +618,7 @@ impl App {
         cmds
     }
 
-    fn open_form(&mut self, client: Option<proto::Client>) -> Vec<Cmd> {
+    pub(crate) fn open_form(&mut self, client: Option<proto::Client>) -> Vec<Cmd> {
         self.form = Some(match client {
             Some(client) => ClientForm::edit(client, self.catalog.clone()),
             None => ClientForm::new_client(self.catalog.clone()),
@@ -529,197 +626,36 @@ impl App {
         vec![Cmd::LoadScopes]
     }
 
-    fn open_dialog(&mut self, action: Action) -> Vec<Cmd> {
+    pub(crate) fn open_dialog(&mut self, action: Action) -> Vec<Cmd> {
         let (dialog, dry_run) = Dialog::open(action, self.now_ms);
         self.dialog = Some(dialog);
         dry_run.into_iter().collect()
     }
 
+    /// A key on a screen: its table (`keys.rs`) names the action, and the
+    /// screen's handler in `screens/` performs it.
     fn on_screen_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        match key.code {
-            KeyCode::Char('q') => {
-                if self.family.is_some() {
-                    self.family = None;
-                    return Vec::new();
-                }
-                return vec![Cmd::Quit];
-            }
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Char(':') => self.prompt = Some(Prompt::Palette(String::new())),
-            KeyCode::Char('/') => self.prompt = Some(Prompt::Filter(String::new())),
-            KeyCode::Char('r') => return self.refresh(),
-            KeyCode::Char(digit @ '1'..='4') => {
-                self.screen = Screen::ALL[(digit as u8 - b'1') as usize];
+        match keys::action(self.screen, key.code) {
+            Some(keys::Action::Global(action)) => self.on_global_key(action),
+            Some(keys::Action::Overview(action)) => self.on_overview_key(action),
+            Some(keys::Action::Clients(action)) => self.on_clients_key(action),
+            Some(keys::Action::Grants(action)) => self.on_grants_key(action),
+            Some(keys::Action::Events(action)) => self.on_events_key(action),
+            None => Vec::new(),
+        }
+    }
+
+    fn on_global_key(&mut self, action: GlobalAction) -> Vec<Cmd> {
+        match action {
+            GlobalAction::Quit if self.family.is_some() => self.family = None,
+            GlobalAction::Quit => return vec![Cmd::Quit],
+            GlobalAction::Help => self.help = true,
+            GlobalAction::Palette => self.prompt = Some(Prompt::Palette(String::new())),
+            GlobalAction::Refresh => return self.refresh(),
+            GlobalAction::Goto(screen) => {
+                self.screen = screen;
                 self.family = None;
             }
-            _ => {
-                return match self.screen {
-                    Screen::Overview => Vec::new(),
-                    Screen::Clients => self.on_clients_key(key),
-                    Screen::Grants => self.on_grants_key(key),
-                    Screen::Events => self.on_events_key(key),
-                }
-            }
-        }
-        Vec::new()
-    }
-
-    fn on_clients_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let selected = self.clients.current().cloned();
-        match (key.code, selected) {
-            (KeyCode::Down | KeyCode::Char('j'), _) => {
-                self.clients.move_by(1);
-                // Keyset paging: fetch the next page as the cursor nears the end.
-                if self.clients.selected + 10 >= self.clients.rows.len()
-                    && !self.clients.next_page.is_empty()
-                    && !self.clients.loading
-                {
-                    self.clients.loading = true;
-                    return vec![Cmd::LoadClients {
-                        filter: self.client_filter.clone(),
-                        page_token: self.clients.next_page.clone(),
-                    }];
-                }
-            }
-            (KeyCode::Up | KeyCode::Char('k'), _) => self.clients.move_by(-1),
-            (KeyCode::PageDown, _) => self.clients.move_by(20),
-            (KeyCode::PageUp, _) => self.clients.move_by(-20),
-            (KeyCode::Home | KeyCode::Char('g'), _) => self.clients.selected = 0,
-            (KeyCode::End | KeyCode::Char('G'), _) => self.clients.move_by(isize::MAX / 2),
-            (KeyCode::Char('n'), _) => return self.open_form(None),
-            (KeyCode::Char('e') | KeyCode::Enter, Some(client)) => {
-                return self.open_form(Some(client))
-            }
-            (KeyCode::Char('f'), Some(client)) => {
-                self.grant_filter = GrantFilter {
-                    client_id: client.id.clone(),
-                    client_name: client.name.clone(),
-                    ..Default::default()
-                };
-                self.screen = Screen::Grants;
-                return vec![self.load_families()];
-            }
-            (KeyCode::Char('T'), Some(client)) => {
-                return self.open_dialog(Action::DisableClient {
-                    client_id: client.id,
-                    client_name: client.name,
-                    disable: !client.disabled,
-                    active_families: client.active_families,
-                })
-            }
-            (KeyCode::Char('S'), Some(client)) if !client.public => {
-                return self.open_dialog(Action::RotateSecret {
-                    client_id: client.id,
-                    client_name: client.name,
-                })
-            }
-            (KeyCode::Char('D'), Some(client)) => {
-                return self.open_dialog(Action::DeleteClient {
-                    client_id: client.id,
-                    client_name: client.name,
-                    active_families: client.active_families,
-                })
-            }
-            (KeyCode::Char('X'), Some(client)) => {
-                return self.open_dialog(Action::RevokeClient {
-                    client_id: client.id,
-                    client_name: client.name,
-                })
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn on_grants_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        if self.family.is_some() && key.code == KeyCode::Esc {
-            self.family = None;
-            return Vec::new();
-        }
-        let selected = self.grants.current().cloned();
-        match (key.code, selected) {
-            (KeyCode::Down | KeyCode::Char('j'), _) => self.grants.move_by(1),
-            (KeyCode::Up | KeyCode::Char('k'), _) => self.grants.move_by(-1),
-            (KeyCode::PageDown, _) => self.grants.move_by(20),
-            (KeyCode::PageUp, _) => self.grants.move_by(-20),
-            (KeyCode::Char('a'), _) => {
-                self.grant_filter.active_only = !self.grant_filter.active_only;
-                return vec![self.load_families()];
-            }
-            (KeyCode::Esc, _) if self.grant_filter != GrantFilter::default() => {
-                self.grant_filter = GrantFilter::default();
-                return vec![self.load_families()];
-            }
-            (KeyCode::Enter, Some(family)) => return vec![Cmd::LoadFamily(family.id)],
-            (KeyCode::Char('c'), Some(family)) => {
-                self.grant_filter = GrantFilter {
-                    client_id: family.client_id,
-                    client_name: family.client_name,
-                    ..Default::default()
-                };
-                return vec![self.load_families()];
-            }
-            (KeyCode::Char('u'), Some(family)) => {
-                self.grant_filter = GrantFilter {
-                    username: family.username,
-                    ..Default::default()
-                };
-                return vec![self.load_families()];
-            }
-            (KeyCode::Char('X'), Some(family)) if family.status == "active" => {
-                return self.open_dialog(Action::RevokeFamily {
-                    family_id: family.id,
-                    client_name: family.client_name,
-                    username: family.username,
-                    scope: family.scope,
-                })
-            }
-            (KeyCode::Char('C'), Some(family)) => {
-                return self.open_dialog(Action::RevokeClient {
-                    client_id: family.client_id,
-                    client_name: family.client_name,
-                })
-            }
-            (KeyCode::Char('U'), Some(family)) => {
-                return self.open_dialog(Action::RevokeUser {
-                    username: family.username,
-                })
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn on_events_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.event_selected =
-                    (self.event_selected + 1).min(self.events.len().saturating_sub(1))
-            }
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.event_selected = self.event_selected.saturating_sub(1)
-            }
-            KeyCode::Char('F') | KeyCode::Home => self.event_selected = 0,
-            KeyCode::Char('p') => {
-                self.paused = !self.paused;
-                if !self.paused {
-                    for event in std::mem::take(&mut self.held) {
-                        self.push_event(event);
-                    }
-                }
-            }
-            KeyCode::Enter => {
-                let family_id = self
-                    .events
-                    .get(self.event_selected)
-                    .map(|event| event.family_id.clone())
-                    .unwrap_or_default();
-                if !family_id.is_empty() {
-                    self.screen = Screen::Grants;
-                    return vec![Cmd::LoadFamily(family_id)];
-                }
-            }
-            _ => {}
         }
         Vec::new()
     }

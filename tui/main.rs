@@ -8,7 +8,9 @@ mod dialog;
 mod event;
 mod follow;
 mod form;
+mod keys;
 mod link;
+mod screens;
 #[cfg(test)]
 mod tests;
 mod view;

@@ -1,0 +1,7 @@
+//! Each screen's key handling: the action its key table (`keys.rs`) found,
+//! turned into state changes and `Cmd`s. Like `update`, nothing here awaits.
+
+mod clients;
+mod events;
+mod grants;
+mod overview;
