@@ -12,7 +12,7 @@ use crossterm::event::KeyCode::{self, *};
 
 /// One help row: its keys, each with the action it triggers.
 #[derive(Debug)]
-pub struct Binding<A: 'static> {
+pub struct Binding<A> {
     pub keys: &'static [(KeyCode, A)],
     /// The keys as the help shows them.
     pub label: &'static str,
@@ -164,7 +164,10 @@ pub const CLIENTS: &[Binding<ClientsAction>] = &[
         what: "new client",
     },
     Binding {
-        keys: &[(Char('e'), ClientsAction::Edit), (Enter, ClientsAction::Edit)],
+        keys: &[
+            (Char('e'), ClientsAction::Edit),
+            (Enter, ClientsAction::Edit),
+        ],
         label: "e, Enter",
         what: "edit the selected client",
     },
@@ -270,7 +273,10 @@ pub const EVENTS: &[Binding<EventsAction>] = &[
         what: "pause / resume the live tail",
     },
     Binding {
-        keys: &[(Char('F'), EventsAction::Follow), (Home, EventsAction::Follow)],
+        keys: &[
+            (Char('F'), EventsAction::Follow),
+            (Home, EventsAction::Follow),
+        ],
         label: "F, Home",
         what: "follow the newest event",
     },

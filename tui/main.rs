@@ -10,6 +10,7 @@ mod follow;
 mod form;
 mod keys;
 mod link;
+mod listing;
 mod screens;
 #[cfg(test)]
 mod tests;

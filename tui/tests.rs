@@ -545,7 +545,11 @@ fn a_paused_tail_holds_at_most_a_thousand_events_and_counts_the_dropped() {
         .contains("⏸ paused, 1000 held, 37 dropped"));
     app.update(char_key('p'));
     assert_eq!(app.events.len(), 1000);
-    assert_eq!(app.events.front().unwrap().id, 10 + 1036, "the newest is kept");
+    assert_eq!(
+        app.events.front().unwrap().id,
+        10 + 1036,
+        "the newest is kept"
+    );
     assert_eq!(app.held.len(), 0);
     assert_eq!(
         app.pause_note.as_deref(),

@@ -23,7 +23,10 @@ impl App {
                         self.push_event(event);
                     }
                     self.pause_note = (dropped > 0).then(|| {
-                        format!("{} dropped while paused", count(dropped as i64, "event", "events"))
+                        format!(
+                            "{} dropped while paused",
+                            count(dropped as i64, "event", "events")
+                        )
                     });
                 }
             }

@@ -38,7 +38,11 @@ fn every_key_in_a_table_dispatches_its_own_action() {
         }
         for (code, action) in pairs(keys::GLOBAL, Action::Global) {
             if own.iter().all(|(own_code, _)| *own_code != code) {
-                assert_eq!(keys::action(screen, code), Some(action), "{code:?} on {screen:?}");
+                assert_eq!(
+                    keys::action(screen, code),
+                    Some(action),
+                    "{code:?} on {screen:?}"
+                );
             }
         }
     }
@@ -58,12 +62,19 @@ fn a_key_in_no_table_does_nothing() {
         KeyCode::F(1),
     ]);
     for screen in Screen::ALL {
-        for code in codes.iter().filter(|code| keys::action(screen, **code).is_none()) {
+        for code in codes
+            .iter()
+            .filter(|code| keys::action(screen, **code).is_none())
+        {
             let mut app = on_screen(screen);
             let before = format!("{app:?}");
             let cmds = app.update(Msg::Key(KeyEvent::new(*code, KeyModifiers::NONE)));
             assert!(cmds.is_empty(), "{code:?} on {screen:?} asked for {cmds:?}");
-            assert_eq!(format!("{app:?}"), before, "{code:?} on {screen:?} changed the app");
+            assert_eq!(
+                format!("{app:?}"),
+                before,
+                "{code:?} on {screen:?} changed the app"
+            );
         }
     }
 }
