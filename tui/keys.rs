@@ -12,7 +12,7 @@ use crossterm::event::KeyCode::{self, *};
 
 /// One help row: its keys, each with the action it triggers.
 #[derive(Debug)]
-pub struct Binding<A> {
+pub struct Binding<A: 'static> {
     pub keys: &'static [(KeyCode, A)],
     /// The keys as the help shows them.
     pub label: &'static str,
@@ -296,7 +296,7 @@ pub const EVENTS: &[Binding<EventsAction>] = &[
 /// (`dialog.rs` dispatches them).
 pub const NOTES: &[(&str, &str)] = &[(
     "dialogs",
-    "y confirms (Ctrl-Y where a name is typed); Esc, n or q cancel; Enter never confirms",
+    "y confirms (Ctrl-Y once typed); Esc/n/q cancel; never Enter",
 )];
 
 /// What `key` does on `screen`: the screen's own table first, then the global one.
@@ -324,7 +324,7 @@ pub fn help_rows(screen: Screen) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-fn find<A: Copy>(table: &[Binding<A>], key: KeyCode) -> Option<A> {
+fn find<A: Copy + 'static>(table: &[Binding<A>], key: KeyCode) -> Option<A> {
     table
         .iter()
         .flat_map(|binding| binding.keys)
@@ -332,7 +332,7 @@ fn find<A: Copy>(table: &[Binding<A>], key: KeyCode) -> Option<A> {
         .map(|(_, action)| *action)
 }
 
-fn rows<A>(table: &[Binding<A>]) -> Vec<(&'static str, &'static str)> {
+fn rows<A: 'static>(table: &[Binding<A>]) -> Vec<(&'static str, &'static str)> {
     table
         .iter()
         .map(|binding| (binding.label, binding.what))

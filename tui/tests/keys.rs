@@ -8,7 +8,7 @@ use crate::event::Msg;
 use crate::keys::{self, Action, Binding};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-fn pairs<A: Copy>(table: &[Binding<A>], wrap: fn(A) -> Action) -> Vec<(KeyCode, Action)> {
+fn pairs<A: Copy + 'static>(table: &[Binding<A>], wrap: fn(A) -> Action) -> Vec<(KeyCode, Action)> {
     table
         .iter()
         .flat_map(|binding| binding.keys)
