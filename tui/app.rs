@@ -64,10 +64,6 @@ impl Held {
         self.events.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
     fn push(&mut self, event: proto::Event) {
         if self.events.len() == self.capacity {
             self.events.pop_front();
