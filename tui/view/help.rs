@@ -1,21 +1,14 @@
-//! Screen 7, Help: every key of the current screen, filterable.
+//! Screen 7, Help: every key of the current screen, filterable, read from
+//! that screen's key table (`keys.rs`). The form is never under the help: it
+//! takes every key while open and names its keys in its own footer.
 
-use super::{centered, form, Theme};
+use super::{centered, Theme};
 use crate::app::{App, Prompt};
 use crate::keys;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
-
-/// The rows of the current screen's key table (`keys.rs`), then the global
-/// ones; the form's keys while the form is open.
-pub fn key_map(app: &App) -> Vec<(&'static str, &'static str)> {
-    if app.form.is_some() {
-        return form::KEYS.to_vec();
-    }
-    keys::help_rows(app.screen)
-}
 
 /// Width of the key column.
 const KEY_WIDTH: usize = 16;
@@ -25,7 +18,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         Some(Prompt::HelpFilter(text)) => text.to_lowercase(),
         _ => String::new(),
     };
-    let rows: Vec<_> = key_map(app)
+    let rows: Vec<_> = keys::help_rows(app.screen)
         .into_iter()
         .filter(|(key, what)| {
             filter.is_empty()
