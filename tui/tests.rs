@@ -560,3 +560,36 @@ fn a_paused_tail_holds_at_most_a_thousand_events_and_counts_the_dropped() {
         .to_string()
         .contains("⋯ 37 events dropped while paused"));
 }
+
+#[test]
+fn a_list_is_stale_from_a_failed_fetch_until_a_whole_fresh_list_arrives() {
+    use crate::listing::Remote;
+    let mut app = on_screen(Screen::Clients);
+    assert_eq!(app.clients.remote, Remote::Loaded);
+    let failure = RpcError {
+        unavailable: false,
+        field: None,
+        message: "internal".into(),
+    };
+    app.update(Msg::Clients {
+        result: Err(failure),
+        append: false,
+    });
+    assert_eq!(app.clients.remote, Remote::Failed("internal".into()));
+    assert!(draw(&app, 80, 24).backend().to_string().contains("(stale)"));
+    let page = |id: &str| proto::ListClientsResponse {
+        clients: vec![client(id, "Later Page", false, 0)],
+        next_page_token: String::new(),
+    };
+    app.update(Msg::Clients {
+        result: Ok(page("cli_later")),
+        append: true,
+    });
+    assert!(app.clients.stale(), "a further page leaves the list stale");
+    app.update(Msg::Clients {
+        result: Ok(page("cli_fresh")),
+        append: false,
+    });
+    assert_eq!(app.clients.remote, Remote::Loaded);
+    assert!(!draw(&app, 80, 24).backend().to_string().contains("(stale)"));
+}
