@@ -111,6 +111,8 @@ impl App {
 
     /// Marks the link lost (keeping the retry already due) and every view stale.
     pub(crate) fn lost(&mut self, reason: String) {
+        self.clients.fail(reason.clone());
+        self.grants.fail(reason.clone());
         match &mut self.link {
             Link::Lost {
                 reason: current, ..
@@ -122,8 +124,6 @@ impl App {
                 }
             }
         }
-        self.clients.stale = true;
-        self.grants.stale = true;
         if let Some(form) = &mut self.form {
             form.saving = false;
         }
@@ -186,12 +186,12 @@ impl App {
 
     fn refetch(&mut self) -> Vec<Cmd> {
         let mut cmds = vec![Cmd::LoadStatus];
-        if self.clients.stale || self.screen == Screen::Clients {
-            self.clients.loading = true;
+        if self.clients.stale() || self.screen == Screen::Clients {
+            self.clients.start_loading();
             cmds.push(self.load_clients());
         }
-        if self.grants.stale || self.screen == Screen::Grants {
-            self.grants.loading = true;
+        if self.grants.stale() || self.screen == Screen::Grants {
+            self.grants.start_loading();
             cmds.push(self.load_families());
         }
         if let Some(family) = self

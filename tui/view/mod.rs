@@ -1,5 +1,6 @@
-//! Rendering: pure functions from `App` to a frame. One file per screen, each
-//! with its key map; overlays (form, dialog, secret, help) draw on top.
+//! Rendering: pure functions from `App` to a frame. One file per screen;
+//! overlays (form, dialog, secret, help) draw on top. The help lists the key
+//! tables of `keys.rs`.
 
 mod clients;
 mod dialog;
