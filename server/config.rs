@@ -70,6 +70,14 @@ pub struct ServeArgs {
     /// before the server exits anyway (event streams end at once).
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE.as_secs(), value_parser = clap::value_parser!(u64).range(0..=600))]
     pub shutdown_grace_secs: u64,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics, on a listener of
+    /// their own (default: off). Keep it on loopback or a private network.
+    #[arg(long, env = "GATEHOUSE_METRICS_ADDR", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+    /// Check the flags, the data directory, the database and the addresses,
+    /// then exit: 0, or 1 with a one-line reason. Starts nothing.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -93,6 +101,8 @@ pub struct Config {
     pub event_retention_days: i64,
     /// How long a shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// Where `/metrics` is served, if anywhere (never on the public plane).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `--shutdown-grace-secs` when not given.
@@ -116,9 +126,24 @@ impl Config {
             });
         }
         let issuer = parse_issuer(&serve.issuer)?;
+        let http_addr = resolve("http-addr", &serve.http_addr)?;
+        let metrics_addr = match &serve.metrics_addr {
+            Some(text) => Some(resolve("metrics-addr", text)?),
+            None => None,
+        };
+        if let Some(metrics) = metrics_addr {
+            if metrics.port() != 0 && (metrics == http_addr || metrics == grpc_addr) {
+                return Err(ConfigError::Flag {
+                    flag: "metrics-addr",
+                    message: format!(
+                        "{metrics} is already the public or admin address; metrics get a listener of their own"
+                    ),
+                });
+            }
+        }
         Ok(Config {
             data_dir: global.data_dir.clone(),
-            http_addr: resolve("http-addr", &serve.http_addr)?,
+            http_addr,
             grpc_addr,
             issuer,
             log_format: serve.log_format,
@@ -134,6 +159,7 @@ impl Config {
                 .collect::<Result<_, _>>()?,
             event_retention_days: serve.event_retention_days,
             shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
+            metrics_addr,
         })
     }
 }

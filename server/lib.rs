@@ -14,6 +14,9 @@
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
 //! - [`tally`]: failures anyone can cause, and refresh retries, counted per minute
 //!   (bounded event rows).
+//! - [`metrics`]: Prometheus metrics, recorded at the edges, served on their own listener.
+//! - [`ops`]: `backup`, `restore` and `serve --check`, on the data directory itself.
+//! - [`data_dir`]: the data directory's files, modes and lock; opens the store.
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`shutdown`]: the signals that start a shutdown, and the drain every
 //!   long-lived call (the event streams) ends on.
@@ -27,6 +30,10 @@
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes,
 //!   and a retry window's answer sealed under a key only the rotated token derives.
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
+//! - One server per data directory (an flock on `gatehouse.lock`); a restore
+//!   takes the same lock, so it never runs under a live server.
+//! - Metrics labels come from closed sets; no log line carries a token, code,
+//!   secret or password (the access log has the route pattern, never the URI).
 //! - Shutdown is bounded: once it begins no stream outlives it, and the server
 //!   exits within `--shutdown-grace-secs` whatever its clients do.
 
@@ -35,9 +42,12 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod oauth;
+pub mod ops;
 pub mod sealed;
 pub mod secret;
 pub mod server;

@@ -1,4 +1,4 @@
-//! The `gatehouse` binary: `serve`, or an admin command against a running server.
+//! The `gatehouse` binary: `serve`, or a command against a running server or its data dir.
 
 use clap::Parser;
 use gatehouse::cli::{self, Cli, Command};
@@ -9,18 +9,23 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (global, json) = (&cli.global, cli.json);
     let outcome = match &cli.command {
-        Command::Serve(args) => {
-            serve(Config::from_args(&cli.global, args).map_err(Into::into)).await
-        }
-        Command::Bench(args) => gatehouse::bench::run(args.clone(), cli.json)
+        Command::Serve(args) if args.check => gatehouse::ops::check_command(global, args)
             .await
             .map_err(Into::into),
+        Command::Serve(args) => serve(Config::from_args(global, args).map_err(Into::into)).await,
+        Command::Bench(args) => gatehouse::bench::run(args.clone(), json)
+            .await
+            .map_err(Into::into),
+        Command::Backup(args) => gatehouse::ops::backup(global, args, json).map_err(Into::into),
+        Command::Restore(args) => gatehouse::ops::restore(global, args, json).map_err(Into::into),
         _ => cli::run(cli).await.map_err(Into::into),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            let error: anyhow::Error = error;
             eprintln!("gatehouse: {error:#}");
             ExitCode::FAILURE
         }
@@ -40,10 +45,15 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
         tracing::warn!(%spec, "fail points armed: this server will fail on purpose");
     }
     let listeners = Listeners::bind(&config).await?;
-    tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, issuer = %config.issuer,
-        data_dir = %config.data_dir.display(), "gatehouse serving");
+    let metrics = config
+        .metrics_addr
+        .map_or("off".into(), |addr| addr.to_string());
+    tracing::info!(http = %config.http_addr, grpc = %config.grpc_addr, %metrics,
+        issuer = %config.issuer, data_dir = %config.data_dir.display(), "gatehouse serving");
     let shared = Shared::new(config, prepared.store, Default::default());
     let shutdown = gatehouse::shutdown::on_signal()?;
+    // `prepared.lock` holds the data directory until the server has stopped.
     server::run(shared, prepared.admin_token, listeners, shutdown).await?;
+    drop(prepared.lock);
     Ok(())
 }

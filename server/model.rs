@@ -424,6 +424,9 @@ pub enum RevokeReason {
     ClientDisabled,
     UserDisabled,
     RevokeEndpoint,
+    /// The database was restored from a backup: what was live in the backup
+    /// may have been rotated since, so it must not mint tokens again.
+    Restored,
 }
 
 impl RevokeReason {
@@ -435,6 +438,7 @@ impl RevokeReason {
             RevokeReason::ClientDisabled => "client_disabled",
             RevokeReason::UserDisabled => "user_disabled",
             RevokeReason::RevokeEndpoint => "revoke_endpoint",
+            RevokeReason::Restored => "restored",
         }
     }
 }
@@ -528,6 +532,7 @@ pub enum EventKind {
     AdminAuthFailed,
     MaintenanceOn,
     MaintenanceOff,
+    DatabaseRestored,
 }
 
 impl EventKind {
@@ -555,6 +560,7 @@ impl EventKind {
             AdminAuthFailed => "admin_auth_failed",
             MaintenanceOn => "maintenance_on",
             MaintenanceOff => "maintenance_off",
+            DatabaseRestored => "database_restored",
         }
     }
 
@@ -568,6 +574,7 @@ impl EventKind {
                 | "client_auth_failed"
                 | "login_failed"
                 | "admin_auth_failed"
+                | "database_restored"
         )
     }
 }

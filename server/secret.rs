@@ -90,6 +90,69 @@ pub fn random_base64(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Values the server issued and recognises again: `RANDOM.MAC`, an
+/// HMAC-SHA256 under a key that lives only in this process (a restart forgets
+/// it, as it forgets the pending requests such values are bound to).
+pub struct Signer {
+    key: [u8; 32],
+}
+
+impl Default for Signer {
+    fn default() -> Self {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        Signer { key }
+    }
+}
+
+impl Signer {
+    /// A fresh value: 256 random bits and their MAC.
+    pub fn issue(&self) -> String {
+        let id = random_base64(32);
+        let mac = self.mac(&id);
+        format!("{id}.{mac}")
+    }
+
+    /// Whether `value` is one [`Signer::issue`] made (constant time).
+    pub fn verify(&self, value: &str) -> bool {
+        value
+            .split_once('.')
+            .is_some_and(|(id, mac)| constant_time_eq(&self.mac(id), mac))
+    }
+
+    fn mac(&self, id: &str) -> String {
+        use hmac::{Mac, SimpleHmac};
+        let mut mac =
+            SimpleHmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(id.as_bytes());
+        URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16])
+    }
+}
+
+#[cfg(test)]
+mod signer_tests {
+    use super::Signer;
+
+    #[test]
+    fn only_issued_values_verify() {
+        let signer = Signer::default();
+        let issued = signer.issue();
+        assert!(signer.verify(&issued));
+        for planted in [
+            "planted-by-attacker",
+            "a",
+            "../../",
+            "",
+            ".",
+            "x.",
+            &format!("{issued}x"),
+        ] {
+            assert!(!signer.verify(planted), "{planted:?}");
+        }
+        assert!(!Signer::default().verify(&issued), "another process's key");
+    }
+}
+
 /// Constant-time equality of two strings (the lengths are not secret).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))

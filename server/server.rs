@@ -1,23 +1,24 @@
-//! Startup and the run loop: the data directory, the admin token, both listeners.
+//! Startup and the run loop: both planes (and the metrics) on their listeners,
+//! the periodic purge and failure flush, the drain at shutdown.
+
+pub use crate::data_dir::{
+    create_data_dir, prepare, read_token_file, refuse_if_exposed, DataDirLock, Prepared,
+    ADMIN_TOKEN_FILE, DATABASE_FILE, LOCK_FILE,
+};
 
 use crate::admin;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http;
-use crate::secret::random_base64;
+use crate::metrics::Metrics;
 use crate::shutdown;
 use crate::store::{Store, StoreError};
 use crate::tally::FailureTally;
 use std::future::Future;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
-
-pub const ADMIN_TOKEN_FILE: &str = "admin.token";
-pub const DATABASE_FILE: &str = "gatehouse.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -50,128 +51,52 @@ pub struct Shared {
     pub tally: Arc<FailureTally>,
     /// The public plane's bounded in-memory state (browsers, login throttle).
     pub public: Arc<http::PublicState>,
+    /// Present when `--metrics-addr` is set: nothing is recorded otherwise.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Shared {
     pub fn new(config: Config, store: Store, clock: Clock) -> Self {
+        let tally: Arc<FailureTally> = Arc::default();
+        let public: Arc<http::PublicState> = Arc::default();
+        let metrics = config
+            .metrics_addr
+            .map(|_| Arc::new(Metrics::new(&store, public.clone(), tally.clone())));
         Shared {
             config,
             store,
             clock,
             started: Instant::now(),
-            tally: Arc::default(),
-            public: Arc::default(),
+            tally,
+            public,
+            metrics,
         }
     }
 }
 
-/// The data directory made ready: created 0700, permissions checked, the admin
-/// token created on first start, the database opened.
-pub struct Prepared {
-    pub store: Store,
-    pub admin_token: String,
-}
-
-/// Creates or checks the data directory, the admin token and the database.
-/// Refuses files readable by group or others, as ssh does.
-pub fn prepare(data_dir: &Path) -> Result<Prepared, ServeError> {
-    let failure = |path: &Path, message: String| ServeError::DataDir {
-        path: path.to_owned(),
-        message,
-    };
-    if !data_dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(data_dir)
-            .map_err(|error| {
-                failure(
-                    data_dir,
-                    format!("cannot create the data directory: {error}"),
-                )
-            })?;
-    }
-    let token_path = data_dir.join(ADMIN_TOKEN_FILE);
-    if !token_path.exists() {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&token_path)
-            .map_err(|error| {
-                failure(
-                    &token_path,
-                    format!("cannot create the admin token: {error}"),
-                )
-            })?;
-        writeln!(file, "{}", random_base64(32))?;
-        file.sync_all()?;
-    }
-    let database = data_dir.join(DATABASE_FILE);
-    if !database.exists() {
-        // SQLite gives the -wal and -shm files the mode of the database file.
-        create_private(&database)?;
-    }
-    for path in [data_dir, token_path.as_path(), database.as_path()] {
-        refuse_if_exposed(path)?;
-    }
-    let admin_token =
-        read_token_file(&token_path).map_err(|message| failure(&token_path, message))?;
-    let store = Store::open(&database)?;
-    Ok(Prepared { store, admin_token })
-}
-
-/// Reads a token file: its first line, trimmed; it must not be empty.
-pub fn read_token_file(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read the admin token: {error}"))?;
-    let token = text.lines().next().unwrap_or("").trim().to_owned();
-    if token.is_empty() {
-        return Err("the admin token file is empty".into());
-    }
-    Ok(token)
-}
-
-fn refuse_if_exposed(path: &Path) -> Result<(), ServeError> {
-    let Ok(metadata) = std::fs::metadata(path) else {
-        return Ok(());
-    };
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(ServeError::DataDir {
-            path: path.to_owned(),
-            message: format!(
-                "mode {mode:o} lets group or others read it; run `chmod go-rwx` on it"
-            ),
-        });
-    }
-    Ok(())
-}
-
-fn create_private(path: &Path) -> Result<(), ServeError> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    Ok(())
-}
-
-/// Log lines to stderr as text or JSON; `RUST_LOG` filters (default `info`).
+/// Log lines to stderr as text or JSON, one object a line; `RUST_LOG` filters
+/// (default `info`). Text is coloured only when stderr is a terminal and
+/// `NO_COLOR` is unset: a file or the journal gets no escape codes.
 pub fn init_logging(format: crate::config::LogFormat) {
+    use std::io::IsTerminal;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let subscriber = tracing_subscriber::fmt().with_env_filter(filter);
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
-        crate::config::LogFormat::Json => subscriber.json().init(),
-        crate::config::LogFormat::Text => subscriber.init(),
+        crate::config::LogFormat::Json => subscriber.json().with_ansi(false).init(),
+        crate::config::LogFormat::Text => subscriber.with_ansi(colour).init(),
     }
 }
 
-/// Bound listeners for both planes (port 0 in tests).
+/// Bound listeners: both planes, and the metrics when asked for (port 0 in tests).
 pub struct Listeners {
     pub http: TcpListener,
     pub grpc: TcpListener,
+    pub metrics: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -185,9 +110,14 @@ impl Listeners {
                     message: error.to_string(),
                 })
         };
+        let metrics = match config.metrics_addr {
+            Some(addr) => Some(bind("--metrics-addr", addr).await?),
+            None => None,
+        };
         Ok(Listeners {
             http: bind("--http-addr", config.http_addr).await?,
             grpc: bind("--grpc-addr", config.grpc_addr).await?,
+            metrics,
         })
     }
 }
@@ -206,12 +136,22 @@ pub async fn run(
     let grpc = admin::serve(shared.clone(), admin_token, listeners.grpc, draining);
     let purge = tokio::spawn(purge_periodically(shared.clone()));
     let flush = tokio::spawn(flush_failures_periodically(shared.clone()));
+    let metrics = match (listeners.metrics, &shared.metrics) {
+        (Some(listener), Some(metrics)) => Some(tokio::spawn(crate::metrics::serve(
+            metrics.clone(),
+            listener,
+        ))),
+        _ => None,
+    };
     let sweep = tokio::spawn(sweep_retries_periodically(shared.clone()));
     let mut http = tokio::spawn(http);
     let mut grpc = tokio::spawn(grpc);
     shutdown.await;
     purge.abort();
     flush.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     sweep.abort();
     trigger.begin();
     let grace = shared.config.shutdown_grace;
@@ -322,8 +262,11 @@ pub struct LocalServer {
     pub admin_token: String,
     pub http_addr: std::net::SocketAddr,
     pub grpc_addr: std::net::SocketAddr,
+    /// Where `/metrics` answers, when the config asked for metrics.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), ServeError>>,
+    _lock: DataDirLock,
 }
 
 impl LocalServer {
@@ -333,7 +276,8 @@ impl LocalServer {
     }
 
     /// [`LocalServer::start`] with the default config changed by `configure`
-    /// (trusted proxies, retention, lifetimes).
+    /// (trusted proxies, retention, lifetimes). A `metrics_addr` it sets, any
+    /// address, means metrics on 127.0.0.1 port 0.
     pub async fn start_with(
         data_dir: &Path,
         clock: Clock,
@@ -361,8 +305,18 @@ impl LocalServer {
             trusted_proxies: Vec::new(),
             event_retention_days: 90,
             shutdown_grace: crate::config::DEFAULT_SHUTDOWN_GRACE,
+            metrics_addr: None,
         };
         configure(&mut config);
+        let metrics = match config.metrics_addr {
+            Some(_) => Some(loopback("metrics").await?),
+            None => None,
+        };
+        config.metrics_addr = match &metrics {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
+        let metrics_addr = config.metrics_addr;
         let shared = Shared::new(config, prepared.store, clock);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async {
@@ -371,7 +325,11 @@ impl LocalServer {
         let task = tokio::spawn(run(
             shared.clone(),
             prepared.admin_token.clone(),
-            Listeners { http, grpc },
+            Listeners {
+                http,
+                grpc,
+                metrics,
+            },
             shutdown,
         ));
         Ok(LocalServer {
@@ -379,8 +337,10 @@ impl LocalServer {
             admin_token: prepared.admin_token,
             http_addr,
             grpc_addr,
+            metrics_addr,
             stop,
             task,
+            _lock: prepared.lock,
         })
     }
 

@@ -96,6 +96,9 @@ struct State {
     finished: Vec<Minute>,
     /// The newest finished minute, kept for `status` after it was flushed.
     last: Vec<FailureCount>,
+    /// Failures since start per (kind, reason), for the metrics; the reasons
+    /// are a closed set of static strings, so this stays a handful of entries.
+    totals: HashMap<(&'static str, &'static str), u64>,
 }
 
 /// One aggregated row as `status` shows it.
@@ -111,36 +114,40 @@ pub struct FailureCount {
 impl FailureTally {
     /// Counts one failure at `now` (Unix seconds).
     pub fn note(&self, now: i64, failure: Failure) {
-        self.add(
-            now,
-            Key {
-                kind: failure.kind,
-                client_id: failure.client_id.map(str::to_owned),
-                source: Some(failure.source),
-                family_id: None,
-                reason: failure.reason,
-            },
-        );
-    }
-
-    /// Counts one refresh retry answered at `now` with the pair already issued.
-    pub fn note_retry(&self, now: i64, client_id: &str, family_id: &str) {
-        self.add(
-            now,
-            Key {
-                kind: EventKind::RefreshRetried,
-                client_id: Some(client_id.to_owned()),
-                source: None,
-                family_id: Some(family_id.to_owned()),
-                reason: RETRY_REASON,
-            },
-        );
-    }
-
-    fn add(&self, now: i64, key: Key) {
         let mut state = self.lock();
         state.roll(now.div_euclid(60));
-        state.current.add(key);
+        state.current.add(Key {
+            kind: failure.kind,
+            client_id: failure.client_id.map(str::to_owned),
+            source: Some(failure.source),
+            family_id: None,
+            reason: failure.reason,
+        });
+        *state
+            .totals
+            .entry((failure.kind.as_str(), failure.reason))
+            .or_default() += 1;
+    }
+
+    /// Counts one refresh retry answered at `now` with the pair already issued
+    /// (no failure: it stays out of the failure totals).
+    pub fn note_retry(&self, now: i64, client_id: &str, family_id: &str) {
+        let mut state = self.lock();
+        state.roll(now.div_euclid(60));
+        state.current.add(Key {
+            kind: EventKind::RefreshRetried,
+            client_id: Some(client_id.to_owned()),
+            source: None,
+            family_id: Some(family_id.to_owned()),
+            reason: RETRY_REASON,
+        });
+    }
+
+    /// Failures counted since start, per (kind, reason).
+    pub fn totals(&self) -> Vec<((&'static str, &'static str), u64)> {
+        let mut totals: Vec<_> = self.lock().totals.clone().into_iter().collect();
+        totals.sort();
+        totals
     }
 
     /// The events of every minute that ended before `now`, oldest first.

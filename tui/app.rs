@@ -5,11 +5,14 @@
 use crate::dialog::{Action, Dialog, Outcome};
 use crate::event::{Cmd, Msg, RpcError};
 use crate::form::{ClientForm, FormOutcome};
+use crate::keys::{self, GlobalAction};
 use crate::link::{Feed, Link};
+use crate::listing::Listing;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatehouse::proto;
 use std::collections::VecDeque;
 
+/// The newest events the Events screen keeps, and how many a paused tail holds.
 const MAX_EVENTS: usize = 1000;
 const STATUS_EVERY_MS: u64 = 5000;
 
@@ -39,31 +42,40 @@ impl Screen {
     }
 }
 
-/// A list the server pages for us.
-#[derive(Debug, Clone, Default)]
-pub struct Listing<T> {
-    pub rows: Vec<T>,
-    pub selected: usize,
-    pub next_page: String,
-    pub loading: bool,
-    /// Shown while the link is lost; cleared by a fresh first page.
-    pub stale: bool,
-    /// A live event changed the server's list since it was fetched.
-    pub outdated: bool,
+/// Events that arrive while the tail is paused: at most `capacity`; past it
+/// the oldest held event is dropped and counted.
+#[derive(Debug, Clone)]
+pub struct Held {
+    events: VecDeque<proto::Event>,
+    capacity: usize,
+    pub dropped: usize,
 }
 
-impl<T> Listing<T> {
-    pub fn current(&self) -> Option<&T> {
-        self.rows.get(self.selected)
+impl Held {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Held {
+            events: VecDeque::new(),
+            capacity,
+            dropped: 0,
+        }
     }
 
-    fn move_by(&mut self, delta: isize) {
-        if self.rows.is_empty() {
-            self.selected = 0;
-            return;
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn push(&mut self, event: proto::Event) {
+        if self.events.len() == self.capacity {
+            self.events.pop_front();
+            self.dropped += 1;
         }
-        let last = self.rows.len() as isize - 1;
-        self.selected = (self.selected as isize + delta).clamp(0, last) as usize;
+        self.events.push_back(event);
+    }
+
+    /// The held events, oldest first, and how many were dropped; empties it.
+    pub(crate) fn take(&mut self) -> (VecDeque<proto::Event>, usize) {
+        let dropped = std::mem::take(&mut self.dropped);
+        (std::mem::take(&mut self.events), dropped)
     }
 }
 
@@ -112,7 +124,9 @@ pub struct App {
     pub event_selected: usize,
     pub paused: bool,
     /// Events received while paused, shown once resumed.
-    pub held: Vec<proto::Event>,
+    pub held: Held,
+    /// "N events dropped while paused", after a resume that dropped some.
+    pub pause_note: Option<String>,
     pub last_event_id: i64,
     /// "N events while disconnected", after a reconnect.
     pub gap_note: Option<String>,
@@ -147,7 +161,8 @@ impl App {
             events: VecDeque::new(),
             event_selected: 0,
             paused: false,
-            held: Vec::new(),
+            held: Held::with_capacity(MAX_EVENTS),
+            pause_note: None,
             last_event_id: 0,
             gap_note: None,
             feed: Feed::default(),
@@ -182,13 +197,10 @@ impl App {
             Msg::Tick(now_ms) => self.on_tick(now_ms),
             Msg::Status(result) => self.on_reply(result, |app, status| app.status = Some(status)),
             Msg::Clients { result, append } => {
-                self.clients.loading = false;
-                // A list not refreshed is stale; a whole fresh first page is not.
-                self.clients.stale |= result.is_err();
+                self.clients.answered(&result, !append);
                 self.on_reply(result, |app, page| {
                     if !append {
                         app.clients.rows.clear();
-                        app.clients.stale = false;
                     }
                     app.clients.rows.extend(page.clients);
                     app.clients.next_page = page.next_page_token;
@@ -202,12 +214,10 @@ impl App {
                     .collect();
             }),
             Msg::Families(result) => {
-                self.grants.loading = false;
-                self.grants.stale |= result.is_err();
+                self.grants.answered(&result, true);
                 self.on_reply(result, |app, page| {
                     app.grants.rows = page.families;
                     app.grants.next_page = page.next_page_token;
-                    app.grants.stale = false;
                     app.grants.move_by(0);
                 })
             }
@@ -336,7 +346,7 @@ impl App {
         self.push_event(event);
     }
 
-    fn push_event(&mut self, event: proto::Event) {
+    pub(crate) fn push_event(&mut self, event: proto::Event) {
         self.events.push_front(event);
         if self.events.len() > MAX_EVENTS {
             self.events.pop_back();
@@ -425,91 +435,7 @@ impl App {
         self.on_screen_key(key)
     }
 
-    fn on_prompt_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let Some(prompt) = &mut self.prompt else {
-            return Vec::new();
-        };
-        let text = match prompt {
-            Prompt::Filter(text) | Prompt::Palette(text) | Prompt::HelpFilter(text) => text,
-        };
-        match key.code {
-            KeyCode::Char(c) => {
-                text.push(c);
-                Vec::new()
-            }
-            KeyCode::Backspace => {
-                text.pop();
-                Vec::new()
-            }
-            KeyCode::Esc => {
-                let was_filter = matches!(prompt, Prompt::Filter(_));
-                self.prompt = None;
-                if was_filter && self.screen == Screen::Clients && !self.client_filter.is_empty() {
-                    self.client_filter.clear();
-                    return vec![self.load_clients()];
-                }
-                Vec::new()
-            }
-            KeyCode::Enter => {
-                let prompt = self.prompt.take();
-                match prompt {
-                    Some(Prompt::Filter(text)) => self.apply_filter(text),
-                    Some(Prompt::Palette(text)) => self.run_palette(text.trim()),
-                    Some(Prompt::HelpFilter(text)) => {
-                        self.prompt = Some(Prompt::HelpFilter(text));
-                        Vec::new()
-                    }
-                    None => Vec::new(),
-                }
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn apply_filter(&mut self, text: String) -> Vec<Cmd> {
-        match self.screen {
-            Screen::Grants => {
-                // `client=ID user=NAME active`: sent to the server as filters.
-                let mut filter = GrantFilter::default();
-                for word in text.split_whitespace() {
-                    match word.split_once('=') {
-                        Some(("client", id)) => filter.client_id = id.to_owned(),
-                        Some(("user", name)) => filter.username = name.to_owned(),
-                        _ if word == "active" => filter.active_only = true,
-                        _ => {}
-                    }
-                }
-                self.grant_filter = filter;
-                vec![self.load_families()]
-            }
-            _ => {
-                self.client_filter = text;
-                self.screen = Screen::Clients;
-                vec![self.load_clients()]
-            }
-        }
-    }
-
-    fn run_palette(&mut self, command: &str) -> Vec<Cmd> {
-        match command {
-            "overview" | "1" => self.screen = Screen::Overview,
-            "clients" | "2" => self.screen = Screen::Clients,
-            "grants" | "families" | "3" => self.screen = Screen::Grants,
-            "events" | "4" => self.screen = Screen::Events,
-            "help" => self.help = true,
-            "new" | "new client" => return self.open_form(None),
-            "quit" | "q" => return vec![Cmd::Quit],
-            "refresh" => return self.refresh(),
-            other => {
-                self.toast = Some(format!(
-                "unknown command {other:?}: try clients, grants, events, overview, new, help, quit"
-            ))
-            }
-        }
-        Vec::new()
-    }
-
-    fn refresh(&self) -> Vec<Cmd> {
+    pub(crate) fn refresh(&self) -> Vec<Cmd> {
         let mut cmds = vec![Cmd::LoadStatus, self.load_clients(), self.load_families()];
         if let Some(family) = self
             .family
@@ -521,7 +447,7 @@ impl App {
         cmds
     }
 
-    fn open_form(&mut self, client: Option<proto::Client>) -> Vec<Cmd> {
+    pub(crate) fn open_form(&mut self, client: Option<proto::Client>) -> Vec<Cmd> {
         self.form = Some(match client {
             Some(client) => ClientForm::edit(client, self.catalog.clone()),
             None => ClientForm::new_client(self.catalog.clone()),
@@ -529,197 +455,36 @@ impl App {
         vec![Cmd::LoadScopes]
     }
 
-    fn open_dialog(&mut self, action: Action) -> Vec<Cmd> {
+    pub(crate) fn open_dialog(&mut self, action: Action) -> Vec<Cmd> {
         let (dialog, dry_run) = Dialog::open(action, self.now_ms);
         self.dialog = Some(dialog);
         dry_run.into_iter().collect()
     }
 
+    /// A key on a screen: its table (`keys.rs`) names the action, and the
+    /// screen's handler in `screens/` performs it.
     fn on_screen_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        match key.code {
-            KeyCode::Char('q') => {
-                if self.family.is_some() {
-                    self.family = None;
-                    return Vec::new();
-                }
-                return vec![Cmd::Quit];
-            }
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Char(':') => self.prompt = Some(Prompt::Palette(String::new())),
-            KeyCode::Char('/') => self.prompt = Some(Prompt::Filter(String::new())),
-            KeyCode::Char('r') => return self.refresh(),
-            KeyCode::Char(digit @ '1'..='4') => {
-                self.screen = Screen::ALL[(digit as u8 - b'1') as usize];
+        match keys::action(self.screen, key.code) {
+            Some(keys::Action::Global(action)) => self.on_global_key(action),
+            Some(keys::Action::Overview(action)) => self.on_overview_key(action),
+            Some(keys::Action::Clients(action)) => self.on_clients_key(action),
+            Some(keys::Action::Grants(action)) => self.on_grants_key(action),
+            Some(keys::Action::Events(action)) => self.on_events_key(action),
+            None => Vec::new(),
+        }
+    }
+
+    fn on_global_key(&mut self, action: GlobalAction) -> Vec<Cmd> {
+        match action {
+            GlobalAction::Quit if self.family.is_some() => self.family = None,
+            GlobalAction::Quit => return vec![Cmd::Quit],
+            GlobalAction::Help => self.help = true,
+            GlobalAction::Palette => self.prompt = Some(Prompt::Palette(String::new())),
+            GlobalAction::Refresh => return self.refresh(),
+            GlobalAction::Goto(screen) => {
+                self.screen = screen;
                 self.family = None;
             }
-            _ => {
-                return match self.screen {
-                    Screen::Overview => Vec::new(),
-                    Screen::Clients => self.on_clients_key(key),
-                    Screen::Grants => self.on_grants_key(key),
-                    Screen::Events => self.on_events_key(key),
-                }
-            }
-        }
-        Vec::new()
-    }
-
-    fn on_clients_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let selected = self.clients.current().cloned();
-        match (key.code, selected) {
-            (KeyCode::Down | KeyCode::Char('j'), _) => {
-                self.clients.move_by(1);
-                // Keyset paging: fetch the next page as the cursor nears the end.
-                if self.clients.selected + 10 >= self.clients.rows.len()
-                    && !self.clients.next_page.is_empty()
-                    && !self.clients.loading
-                {
-                    self.clients.loading = true;
-                    return vec![Cmd::LoadClients {
-                        filter: self.client_filter.clone(),
-                        page_token: self.clients.next_page.clone(),
-                    }];
-                }
-            }
-            (KeyCode::Up | KeyCode::Char('k'), _) => self.clients.move_by(-1),
-            (KeyCode::PageDown, _) => self.clients.move_by(20),
-            (KeyCode::PageUp, _) => self.clients.move_by(-20),
-            (KeyCode::Home | KeyCode::Char('g'), _) => self.clients.selected = 0,
-            (KeyCode::End | KeyCode::Char('G'), _) => self.clients.move_by(isize::MAX / 2),
-            (KeyCode::Char('n'), _) => return self.open_form(None),
-            (KeyCode::Char('e') | KeyCode::Enter, Some(client)) => {
-                return self.open_form(Some(client))
-            }
-            (KeyCode::Char('f'), Some(client)) => {
-                self.grant_filter = GrantFilter {
-                    client_id: client.id.clone(),
-                    client_name: client.name.clone(),
-                    ..Default::default()
-                };
-                self.screen = Screen::Grants;
-                return vec![self.load_families()];
-            }
-            (KeyCode::Char('T'), Some(client)) => {
-                return self.open_dialog(Action::DisableClient {
-                    client_id: client.id,
-                    client_name: client.name,
-                    disable: !client.disabled,
-                    active_families: client.active_families,
-                })
-            }
-            (KeyCode::Char('S'), Some(client)) if !client.public => {
-                return self.open_dialog(Action::RotateSecret {
-                    client_id: client.id,
-                    client_name: client.name,
-                })
-            }
-            (KeyCode::Char('D'), Some(client)) => {
-                return self.open_dialog(Action::DeleteClient {
-                    client_id: client.id,
-                    client_name: client.name,
-                    active_families: client.active_families,
-                })
-            }
-            (KeyCode::Char('X'), Some(client)) => {
-                return self.open_dialog(Action::RevokeClient {
-                    client_id: client.id,
-                    client_name: client.name,
-                })
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn on_grants_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        if self.family.is_some() && key.code == KeyCode::Esc {
-            self.family = None;
-            return Vec::new();
-        }
-        let selected = self.grants.current().cloned();
-        match (key.code, selected) {
-            (KeyCode::Down | KeyCode::Char('j'), _) => self.grants.move_by(1),
-            (KeyCode::Up | KeyCode::Char('k'), _) => self.grants.move_by(-1),
-            (KeyCode::PageDown, _) => self.grants.move_by(20),
-            (KeyCode::PageUp, _) => self.grants.move_by(-20),
-            (KeyCode::Char('a'), _) => {
-                self.grant_filter.active_only = !self.grant_filter.active_only;
-                return vec![self.load_families()];
-            }
-            (KeyCode::Esc, _) if self.grant_filter != GrantFilter::default() => {
-                self.grant_filter = GrantFilter::default();
-                return vec![self.load_families()];
-            }
-            (KeyCode::Enter, Some(family)) => return vec![Cmd::LoadFamily(family.id)],
-            (KeyCode::Char('c'), Some(family)) => {
-                self.grant_filter = GrantFilter {
-                    client_id: family.client_id,
-                    client_name: family.client_name,
-                    ..Default::default()
-                };
-                return vec![self.load_families()];
-            }
-            (KeyCode::Char('u'), Some(family)) => {
-                self.grant_filter = GrantFilter {
-                    username: family.username,
-                    ..Default::default()
-                };
-                return vec![self.load_families()];
-            }
-            (KeyCode::Char('X'), Some(family)) if family.status == "active" => {
-                return self.open_dialog(Action::RevokeFamily {
-                    family_id: family.id,
-                    client_name: family.client_name,
-                    username: family.username,
-                    scope: family.scope,
-                })
-            }
-            (KeyCode::Char('C'), Some(family)) => {
-                return self.open_dialog(Action::RevokeClient {
-                    client_id: family.client_id,
-                    client_name: family.client_name,
-                })
-            }
-            (KeyCode::Char('U'), Some(family)) => {
-                return self.open_dialog(Action::RevokeUser {
-                    username: family.username,
-                })
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn on_events_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.event_selected =
-                    (self.event_selected + 1).min(self.events.len().saturating_sub(1))
-            }
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.event_selected = self.event_selected.saturating_sub(1)
-            }
-            KeyCode::Char('F') | KeyCode::Home => self.event_selected = 0,
-            KeyCode::Char('p') => {
-                self.paused = !self.paused;
-                if !self.paused {
-                    for event in std::mem::take(&mut self.held) {
-                        self.push_event(event);
-                    }
-                }
-            }
-            KeyCode::Enter => {
-                let family_id = self
-                    .events
-                    .get(self.event_selected)
-                    .map(|event| event.family_id.clone())
-                    .unwrap_or_default();
-                if !family_id.is_empty() {
-                    self.screen = Screen::Grants;
-                    return vec![Cmd::LoadFamily(family_id)];
-                }
-            }
-            _ => {}
         }
         Vec::new()
     }

@@ -3,6 +3,7 @@
 
 use crate::event::{Cmd, Msg, RpcError};
 use crate::link::SILENCE_MS;
+use crate::view::count;
 use gatehouse::cli::AdminClient;
 use gatehouse::proto;
 use std::time::Duration;
@@ -78,21 +79,13 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
         }
         Cmd::CountFamily(id) => Msg::BlastRadius(
             admin
-                .get_family(proto::GetFamilyRequest { id })
-                .await
-                .map(|r| {
-                    let live = r
-                        .into_inner()
-                        .tokens
-                        .iter()
-                        .filter(|t| t.status == "active")
-                        .count() as i64;
-                    proto::RevokeResponse {
-                        revoked: 1,
-                        tokens: live,
-                        principals: 1,
-                    }
+                .revoke_family(proto::RevokeFamilyRequest {
+                    id,
+                    note: String::new(),
+                    dry_run: true,
                 })
+                .await
+                .map(|r| r.into_inner())
                 .map_err(err),
         ),
         Cmd::LoadFamily(id) => Msg::FamilyDetail(
@@ -138,8 +131,8 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
                     let name = reply.client.map(|c| c.name).unwrap_or_default();
                     if disabled {
                         format!(
-                            "disabled {name}: {} families revoked",
-                            reply.revoked_families
+                            "disabled {name}: {} revoked",
+                            count(reply.revoked_families, "family", "families")
                         )
                     } else {
                         format!("enabled {name}")
@@ -166,9 +159,13 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
                 .revoke_family(proto::RevokeFamilyRequest {
                     id: id.clone(),
                     note,
+                    dry_run: false,
                 })
                 .await
-                .map(|r| format!("revoked {} family ({id})", r.into_inner().revoked))
+                .map(|r| {
+                    let revoked = r.into_inner().revoked;
+                    format!("revoked {} ({id})", count(revoked, "family", "families"))
+                })
                 .map_err(err),
         ),
         Cmd::RevokeClient {
@@ -238,7 +235,9 @@ fn revoke_reply(
     if dry_run {
         Msg::BlastRadius(result)
     } else {
-        Msg::Done(result.map(|count| format!("revoked {} families", count.revoked)))
+        Msg::Done(
+            result.map(|reply| format!("revoked {}", count(reply.revoked, "family", "families"))),
+        )
     }
 }
 

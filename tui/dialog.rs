@@ -7,7 +7,8 @@
 //! reason, and the server's blast-radius count before they can be confirmed.
 
 use crate::event::Cmd;
-use crossterm::event::{KeyCode, KeyEvent};
+use crate::view::count;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatehouse::proto;
 
 /// Keys are ignored this long after a dialog opens (defeats key repeat and reflexes).
@@ -165,7 +166,11 @@ impl Dialog {
             return Outcome::Cancel;
         }
         let typing = self.focus != Focus::Buttons;
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            // The confirm key of a dialog with text fields is one no field
+            // consumes: a `y` typed into the reason is a `y`, never a confirm.
+            KeyCode::Char('y') if control => return self.confirm(writable),
             KeyCode::Tab | KeyCode::Down => self.focus = self.next_focus(),
             KeyCode::BackTab | KeyCode::Up => self.focus = self.previous_focus(),
             // Enter only moves on from a text field; it never confirms.
@@ -173,19 +178,30 @@ impl Dialog {
             KeyCode::Backspace if typing => {
                 self.field().pop();
             }
-            KeyCode::Char(c) if typing => self.field().push(c),
-            KeyCode::Char('n') | KeyCode::Char('q') => return Outcome::Cancel,
-            KeyCode::Char('y') => {
-                if !writable {
-                    self.error =
-                        Some("connection lost: writes are disabled until it is back".into());
-                } else if self.ready() {
-                    return Outcome::Confirm(Box::new(self.command()));
-                } else {
-                    self.error = Some(self.missing());
-                }
-            }
+            KeyCode::Char(c) if typing && !control => self.field().push(c),
+            KeyCode::Char('n') | KeyCode::Char('q') if !typing => return Outcome::Cancel,
+            KeyCode::Char('y') if !typing => return self.confirm(writable),
             _ => {}
+        }
+        Outcome::Stay
+    }
+
+    /// The key that confirms, as the footer names it.
+    pub fn confirm_key(&self) -> &'static str {
+        if self.action.typed_confirmation().is_some() {
+            "Ctrl-Y"
+        } else {
+            "y"
+        }
+    }
+
+    fn confirm(&mut self, writable: bool) -> Outcome {
+        if !writable {
+            self.error = Some("connection lost: writes are disabled until it is back".into());
+        } else if self.ready() {
+            return Outcome::Confirm(Box::new(self.command()));
+        } else {
+            self.error = Some(self.missing());
         }
         Outcome::Stay
     }
@@ -271,8 +287,8 @@ impl Dialog {
                 format!("scope   {scope}"),
                 match &self.blast {
                     Some(blast) => format!(
-                        "Affects 1 family: its {} live tokens die at once.",
-                        blast.tokens
+                        "Affects 1 family: its {} die at once.",
+                        count(blast.tokens, "live token", "live tokens")
                     ),
                     None => "Affects 1 family: counting its live tokens…".into(),
                 },
@@ -317,13 +333,15 @@ impl Dialog {
                 None => "Counting what this affects…".into(),
                 Some(blast) => {
                     let others = if matches!(self.action, Action::RevokeUser { .. }) {
-                        "clients"
+                        ("client", "clients")
                     } else {
-                        "users"
+                        ("user", "users")
                     };
                     format!(
-                        "Affects {} families, {} live tokens, {} {others}.",
-                        blast.revoked, blast.tokens, blast.principals
+                        "Affects {}, {}, {}.",
+                        count(blast.revoked, "family", "families"),
+                        count(blast.tokens, "live token", "live tokens"),
+                        count(blast.principals, others.0, others.1)
                     )
                 }
             });

@@ -22,14 +22,14 @@ impl App {
         if self.link != Link::Live {
             return cmds;
         }
-        if self.clients.outdated && !self.clients.loading {
+        if self.clients.outdated && !self.clients.loading() {
             self.clients.outdated = false;
-            self.clients.loading = true;
+            self.clients.start_loading();
             cmds.push(self.load_clients());
         }
-        if self.grants.outdated && !self.grants.loading {
+        if self.grants.outdated && !self.grants.loading() {
             self.grants.outdated = false;
-            self.grants.loading = true;
+            self.grants.start_loading();
             cmds.push(self.load_families());
         }
         cmds

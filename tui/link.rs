@@ -8,6 +8,7 @@
 
 use crate::app::{App, Screen};
 use crate::event::{Cmd, RpcError};
+use crate::view::count;
 use gatehouse::proto;
 
 /// A stream that says nothing for this long is lost (the server sends a
@@ -88,8 +89,14 @@ impl App {
         if !self.feed.caught_up {
             self.feed.caught_up = true;
             if self.feed.was_live {
-                let note = format!("{} events while disconnected", self.feed.replayed);
-                self.toast = Some(format!("reconnected: {} new events", self.feed.replayed));
+                let note = format!(
+                    "{} while disconnected",
+                    count(self.feed.replayed as i64, "event", "events")
+                );
+                self.toast = Some(format!(
+                    "reconnected: {}",
+                    count(self.feed.replayed as i64, "new event", "new events")
+                ));
                 self.gap_note = Some(note);
             }
         }
@@ -104,6 +111,8 @@ impl App {
 
     /// Marks the link lost (keeping the retry already due) and every view stale.
     pub(crate) fn lost(&mut self, reason: String) {
+        self.clients.fail(reason.clone());
+        self.grants.fail(reason.clone());
         match &mut self.link {
             Link::Lost {
                 reason: current, ..
@@ -115,8 +124,6 @@ impl App {
                 }
             }
         }
-        self.clients.stale = true;
-        self.grants.stale = true;
         if let Some(form) = &mut self.form {
             form.saving = false;
         }
@@ -179,12 +186,12 @@ impl App {
 
     fn refetch(&mut self) -> Vec<Cmd> {
         let mut cmds = vec![Cmd::LoadStatus];
-        if self.clients.stale || self.screen == Screen::Clients {
-            self.clients.loading = true;
+        if self.clients.stale() || self.screen == Screen::Clients {
+            self.clients.start_loading();
             cmds.push(self.load_clients());
         }
-        if self.grants.stale || self.screen == Screen::Grants {
-            self.grants.loading = true;
+        if self.grants.stale() || self.screen == Screen::Grants {
+            self.grants.start_loading();
             cmds.push(self.load_families());
         }
         if let Some(family) = self

@@ -8,7 +8,10 @@ mod dialog;
 mod event;
 mod follow;
 mod form;
+mod keys;
 mod link;
+mod listing;
+mod screens;
 #[cfg(test)]
 mod tests;
 mod view;

@@ -11,6 +11,8 @@ use gatehouse::proto;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+/// The key tables: dispatch and help from one source.
+mod keys;
 /// The connection: LIVE/LOST, resume, refetch.
 mod link;
 
@@ -464,7 +466,15 @@ fn bulk_revoke_needs_the_typed_name_a_reason_and_the_servers_count() {
         tokens: 4,
         principals: 2,
     })));
-    let cmds = app.update(char_key('y'));
+    // Back in the reason field, `y` is a letter of the reason, never a confirm.
+    app.update(key(KeyCode::BackTab));
+    assert!(app.update(char_key('y')).is_empty());
+    assert_eq!(app.dialog.as_ref().unwrap().reason, "incident 42y");
+    app.update(key(KeyCode::Backspace));
+    let footer = draw(&app, 120, 40).backend().to_string();
+    assert!(footer.contains("Ctrl-Y Confirm"), "{footer}");
+    let ctrl_y = Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL));
+    let cmds = app.update(ctrl_y);
     assert_eq!(
         cmds,
         vec![Cmd::RevokeClient {
@@ -553,4 +563,70 @@ fn pause_holds_new_events_until_resumed() {
     assert_eq!(app.events.len(), 4);
     app.update(char_key('p'));
     assert_eq!(app.events.front().unwrap().id, 9);
+}
+
+#[test]
+fn a_paused_tail_holds_at_most_a_thousand_events_and_counts_the_dropped() {
+    let mut app = on_screen(Screen::Events);
+    app.update(char_key('p'));
+    for id in 10..10 + 1037 {
+        app.update(Msg::Event {
+            stream: 1,
+            event: event(id, "login_failed", ""),
+        });
+    }
+    assert_eq!((app.held.len(), app.held.dropped), (1000, 37));
+    assert!(draw(&app, 80, 24)
+        .backend()
+        .to_string()
+        .contains("⏸ paused, 1000 held, 37 dropped"));
+    app.update(char_key('p'));
+    assert_eq!(app.events.len(), 1000);
+    assert_eq!(
+        app.events.front().unwrap().id,
+        10 + 1036,
+        "the newest is kept"
+    );
+    assert_eq!(app.held.len(), 0);
+    assert_eq!(
+        app.pause_note.as_deref(),
+        Some("37 events dropped while paused")
+    );
+    assert!(draw(&app, 80, 24)
+        .backend()
+        .to_string()
+        .contains("⋯ 37 events dropped while paused"));
+}
+
+#[test]
+fn a_list_is_stale_from_a_failed_fetch_until_a_whole_fresh_list_arrives() {
+    use crate::listing::Remote;
+    let mut app = on_screen(Screen::Clients);
+    assert_eq!(app.clients.remote, Remote::Loaded);
+    let failure = RpcError {
+        unavailable: false,
+        field: None,
+        message: "internal".into(),
+    };
+    app.update(Msg::Clients {
+        result: Err(failure),
+        append: false,
+    });
+    assert_eq!(app.clients.remote, Remote::Failed("internal".into()));
+    assert!(draw(&app, 80, 24).backend().to_string().contains("(stale)"));
+    let page = |id: &str| proto::ListClientsResponse {
+        clients: vec![client(id, "Later Page", false, 0)],
+        next_page_token: String::new(),
+    };
+    app.update(Msg::Clients {
+        result: Ok(page("cli_later")),
+        append: true,
+    });
+    assert!(app.clients.stale(), "a further page leaves the list stale");
+    app.update(Msg::Clients {
+        result: Ok(page("cli_fresh")),
+        append: false,
+    });
+    assert_eq!(app.clients.remote, Remote::Loaded);
+    assert!(!draw(&app, 80, 24).backend().to_string().contains("(stale)"));
 }

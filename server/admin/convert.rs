@@ -14,8 +14,9 @@ pub fn status_from(error: StoreError) -> Status {
         StoreError::Invalid(invalid) => invalid_argument(invalid),
         StoreError::Conflict(message) => Status::failed_precondition(message),
         StoreError::Busy => Status::unavailable("database busy; retry"),
-        StoreError::Internal(message) => {
-            tracing::error!(%message, "admin call failed");
+        StoreError::Internal { .. } => {
+            let cause = std::error::Error::source(&error).map(ToString::to_string);
+            tracing::error!(%error, ?cause, "admin call failed");
             Status::internal("internal error; see the server log")
         }
     }

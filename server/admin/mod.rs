@@ -3,6 +3,7 @@
 
 mod auth;
 mod convert;
+mod observe;
 mod watch;
 
 use crate::model::{
@@ -34,6 +35,9 @@ pub async fn serve(
     draining: Draining,
 ) -> Result<(), ServeError> {
     let auth = AdminAuth::new(&admin_token, shared.store.clone(), shared.clock.clone());
+    let observe = observe::ObserveLayer {
+        metrics: shared.metrics.clone(),
+    };
     let admin = AdminServiceServer::new(AdminService {
         shared,
         draining: draining.clone(),
@@ -54,6 +58,7 @@ pub async fn serve(
         end_health_watches(health_reporter).await;
     };
     tonic::transport::Server::builder()
+        .layer(observe)
         .add_service(health)
         .add_service(reflection)
         .add_service(admin)
@@ -457,14 +462,12 @@ impl proto::admin_service_server::AdminService for AdminService {
     ) -> Reply<proto::RevokeResponse> {
         let request = request.into_inner();
         let now = self.now();
-        let revoked = self
-            .call(move |store| store.revoke_family(&request.id, &request.note, now))
+        let count = self
+            .call(move |store| {
+                store.revoke_family(&request.id, &request.note, request.dry_run, now)
+            })
             .await?;
-        Ok(Response::new(proto::RevokeResponse {
-            revoked,
-            tokens: 0,
-            principals: revoked,
-        }))
+        Ok(Response::new(count.into()))
     }
 
     async fn revoke_client_families(
@@ -494,11 +497,15 @@ impl proto::admin_service_server::AdminService for AdminService {
         let request = request.into_inner();
         required("username", &request.username)?;
         let now = self.now();
+        let (username, dry_run) = (request.username.clone(), request.dry_run);
         let count = self
             .call(move |store| {
                 store.revoke_user_families(&request.username, &request.note, request.dry_run, now)
             })
             .await?;
+        if !dry_run {
+            self.shared.public.end_sessions_of(&username);
+        }
         Ok(Response::new(count.into()))
     }
 

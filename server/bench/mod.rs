@@ -43,6 +43,11 @@ pub struct BenchArgs {
     /// a filtered family list (the scale test; 0 skips it).
     #[arg(long, default_value_t = 0)]
     pub scale_families: usize,
+    /// Also run each workload against a second in-process server with metrics
+    /// on (`--metrics-addr`), right after the same workload with them off, and
+    /// report what recording them costs.
+    #[arg(long, conflicts_with = "url")]
+    pub metrics_cost: bool,
     /// Target a running server instead of an in-process one.
     #[arg(long)]
     pub url: Option<String>,
@@ -102,7 +107,20 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
     let setup = |error: String| BenchError::Setup(error);
     let target = match &args.url {
         Some(url) => Target::remote(url, &args)?,
-        None => Target::in_process().await.map_err(setup)?,
+        None => Target::in_process(false).await.map_err(setup)?,
+    };
+    // The same server with metrics on, and its own families, when asked for.
+    let metered = match args.metrics_cost {
+        true => {
+            let metered = Target::in_process(true).await.map_err(setup)?;
+            let families = metered
+                .partner
+                .seed_families(args.families.max(args.concurrency))
+                .await
+                .map_err(setup)?;
+            Some((metered, Arc::new(Mutex::new(families))))
+        }
+        false => None,
     };
     let mut report = Report::new(args.concurrency);
     report.rss_idle_kib = report::resident_kib();
@@ -166,6 +184,19 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
         if let Some(sampler) = sampler {
             report.flood_memory = Some(sampler.finish().await);
         }
+        if let Some((metered, metered_families)) = &metered {
+            let on = drive(workload, metered, &args, metered_families).await;
+            report
+                .metrics_cost
+                .push(report::MetricsCost::new(&result, &on));
+            let unexpected = on.unexpected();
+            if !unexpected.is_empty() {
+                return Err(BenchError::Unexpected {
+                    workload: workload.name(),
+                    errors: unexpected,
+                });
+            }
+        }
         let unexpected = result.unexpected();
         report.add(baseline, result);
         if !unexpected.is_empty() {
@@ -179,10 +210,37 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
     if args.scale_families > 0 {
         report.scale = scale_test(&target, args.scale_families).await?;
     }
+    if let Some(metrics) = metered
+        .as_ref()
+        .and_then(|(metered, _)| metered.local.as_ref())
+        .and_then(|local| local.server.shared.metrics.clone())
+    {
+        report.metrics_record_ns = Some(record_cost_ns(&metrics));
+    }
     report.rss_peak_kib = report::peak_resident_kib();
     report.print(json);
     target.stop().await;
+    if let Some((metered, _)) = metered {
+        metered.stop().await;
+    }
     Ok(())
+}
+
+/// What recording one /token request costs the request layer and the token
+/// endpoint, in nanoseconds: a steadier figure than two req/s on a busy machine.
+fn record_cost_ns(metrics: &crate::metrics::Metrics) -> f64 {
+    const CALLS: u32 = 200_000;
+    let elapsed = Duration::from_micros(1500);
+    let started = Instant::now();
+    for call in 0..CALLS {
+        let status = if call % 10 == 0 { 400 } else { 200 };
+        let error = (status == 400).then_some("invalid_grant");
+        metrics.http_request("/token", "POST", status, elapsed, error);
+        if status == 200 {
+            metrics.token_issued("refresh_token");
+        }
+    }
+    started.elapsed().as_nanos() as f64 / f64::from(CALLS)
 }
 
 /// Where requests go, and the in-process server if there is one.
@@ -219,14 +277,19 @@ impl Target {
         })
     }
 
-    async fn in_process() -> Result<Self, String> {
+    /// A server in this process on a temp data dir, with metrics on or off.
+    async fn in_process(metrics: bool) -> Result<Self, String> {
         let data_dir = std::env::temp_dir().join(format!(
             "gatehouse-bench-{}",
             crate::secret::random_base64(8)
         ));
-        let server = LocalServer::start(&data_dir, Clock::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        let server = LocalServer::start_with(&data_dir, Clock::default(), |config| {
+            if metrics {
+                config.metrics_addr = Some(([127, 0, 0, 1], 0).into());
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         let (store, now) = (server.shared.store.clone(), server.shared.clock.now());
         let redirect_uri = "http://127.0.0.1:9/cb".to_owned();
         let spec = ClientSpec::parse(

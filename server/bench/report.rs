@@ -127,6 +127,35 @@ pub struct Report {
     pub rss_peak_kib: Option<u64>,
     /// Resident memory around the authorize-flood workload.
     pub flood_memory: Option<FloodMemory>,
+    /// Each workload with metrics off and on (`--metrics-cost`).
+    pub metrics_cost: Vec<MetricsCost>,
+    /// What recording one /token request's metrics takes, in nanoseconds.
+    pub metrics_record_ns: Option<f64>,
+}
+
+/// One workload run against a server without metrics, then one with them.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsCost {
+    pub workload: &'static str,
+    pub off_requests_per_sec: f64,
+    pub on_requests_per_sec: f64,
+    pub off_p99_ms: f64,
+    pub on_p99_ms: f64,
+    /// How much slower with metrics, in percent (negative: faster, i.e. noise).
+    pub cost_percent: f64,
+}
+
+impl MetricsCost {
+    pub fn new(off: &WorkloadResult, on: &WorkloadResult) -> Self {
+        MetricsCost {
+            workload: off.workload,
+            off_requests_per_sec: off.requests_per_sec,
+            on_requests_per_sec: on.requests_per_sec,
+            off_p99_ms: off.p99_ms,
+            on_p99_ms: on.p99_ms,
+            cost_percent: (1.0 - on.requests_per_sec / off.requests_per_sec.max(1e-9)) * 100.0,
+        }
+    }
 }
 
 /// Resident memory (KiB) before, at the peak of, and after a flood.
@@ -185,6 +214,8 @@ impl Report {
             rss_idle_kib: None,
             rss_peak_kib: None,
             flood_memory: None,
+            metrics_cost: Vec::new(),
+            metrics_record_ns: None,
         }
     }
 
@@ -232,6 +263,20 @@ impl Report {
                     ratio
                 );
             }
+        }
+        for cost in &self.metrics_cost {
+            println!(
+                "metrics        {:<14} {:>9.0} req/s off, {:>9.0} on ({:+.1} %); p99 {:.2} → {:.2} ms",
+                cost.workload,
+                cost.off_requests_per_sec,
+                cost.on_requests_per_sec,
+                -cost.cost_percent,
+                cost.off_p99_ms,
+                cost.on_p99_ms
+            );
+        }
+        if let Some(ns) = self.metrics_record_ns {
+            println!("metrics        recording one /token request: {ns:.0} ns");
         }
         if let Some(revoke) = &self.revoke {
             println!(

@@ -170,7 +170,11 @@ pub(super) async fn grants(
             let reply = match (family_id, client, user) {
                 (Some(id), _, _) => {
                     admin
-                        .revoke_family(proto::RevokeFamilyRequest { id, note })
+                        .revoke_family(proto::RevokeFamilyRequest {
+                            id,
+                            note,
+                            dry_run: false,
+                        })
                         .await?
                 }
                 (None, Some(client_id), _) => {

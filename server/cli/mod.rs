@@ -65,6 +65,18 @@ pub enum Command {
     Maintenance { state: OnOff },
     /// Measure refresh, introspection, bearer checks and the full flow against a baseline route.
     Bench(crate::bench::BenchArgs),
+    /// Copy the database, consistently, while the server serves (no admin token needed:
+    /// it reads the database file in --data-dir).
+    Backup(crate::ops::BackupArgs),
+    /// Replace the database with a backup; refused while a server holds the data dir.
+    Restore(crate::ops::RestoreArgs),
+    /// Print a shell completion script: `gatehouse completions bash > /etc/bash_completion.d/gatehouse`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `gatehouse man > /usr/local/share/man/man1/gatehouse.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -73,9 +85,13 @@ pub enum OnOff {
     Off,
 }
 
+/// A grant type by its OAuth name (RFC 6749), as `client list` and `--json`
+/// print it; the dashed spelling is accepted too.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum GrantTypeArg {
+    #[value(name = "authorization_code", alias = "authorization-code")]
     AuthorizationCode,
+    #[value(name = "refresh_token", alias = "refresh-token")]
     RefreshToken,
 }
 
@@ -117,12 +133,20 @@ fn describe(status: &tonic::Status) -> String {
 
 /// Runs an admin command (anything but `serve`) and prints its result.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Completions { shell } => return print_completions(*shell),
+        Command::Man => return print_man_page(),
+        _ => {}
+    }
     let mut admin = connect(&cli.global).map_err(CliError::Usage)?;
     let json = cli.json;
     let value = match cli.command {
-        Command::Serve(_) | Command::Bench(_) => {
-            return Err(CliError::Usage("not an admin command".into()))
-        }
+        Command::Serve(_)
+        | Command::Bench(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
+        | Command::Completions { .. }
+        | Command::Man => return Err(CliError::Usage("not an admin command".into())),
         Command::Client(command) => clients::client(&mut admin, command, json).await?,
         Command::Scope(command) => accounts::scope(&mut admin, command, json).await?,
         Command::User(command) => accounts::user(&mut admin, command, json).await?,
@@ -150,6 +174,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     };
     print!("{value}");
     Ok(())
+}
+
+fn print_completions(shell: clap_complete::Shell) -> Result<(), CliError> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "gatehouse", &mut std::io::stdout());
+    Ok(())
+}
+
+fn print_man_page() -> Result<(), CliError> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut std::io::stdout())
+        .map_err(|error| CliError::Usage(format!("cannot write the man page: {error}")))
 }
 
 /// What a command prints: JSON, or human text.

@@ -1,28 +1,27 @@
-//! The browser flow: GET /authorize, the login form, the consent form.
+//! The browser flow: GET /authorize, and the consent page and form.
 //!
 //! The authorization request is validated once and kept server-side; the forms
 //! carry only its opaque id and a CSRF token bound to it and to this browser.
+//! What the user sees next is decided by `oauth::interaction`; these handlers
+//! keep the cookies, the forms and the HTML.
 
+use super::forms::{
+    browser_id, checked_pending, current_session, error_page, expired_form, login_page,
+    new_browser_id, set_cookie, BROWSER_COOKIE,
+};
 use super::pages;
-use super::respond::{page, see_other};
-use super::sessions::Pending;
-use super::throttle::Admission;
-use super::{AppState, ClientAddr};
-use crate::model::{Actor, EventKind, NewEvent};
-use crate::oauth::authorize::{error_location, redirect_location, validate, AuthorizeError};
-use crate::oauth::{ErrorCode, OAuthError, Params};
-use crate::secret::{dummy_password_hash, random_base64, verify_password};
-use crate::store::CodeGrant;
-use crate::tally::Failure;
+use super::respond::{error_redirect, form_page, page, see_other};
+use super::sessions::{Pending, Session};
+use super::AppState;
+use crate::oauth::authorize::{error_location, validate, AuthorizationRequest, AuthorizeError};
+use crate::oauth::interaction::{self, Issuer, Next, User};
+use crate::oauth::{OAuthError, Params};
+use crate::store::{Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-const BROWSER_COOKIE: &str = "gh_browser";
-const SESSION_COOKIE: &str = "gh_session";
 
 /// GET /authorize.
 pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
@@ -53,12 +52,13 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
             state,
             error,
         })) => {
-            return see_other(&error_location(
+            let location = error_location(
                 &redirect_uri,
                 &error,
                 state.as_deref(),
                 &app.shared.config.issuer,
-            ))
+            );
+            return error_redirect(&location, error.code);
         }
         Err(error) => {
             tracing::error!(%error, "authorize failed");
@@ -69,15 +69,12 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
         }
     };
     let now = app.shared.clock.now();
-    let (browser, new_browser) = match cookie(&headers, &app.cookie_name(BROWSER_COOKIE)) {
+    let (browser, new_browser) = match browser_id(&app, &headers) {
         Some(browser) => (browser, false),
-        None => (random_base64(32), true),
+        None => (new_browser_id(&app), true),
     };
     let (txn, pending) = app.browsers().start(request, &browser, now);
-    let mut response = match current_session(&app, &headers, now).await {
-        Some(_) => proceed_after_login(&app, &txn, &pending, &headers).await,
-        None => login_page(StatusCode::OK, &txn, &pending, "", None),
-    };
+    let mut response = proceed(&app, &txn, &pending, &headers, now).await;
     if new_browser {
         set_cookie(
             &mut response,
@@ -86,110 +83,6 @@ pub async fn authorize(State(app): State<AppState>, headers: HeaderMap, uri: Uri
             app.secure_cookies(),
         );
     }
-    response
-}
-
-/// POST /login.
-pub async fn login(
-    State(app): State<AppState>,
-    ClientAddr(address): ClientAddr,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Ok(form) = Params::parse(&body) else {
-        return error_page(StatusCode::BAD_REQUEST, "The form is malformed.");
-    };
-    let now = app.shared.clock.now();
-    let Some((txn, pending)) = checked_pending(&app, &headers, &form, now) else {
-        return expired_form();
-    };
-    let username = form.get("username").ok().flatten().unwrap_or("").to_owned();
-    let password = form.get("password").ok().flatten().unwrap_or("").to_owned();
-    let failure = |reason| Failure {
-        kind: EventKind::LoginFailed,
-        client_id: Some(&pending.request.client.id),
-        source: address,
-        reason,
-    };
-    let attempt = match app.shared.public.throttle.admit(&username, address, now) {
-        Admission::Allowed(attempt) => attempt,
-        Admission::Refused { wait_secs } => {
-            app.shared.tally.note(now, failure("locked out"));
-            let message = format!("too many attempts, try again in {wait_secs} s");
-            return login_page(
-                StatusCode::TOO_MANY_REQUESTS,
-                &txn,
-                &pending,
-                &username,
-                Some(&message),
-            );
-        }
-    };
-    let name = username.clone();
-    let Ok(_permit) = app.password_checks.acquire().await else {
-        return error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is shutting down; retry.",
-        );
-    };
-    let public = app.shared.public.clone();
-    let checked = app
-        .shared
-        .store
-        .call(move |store| {
-            let user = store.user_credentials(&name)?;
-            let hash = user
-                .as_ref()
-                .map(|u| u.password_hash.as_str())
-                .unwrap_or(dummy_password_hash());
-            public.password_checks.fetch_add(1, Ordering::Relaxed);
-            let matches = verify_password(&password, hash);
-            Ok(user.filter(|_| matches))
-        })
-        .await;
-    let user = match checked {
-        Ok(user) => user,
-        Err(error) => {
-            tracing::error!(%error, "login lookup failed");
-            return error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The server could not check the password; retry later.",
-            );
-        }
-    };
-    let Some(user) = user else {
-        attempt.failed(now);
-        app.shared
-            .tally
-            .note(now, failure("wrong username or password"));
-        let message = "Wrong username or password.";
-        return login_page(StatusCode::OK, &txn, &pending, &username, Some(message));
-    };
-    attempt.succeeded();
-    if user.disabled {
-        let event = NewEvent::new(EventKind::LoginFailed, Actor::Public, "user is disabled")
-            .user(&user.username)
-            .source(address);
-        record(&app, event, now).await;
-        return login_page(
-            StatusCode::FORBIDDEN,
-            &txn,
-            &pending,
-            &username,
-            Some("This account is disabled."),
-        );
-    }
-    if let Some(old) = cookie(&headers, &app.cookie_name(SESSION_COOKIE)) {
-        app.browsers().logout(&old);
-    }
-    let session = app.browsers().login(user.seq, &user.username, now);
-    let mut response = see_other(&format!("/consent?txn={txn}"));
-    set_cookie(
-        &mut response,
-        &app.cookie_name(SESSION_COOKIE),
-        &session,
-        app.secure_cookies(),
-    );
     response
 }
 
@@ -206,17 +99,43 @@ pub async fn consent_page(
     Query(query): Query<ConsentQuery>,
 ) -> Response {
     let now = app.shared.clock.now();
-    let browser = cookie(&headers, &app.cookie_name(BROWSER_COOKIE)).unwrap_or_default();
+    let browser = browser_id(&app, &headers).unwrap_or_default();
     let Some(pending) = app.browsers().pending(&query.txn, &browser, None, now) else {
         return expired_form();
     };
-    if current_session(&app, &headers, now).await.is_none() {
-        return login_page(StatusCode::OK, &query.txn, &pending, "", None);
-    }
-    proceed_after_login(&app, &query.txn, &pending, &headers).await
+    proceed(&app, &query.txn, &pending, &headers, now).await
 }
 
-/// POST /consent: allow or deny.
+/// With a session that satisfies `prompt` and `max_age`: what comes after
+/// login. Without one: the login page, or `login_required` under `prompt=none`.
+async fn proceed(
+    app: &AppState,
+    txn: &str,
+    pending: &Arc<Pending>,
+    headers: &HeaderMap,
+    now: i64,
+) -> Response {
+    let session = current_session(app, headers, now).filter(|(_, session)| {
+        !interaction::must_sign_in_again(
+            &pending.request,
+            session.created,
+            pending.signed_in_here(),
+            now,
+        )
+    });
+    if let Some(session) = session {
+        return after_login(app, txn, pending, session, now).await;
+    }
+    match interaction::without_session(&pending.request, issuer(app)) {
+        Some(Next::ErrorRedirect(location, code)) => {
+            app.browsers().finish(txn);
+            error_redirect(&location, code)
+        }
+        _ => login_page(StatusCode::OK, txn, pending, "", None),
+    }
+}
+
+/// POST /consent: allow or deny, as the user the page was shown to.
 pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(form) = Params::parse(&body) else {
         return error_page(StatusCode::BAD_REQUEST, "The form is malformed.");
@@ -225,249 +144,126 @@ pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Byte
     let Some((txn, pending)) = checked_pending(&app, &headers, &form, now) else {
         return expired_form();
     };
-    let Some(session) = current_session(&app, &headers, now).await else {
+    let Some((session_id, session)) = current_session(&app, &headers, now) else {
         return expired_form();
     };
-    let request = &pending.request;
-    let issuer = &app.shared.config.issuer;
-    match form.get("decision").ok().flatten() {
-        Some("allow") => {
-            let (user_seq, client_id, scope) = (
-                session.user_seq,
-                request.client.id.clone(),
-                request.scope.clone(),
-            );
-            let remembered = app
-                .shared
-                .store
-                .call(move |store| store.remember_consent(user_seq, &client_id, &scope, now))
-                .await;
-            if let Err(error) = remembered {
-                tracing::error!(%error, "remembering consent failed");
-                let error = OAuthError::server_error();
-                return see_other(&error_location(
-                    &request.redirect_uri,
-                    &error,
-                    request.state.as_deref(),
-                    issuer,
-                ));
-            }
-            app.browsers().finish(&txn);
-            issue_code_redirect(&app, &pending, session.user_seq, now).await
-        }
-        Some("deny") => {
-            app.browsers().finish(&txn);
-            let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-            see_other(&error_location(
-                &request.redirect_uri,
-                &error,
-                request.state.as_deref(),
-                issuer,
-            ))
-        }
-        _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    // Allow binds to the user who saw this page: after another login in this
+    // browser (another tab), the page is stale.
+    if !pending.was_shown_to(session.user_seq) {
+        return page(
+            StatusCode::FORBIDDEN,
+            pages::error(
+                "Signed-in user changed",
+                "This consent page was shown to another signed-in user. Go back to the application and start again.",
+            ),
+        );
     }
+    let next = match form.get("decision").ok().flatten() {
+        Some("allow") => decide(&app, &pending, &session, now, interaction::allow).await,
+        Some("deny") => interaction::deny(&pending.request, issuer(&app)),
+        _ => return error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    };
+    render(&app, &txn, &pending, (&session_id, &session), next)
 }
 
-/// With a logged-in browser: skip consent already given, else show the page.
-async fn proceed_after_login(
+/// With a signed-in browser: what `oauth::interaction` decides comes next.
+async fn after_login(
+    app: &AppState,
+    txn: &str,
+    pending: &Arc<Pending>,
+    (session_id, session): (String, Arc<Session>),
+    now: i64,
+) -> Response {
+    let next = decide(app, pending, &session, now, interaction::after_login).await;
+    render(app, txn, pending, (&session_id, &session), next)
+}
+
+/// The signature of `interaction::after_login` and `interaction::allow`.
+type Step = fn(&Store, &AuthorizationRequest, User, Issuer, i64) -> Result<Next, StoreError>;
+
+/// Runs one interaction step off the runtime, for this session's user; a store
+/// failure goes back to the client as `server_error` (or
+/// `temporarily_unavailable` when the database is busy).
+async fn decide(
+    app: &AppState,
+    pending: &Arc<Pending>,
+    session: &Session,
+    now: i64,
+    step: Step,
+) -> Next {
+    let (request, user_seq, username) =
+        (pending.clone(), session.user_seq, session.username.clone());
+    let (issuer_text, code_ttl_secs) = (
+        app.shared.config.issuer.clone(),
+        app.shared.config.lifetimes.code,
+    );
+    let decided = app
+        .shared
+        .store
+        .call(move |store| {
+            let user = User {
+                seq: user_seq,
+                username: &username,
+            };
+            let issuer = Issuer {
+                issuer: &issuer_text,
+                code_ttl_secs,
+            };
+            step(store, &request.request, user, issuer, now)
+        })
+        .await;
+    decided.unwrap_or_else(|error| {
+        tracing::error!(%error, "the consent step failed");
+        interaction::error_redirect(&pending.request, &OAuthError::from(error), issuer(app))
+    })
+}
+
+/// Shows `next`: the consent page (remembering who saw it), a redirect or an
+/// error page (ending the pending request), or the login page again.
+fn render(
     app: &AppState,
     txn: &str,
     pending: &Pending,
-    headers: &HeaderMap,
+    (session_id, session): (&str, &Session),
+    next: Next,
 ) -> Response {
-    let now = app.shared.clock.now();
-    let Some(session) = current_session(app, headers, now).await else {
-        return login_page(StatusCode::OK, txn, pending, "", None);
-    };
-    let (user_seq, client_id, scope) = (
-        session.user_seq,
-        pending.request.client.id.clone(),
-        pending.request.scope.clone(),
-    );
-    let descriptions = app.shared.store.call(move |store| {
-        let covered = store.consent_covers(user_seq, &client_id, &scope)?;
-        let catalog = store.list_scopes()?;
-        let listed = scope
-            .names()
-            .iter()
-            .map(|name| {
-                let description = catalog
-                    .iter()
-                    .find(|s| &s.name == name)
-                    .map(|s| s.description.clone());
-                (
-                    name.as_str().to_owned(),
-                    description.unwrap_or_else(|| name.as_str().to_owned()),
-                )
-            })
-            .collect::<Vec<_>>();
-        Ok((covered, listed))
-    });
-    match descriptions.await {
-        Ok((true, _)) => {
-            app.browsers().finish(txn);
-            issue_code_redirect(app, pending, session.user_seq, now).await
-        }
-        Ok((false, scopes)) => page(
-            StatusCode::OK,
-            pages::consent(
-                &pending.request.client.name,
-                &session.username,
-                &scopes,
-                txn,
-                &pending.csrf,
-            ),
-        ),
-        Err(error) => {
-            tracing::error!(%error, "consent lookup failed");
-            error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The server could not process the request; retry later.",
+    match next {
+        Next::Consent(scopes) => {
+            pending.show_to(session.user_seq);
+            form_page(
+                StatusCode::OK,
+                pages::consent(
+                    &pending.request.client.name,
+                    &session.username,
+                    &scopes,
+                    txn,
+                    &pending.csrf,
+                ),
+                &pending.request.redirect_uri,
             )
         }
-    }
-}
-
-/// Mints the code and redirects to the client with `code`, `state` and `iss`.
-async fn issue_code_redirect(
-    app: &AppState,
-    pending: &Pending,
-    user_seq: i64,
-    now: i64,
-) -> Response {
-    let request = &pending.request;
-    let grant = CodeGrant {
-        client_id: request.client.id.clone(),
-        user_seq,
-        redirect_uri: request.redirect_uri.clone(),
-        code_challenge: request.code_challenge.clone(),
-        scope: request.scope.to_string(),
-        expires_at: now + app.shared.config.lifetimes.code,
-    };
-    let issuer = &app.shared.config.issuer;
-    match app
-        .shared
-        .store
-        .call(move |store| store.issue_code(&grant, now))
-        .await
-    {
-        Ok(code) => see_other(&redirect_location(
-            &request.redirect_uri,
-            &[("code", code.expose())],
-            request.state.as_deref(),
-            issuer,
-        )),
-        Err(error) => {
-            let error = OAuthError::from(error);
-            see_other(&error_location(
-                &request.redirect_uri,
-                &error,
-                request.state.as_deref(),
-                issuer,
-            ))
+        Next::Redirect(location) => {
+            app.browsers().finish(txn);
+            see_other(&location)
+        }
+        Next::ErrorRedirect(location, code) => {
+            app.browsers().finish(txn);
+            error_redirect(&location, code)
+        }
+        Next::Page(message) => {
+            app.browsers().finish(txn);
+            error_page(StatusCode::BAD_REQUEST, &message)
+        }
+        Next::SignedOut => {
+            app.browsers().logout(session_id);
+            login_page(StatusCode::OK, txn, pending, "", None)
         }
     }
 }
 
-/// The pending request named by a form, if the form's CSRF token and this
-/// browser's cookie both match it.
-fn checked_pending(
-    app: &AppState,
-    headers: &HeaderMap,
-    form: &Params,
-    now: i64,
-) -> Option<(String, Arc<Pending>)> {
-    let txn = form.get("txn").ok().flatten()?;
-    let csrf = form.get("csrf").ok().flatten()?;
-    let browser = cookie(headers, &app.cookie_name(BROWSER_COOKIE))?;
-    let pending = app.browsers().pending(txn, &browser, Some(csrf), now)?;
-    Some((txn.to_owned(), pending))
-}
-
-async fn current_session(
-    app: &AppState,
-    headers: &HeaderMap,
-    now: i64,
-) -> Option<Arc<super::sessions::Session>> {
-    let id = cookie(headers, &app.cookie_name(SESSION_COOKIE))?;
-    let session = app.browsers().session(&id, now)?;
-    let username = session.username.clone();
-    // A disabled user's session ends at once.
-    match app
-        .shared
-        .store
-        .call(move |store| store.user_credentials(&username))
-        .await
-    {
-        Ok(Some(user)) if !user.disabled => Some(session),
-        _ => {
-            app.browsers().logout(&id);
-            None
-        }
-    }
-}
-
-async fn record(app: &AppState, event: NewEvent, now: i64) {
-    if let Err(error) = app
-        .shared
-        .store
-        .call(move |store| store.record_event(event, now))
-        .await
-    {
-        tracing::warn!(%error, "could not record an event");
-    }
-}
-
-fn login_page(
-    status: StatusCode,
-    txn: &str,
-    pending: &Pending,
-    username: &str,
-    message: Option<&str>,
-) -> Response {
-    page(
-        status,
-        pages::login(
-            &pending.request.client.name,
-            txn,
-            &pending.csrf,
-            username,
-            message,
-        ),
-    )
-}
-
-fn error_page(status: StatusCode, message: &str) -> Response {
-    page(status, pages::error("Request refused", message))
-}
-
-fn expired_form() -> Response {
-    page(
-        StatusCode::FORBIDDEN,
-        pages::error(
-            "Form expired",
-            "This form expired or was not issued to this browser. Go back to the application and start again.",
-        ),
-    )
-}
-
-/// The value of cookie `name`, if sent.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-}
-
-fn set_cookie(response: &mut Response, name: &str, value: &str, secure: bool) {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}");
-    if let Ok(value) = HeaderValue::from_str(&text) {
-        response.headers_mut().append(header::SET_COOKIE, value);
+fn issuer(app: &AppState) -> Issuer<'_> {
+    Issuer {
+        issuer: &app.shared.config.issuer,
+        code_ttl_secs: app.shared.config.lifetimes.code,
     }
 }

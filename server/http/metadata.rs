@@ -28,6 +28,8 @@ pub async fn metadata(State(app): State<AppState>) -> Response {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
         "authorization_response_iss_parameter_supported": true,
+        // OpenID Connect Prompt Create §4.1 names this field; max_age is honoured too.
+        "prompt_values_supported": ["none", "login", "consent"],
     });
     if !scopes.is_empty() {
         document["scopes_supported"] = serde_json::json!(scopes);

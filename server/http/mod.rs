@@ -1,16 +1,22 @@
 //! The public plane over HTTP (axum): thin handlers over `oauth/`.
 //!
-//! - `authorize`: GET /authorize, the login and consent forms.
+//! - `authorize`, `login`, `forms`: GET /authorize, the login and consent
+//!   forms (decisions in `oauth::interaction`), their cookies and pages.
 //! - `token`: POST /token, /revoke, /introspect.
 //! - `resource`: the bearer-protected API under `/api/public/v1/`.
 //! - `metadata`: RFC 8414.
 //! - `respond`: the one mapping from outcomes to statuses and headers.
 //! - `pages`, `sessions`, `throttle`: HTML, and bounded in-memory browser state.
 //! - `client_addr`: the client's address, behind a trusted proxy or not.
+//! - `observe`: the access log line and request metrics, one layer for all.
 
 mod authorize;
 mod client_addr;
+mod forms;
+mod login;
+mod logout;
 mod metadata;
+mod observe;
 mod pages;
 mod resource;
 mod respond;
@@ -51,6 +57,8 @@ pub struct PublicState {
     throttle: throttle::LoginThrottle,
     /// Password checks run since start (argon2id, including the dummy hash).
     password_checks: AtomicU64,
+    /// Issues and recognises the browser-binding cookie.
+    browser_ids: crate::secret::Signer,
 }
 
 /// What [`PublicState`] holds now, for `status`.
@@ -62,6 +70,11 @@ pub struct PublicFigures {
 }
 
 impl PublicState {
+    /// Ends every browser session of `username` (SPEC: a user's revocation ends them).
+    pub fn end_sessions_of(&self, username: &str) {
+        self.browsers.end_sessions_of(username);
+    }
+
     pub fn figures(&self) -> PublicFigures {
         let (pending_authorizations, browser_sessions) = self.browsers.held();
         PublicFigures {
@@ -112,7 +125,8 @@ pub fn router(shared: Shared) -> Router {
             get(authorize::authorize)
                 .fallback(|| async { respond::method_not_allowed("GET", true) }),
         )
-        .route("/login", axum::routing::post(authorize::login))
+        .route("/login", axum::routing::post(login::login))
+        .route("/logout", get(logout::logout_page).post(logout::logout))
         .route(
             "/consent",
             get(authorize::consent_page).post(authorize::consent),
@@ -127,6 +141,10 @@ pub fn router(shared: Shared) -> Router {
         .route("/assets/gatehouse.css", get(stylesheet))
         .nest("/api/public/v1", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            observe::observe,
+        ))
         .with_state(app)
 }
 

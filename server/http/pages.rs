@@ -103,6 +103,37 @@ pub fn consent(
     )
 }
 
+/// GET /logout: who is signed in, and the form that signs them out.
+pub fn logout(username: Option<&str>, csrf: &str) -> Markup {
+    layout(
+        "Sign out",
+        html! {
+            h1 { "Sign out" }
+            @match username {
+                Some(username) => {
+                    p class="lead" { "Signed in as " strong { (username) } "." }
+                    form method="post" action="/logout" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        div class="actions" { button class="primary" type="submit" { "Sign out" } }
+                    }
+                }
+                None => p class="lead" { "You are not signed in." },
+            }
+        },
+    )
+}
+
+/// After POST /logout.
+pub fn signed_out() -> Markup {
+    layout(
+        "Signed out",
+        html! {
+            h1 { "Signed out" }
+            p class="lead" { "This browser is no longer signed in. Applications you allowed keep the access you gave them until it is revoked." }
+        },
+    )
+}
+
 /// The error page: no redirect, no link to anywhere the request named.
 pub fn error(title: &str, message: &str) -> Markup {
     layout(

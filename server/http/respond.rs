@@ -7,6 +7,15 @@ use axum::response::{IntoResponse, Response};
 use maud::Markup;
 
 pub const REALM: &str = "gatehouse";
+
+/// The OAuth error code an answer carries, left on the response for the
+/// request layer to count (`gatehouse_oauth_errors_total`).
+#[derive(Debug, Clone, Copy)]
+pub struct Marked(pub ErrorCode);
+
+fn mark(response: &mut Response, code: ErrorCode) {
+    response.extensions_mut().insert(Marked(code));
+}
 const RETRY_AFTER_SECS: &str = "30";
 
 /// Headers every token-endpoint-like answer carries (RFC 6749 §5.1).
@@ -44,6 +53,7 @@ pub fn oauth_error(error: &OAuthError) -> Response {
     let status = status_of(error.code);
     let mut response = (status, axum::Json(error_body(error))).into_response();
     no_store(&mut response);
+    mark(&mut response, error.code);
     let headers = response.headers_mut();
     if status == StatusCode::UNAUTHORIZED {
         headers.insert(
@@ -79,6 +89,36 @@ pub fn method_not_allowed(allow: &'static str, with_body: bool) -> Response {
     response
 }
 
+/// The page CSP with its `form-action` directive last.
+macro_rules! concat_csp {
+    ($form_action:expr) => {
+        concat!(
+            "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'; ",
+            $form_action
+        )
+    };
+}
+
+/// A page whose form may end in a redirect to the client (login, consent):
+/// browsers that check `form-action` along a form's redirects must allow the
+/// client's redirect URI too, so it joins `'self'` (its origin, or its scheme
+/// for a native app's custom scheme).
+pub fn form_page(status: StatusCode, markup: Markup, redirect_uri: &str) -> Response {
+    let mut response = page(status, markup);
+    let target = match url::Url::parse(redirect_uri) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url.origin().ascii_serialization(),
+        Ok(url) => format!("{}:", url.scheme()),
+        Err(_) => String::new(),
+    };
+    let policy = format!(concat_csp!("form-action 'self' {}"), target);
+    if let Ok(value) = HeaderValue::from_str(policy.trim_end()) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// Headers on every browser page and authorization redirect.
 fn browser_headers(response: &mut Response) {
     let headers = response.headers_mut();
@@ -87,7 +127,7 @@ fn browser_headers(response: &mut Response) {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"),
+        HeaderValue::from_static(concat_csp!("form-action 'self'")),
     );
     headers.insert(
         header::REFERRER_POLICY,
@@ -128,6 +168,13 @@ pub fn see_other(location: &str) -> Response {
     response
 }
 
+/// An authorization error redirect (`see_other` to a location carrying `error`).
+pub fn error_redirect(location: &str, code: ErrorCode) -> Response {
+    let mut response = see_other(location);
+    mark(&mut response, code);
+    response
+}
+
 /// RFC 6750 §3 challenge: bare when `error` is `None`.
 pub fn bearer_challenge(error: Option<(&OAuthError, Option<&str>)>) -> Response {
     let Some((error, scope)) = error else {
@@ -149,6 +196,7 @@ pub fn bearer_challenge(error: Option<(&OAuthError, Option<&str>)>) -> Response 
     }
     let mut response = (status_of(error.code), axum::Json(error_body(error))).into_response();
     no_store(&mut response);
+    mark(&mut response, error.code);
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
             .headers_mut()

@@ -14,6 +14,7 @@ use crate::oauth::authorize::AuthorizationRequest;
 use crate::secret::{constant_time_eq, random_base64};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ pub const PENDING_MAX_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_SESSIONS: u64 = 100_000;
 
 /// An authorization request waiting for login and consent.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Pending {
     pub request: AuthorizationRequest,
     /// The browser that started it (its `browser` cookie).
@@ -34,9 +35,33 @@ pub struct Pending {
     /// Must come back in every form of this request.
     pub csrf: String,
     pub created: i64,
+    /// The user the consent page was last shown to (0: none yet). Allow is
+    /// accepted only from that user's session.
+    shown_to: AtomicI64,
+    /// A password was checked in this transaction (satisfies `prompt=login`).
+    signed_in_here: AtomicBool,
 }
 
 impl Pending {
+    /// Records a successful sign-in made in this transaction.
+    pub fn mark_signed_in(&self) {
+        self.signed_in_here.store(true, Ordering::SeqCst);
+    }
+
+    pub fn signed_in_here(&self) -> bool {
+        self.signed_in_here.load(Ordering::SeqCst)
+    }
+
+    /// Records that the consent page was shown to `user_seq`.
+    pub fn show_to(&self, user_seq: i64) {
+        self.shown_to.store(user_seq, Ordering::SeqCst);
+    }
+
+    /// Whether the consent page was shown to `user_seq` (and to nobody since).
+    pub fn was_shown_to(&self, user_seq: i64) -> bool {
+        user_seq != 0 && self.shown_to.load(Ordering::SeqCst) == user_seq
+    }
+
     /// What this entry costs in memory, roughly: the strings it holds plus a
     /// fixed share for the structs and the cache's own bookkeeping.
     fn weight(&self, id: &str) -> u32 {
@@ -66,6 +91,8 @@ pub struct Session {
     pub user_seq: i64,
     pub username: String,
     pub created: i64,
+    /// Must come back in the sign-out form.
+    pub csrf: String,
 }
 
 pub struct Browsers {
@@ -84,6 +111,7 @@ impl Default for Browsers {
                 .build(),
             sessions: Cache::builder()
                 .max_capacity(MAX_SESSIONS)
+                .support_invalidation_closures()
                 .time_to_live(Duration::from_secs(SESSION_TTL_SECS as u64))
                 .eviction_policy(EvictionPolicy::lru())
                 .build(),
@@ -105,6 +133,8 @@ impl Browsers {
             browser: browser.to_owned(),
             csrf: random_base64(32),
             created: now,
+            shown_to: AtomicI64::new(0),
+            signed_in_here: AtomicBool::new(false),
         });
         self.pending.insert(id.clone(), pending.clone());
         (id, pending)
@@ -138,6 +168,7 @@ impl Browsers {
             user_seq,
             username: username.to_owned(),
             created: now,
+            csrf: random_base64(32),
         };
         self.sessions.insert(id.clone(), Arc::new(session));
         id
@@ -145,6 +176,17 @@ impl Browsers {
 
     pub fn logout(&self, id: &str) {
         self.sessions.invalidate(id);
+    }
+
+    /// Ends every browser session of `username` (their grants were revoked).
+    pub fn end_sessions_of(&self, username: &str) {
+        let username = username.to_owned();
+        if let Err(error) = self
+            .sessions
+            .invalidate_entries_if(move |_, session| session.username == username)
+        {
+            tracing::error!(%error, "could not end the user's browser sessions");
+        }
     }
 
     pub fn session(&self, id: &str, now: i64) -> Option<Arc<Session>> {

@@ -127,7 +127,17 @@ pub async fn token(
         if store.maintenance()? {
             return Err(OAuthError::temporarily_unavailable());
         }
-        oauth::token::token(store, now, &shared.config.lifetimes, presented, params)
+        let tokens = oauth::token::token(store, now, &shared.config.lifetimes, presented, params)?;
+        if let Some(metrics) = &shared.metrics {
+            // Only the two grant types the server supports ever succeed.
+            let refresh = matches!(params.get("grant_type"), Ok(Some("refresh_token")));
+            metrics.token_issued(if refresh {
+                "refresh_token"
+            } else {
+                "authorization_code"
+            });
+        }
+        Ok(tokens)
     };
     form_endpoint(app, address, (method, headers, uri, body), work, |tokens| {
         json(&tokens)

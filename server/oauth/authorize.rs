@@ -14,6 +14,39 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub scope: ScopeSet,
     pub code_challenge: String,
+    pub prompt: Prompt,
+    /// Seconds since the user last signed in beyond which they must sign in again.
+    pub max_age: Option<i64>,
+}
+
+/// The `prompt` parameter (OpenID Connect Core §3.1.2.1): `none`, or any of
+/// `login` and `consent`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// Never show a page: answer `login_required` or `consent_required` instead.
+    pub none: bool,
+    /// Sign in again even with a live session.
+    pub login: bool,
+    /// Show the consent page even if consent was remembered.
+    pub consent: bool,
+}
+
+impl Prompt {
+    fn parse(text: &str) -> Result<Self, &'static str> {
+        let mut prompt = Prompt::default();
+        for value in text.split(' ') {
+            match value {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                _ => return Err("prompt must be none, or login and/or consent"),
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent) {
+            return Err("prompt=none cannot be combined with other values");
+        }
+        Ok(prompt)
+    }
 }
 
 /// Why /authorize refused.
@@ -41,7 +74,7 @@ pub fn validate(
         Ok(None) => return Err(page("The request has no client_id.")),
         Ok(Some(id)) => id,
     };
-    let client = match store.get_client(client_id) {
+    let client = match store.client_for_authorization(client_id) {
         Ok(client) if !client.disabled => client,
         Ok(_) => return Err(page("This client is disabled.")),
         Err(crate::store::StoreError::NotFound { .. }) => return Err(page("Unknown client_id.")),
@@ -57,11 +90,7 @@ pub fn validate(
         Ok(None) => return Err(page("The request has no redirect_uri.")),
         Ok(Some(uri)) => uri,
     };
-    if !client
-        .redirect_uris
-        .iter()
-        .any(|registered| registered.as_str() == redirect_uri)
-    {
+    if !is_registered(&client, redirect_uri) {
         return Err(page(
             "redirect_uri does not exactly match a redirect URI registered for this client.",
         ));
@@ -77,13 +106,15 @@ pub fn validate(
     if maintenance {
         return Err(fail(OAuthError::temporarily_unavailable()));
     }
-    let mut values = [None; 5];
+    let mut values = [None; 7];
     for (slot, name) in values.iter_mut().zip([
         "response_type",
         "scope",
         "code_challenge",
         "code_challenge_method",
         "state",
+        "prompt",
+        "max_age",
     ]) {
         *slot = params.get(name).map_err(|_| {
             fail(OAuthError::invalid_request(format!(
@@ -91,7 +122,19 @@ pub fn validate(
             )))
         })?;
     }
-    let [response_type, scope, code_challenge, method, _] = values;
+    let [response_type, scope, code_challenge, method, _, prompt, max_age] = values;
+    let prompt = match prompt {
+        None => Prompt::default(),
+        Some(text) => Prompt::parse(text).map_err(|why| fail(OAuthError::invalid_request(why)))?,
+    };
+    let max_age = match max_age {
+        None => None,
+        Some(text) => Some(
+            text.parse::<u32>()
+                .map(i64::from)
+                .map_err(|_| fail(OAuthError::invalid_request("max_age must be whole seconds")))?,
+        ),
+    };
     let response_type =
         response_type.ok_or_else(|| fail(OAuthError::invalid_request("response_type required")))?;
     let code_challenge = code_challenge.ok_or_else(|| {
@@ -148,16 +191,40 @@ pub fn validate(
         state,
         scope,
         code_challenge: code_challenge.to_owned(),
+        prompt,
+        max_age,
     })
 }
 
 /// Simple string comparison with the registered URIs (RFC 6749 §3.1.2.3,
-/// RFC 9700 §4.1.3): never a parsed or normalised form.
+/// RFC 9700 §4.1.3): never a parsed or normalised form. One exception, RFC 8252
+/// §7.3: a public (native) client's loopback IP redirect URI registered without
+/// a port matches that URI with any port.
 pub fn is_registered(client: &Client, presented: &str) -> bool {
-    client
-        .redirect_uris
-        .iter()
-        .any(|registered| registered.as_str().as_bytes() == presented.as_bytes())
+    client.redirect_uris.iter().any(|registered| {
+        let registered = registered.as_str();
+        registered.as_bytes() == presented.as_bytes()
+            || (client.public && loopback_with_any_port(registered, presented))
+    })
+}
+
+/// `http://127.0.0.1/cb` or `http://[::1]/cb` (no port) against the same URI
+/// with a port 1–65535 inserted, and every other byte equal.
+fn loopback_with_any_port(registered: &str, presented: &str) -> bool {
+    ["http://127.0.0.1", "http://[::1]"].iter().any(|host| {
+        let (Some(path), Some(rest)) =
+            (registered.strip_prefix(host), presented.strip_prefix(host))
+        else {
+            return false;
+        };
+        let Some(rest) = rest.strip_prefix(':') else {
+            return false;
+        };
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let port_ok =
+            (1..=5).contains(&digits) && rest[..digits].parse::<u16>().is_ok_and(|p| p > 0);
+        path.starts_with('/') && port_ok && &rest[digits..] == path
+    })
 }
 
 /// RFC 7636 §4.1/§4.2: 43–128 characters of `[A-Za-z0-9-._~]`.

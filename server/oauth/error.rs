@@ -39,6 +39,12 @@ pub enum ErrorCode {
     /// RFC 6750: "The request requires higher privileges than provided by the
     /// access token."
     InsufficientScope,
+    /// OpenID Connect Core §3.1.2.6: "The Authorization Server requires End-User
+    /// authentication" and `prompt=none` forbids asking.
+    LoginRequired,
+    /// OpenID Connect Core §3.1.2.6: "The Authorization Server requires End-User
+    /// consent" and `prompt=none` forbids asking.
+    ConsentRequired,
 }
 
 impl ErrorCode {
@@ -56,6 +62,8 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
         }
     }
 }

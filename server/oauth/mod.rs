@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod error;
+pub mod interaction;
 pub mod params;
 #[cfg(test)]
 mod properties;

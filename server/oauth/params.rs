@@ -75,11 +75,12 @@ pub fn decode(raw: &[u8]) -> Result<String, ParamError> {
                 let hex = raw
                     .get(index + 1..index + 3)
                     .ok_or_else(|| ParamError::Malformed("truncated %-escape".into()))?;
-                let text = std::str::from_utf8(hex)
-                    .map_err(|_| ParamError::Malformed("bad %-escape".into()))?;
-                let byte = u8::from_str_radix(text, 16)
-                    .map_err(|_| ParamError::Malformed("bad %-escape".into()))?;
-                bytes.push(byte);
+                // Exactly two hex digits: from_str_radix alone would take "+A".
+                let digit = |byte: u8| (byte as char).to_digit(16);
+                let (Some(high), Some(low)) = (digit(hex[0]), digit(hex[1])) else {
+                    return Err(ParamError::Malformed("bad %-escape".into()));
+                };
+                bytes.push((high * 16 + low) as u8);
                 index += 2;
             }
             byte => bytes.push(byte),
@@ -109,7 +110,16 @@ mod tests {
             decode(b"a+b%26c%3D%2B%E2%82%AC").unwrap(),
             "a b&c=+\u{20ac}"
         );
-        for bad in [&b"%"[..], b"%4", b"%zz", b"%ff", b"\xff"] {
+        for bad in [
+            &b"%"[..],
+            b"%4",
+            b"%zz",
+            b"%ff",
+            b"\xff",
+            b"%+A",
+            b"%-1",
+            b"% 1",
+        ] {
             assert!(decode(bad).is_err(), "{bad:?}");
         }
     }

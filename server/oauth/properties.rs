@@ -67,6 +67,25 @@ proptest! {
         prop_assert_eq!(decoded.ok(), String::from_utf8(bytes).ok());
     }
 
+    /// A `%` not followed by two hex digits is refused, whatever follows it
+    /// (`%+A`, `%-1`, `% 1`, `%G0`, a lone `%` at the end).
+    #[test]
+    fn malformed_escapes_are_refused(
+        prefix in "[a-z]{0,8}",
+        first in any::<u8>(),
+        second in any::<u8>(),
+        cut in any::<bool>(),
+    ) {
+        prop_assume!(!(first.is_ascii_hexdigit() && second.is_ascii_hexdigit()));
+        let mut raw = prefix.into_bytes();
+        raw.push(b'%');
+        raw.push(first);
+        if !cut {
+            raw.push(second);
+        }
+        prop_assert!(decode(&raw).is_err(), "{:?} was decoded", raw);
+    }
+
     /// RFC 6749 §2.3.1: any id and secret survive form-encoding plus base64.
     #[test]
     fn basic_credentials_round_trip(id in "[^\u{0}]{1,40}", secret in ".{0,60}") {

@@ -29,7 +29,7 @@ macro_rules! select_client {
 const SELECT_CLIENT: &str = select_client!(
     "(SELECT count(*) FROM families WHERE client_seq = c.seq AND revoked_at IS NULL)"
 );
-/// For client authentication on the hot path: the count is not needed.
+/// For client authentication and the browser flow: the count is not needed.
 const SELECT_CLIENT_FOR_AUTH: &str = select_client!("0");
 
 /// A client together with what authenticating it needs.
@@ -72,6 +72,13 @@ impl Store {
 
     pub fn get_client(&self, id: &str) -> Result<Client> {
         self.read(|conn| load(conn, id))
+    }
+
+    /// The client as the browser flow needs it: without the live-family count.
+    pub fn client_for_authorization(&self, id: &str) -> Result<Client> {
+        self.read(|conn| load_lean(conn, id))?
+            .map(|(_, client)| client)
+            .ok_or_else(|| StoreError::not_found("client", id))
     }
 
     /// The client and its secret hash, for client authentication; `None` if unknown.
@@ -296,6 +303,14 @@ pub(super) fn load(conn: &Connection, id: &str) -> Result<Client> {
         .optional()?
         .map(|(_, client)| client)
         .ok_or_else(|| StoreError::not_found("client", id))
+}
+
+/// The client without its live-family count (which only admin views need):
+/// `(seq, client)`, or `None` if unknown.
+pub(super) fn load_lean(conn: &Connection, id: &str) -> Result<Option<(i64, Client)>> {
+    let mut statement =
+        conn.prepare_cached(&format!("{SELECT_CLIENT_FOR_AUTH} WHERE c.id = ?1"))?;
+    Ok(statement.query_row([id], from_row).optional()?)
 }
 
 fn from_row(row: &Row) -> rusqlite::Result<(i64, Client)> {

@@ -46,7 +46,7 @@ impl FailPoints {
         match points.get(&format!("{name}.{phase}")) {
             None => Ok(()),
             Some(FailAction::Error) => {
-                Err(StoreError::Internal(format!("fail point {name}.{phase}")))
+                Err(StoreError::internal(format!("fail point {name}.{phase}")))
             }
             Some(FailAction::Kill) => {
                 // SAFETY: kill(2) on our own pid has no memory-safety preconditions.

@@ -4,7 +4,7 @@
 //! family is, so revoking a family is one UPDATE however many tokens it holds,
 //! and no clock step can bring a revoked token back.
 
-use super::{clients, retries, users, Result, Store, StoreError, Tx};
+use super::{clients, consents, retries, users, Result, Store, StoreError, Tx};
 use crate::model::{
     Actor, EventKind, Family, FamilyFilter, NewEvent, Revocation, RevokeCount, RevokeReason,
     TokenRecord,
@@ -102,19 +102,33 @@ impl Store {
     }
 
     /// Revokes one family (if still live) on an operator's word; returns 1 or 0.
-    pub fn revoke_family(&self, id: &str, note: &str, now: i64) -> Result<i64> {
-        let id = id.to_owned();
-        let note = note.to_owned();
+    pub fn revoke_family(
+        &self,
+        id: &str,
+        note: &str,
+        dry_run: bool,
+        now: i64,
+    ) -> Result<RevokeCount> {
+        let (owner, note) = (id.to_owned(), note.to_owned());
+        let seq_of = move |conn: &Connection| -> Result<i64> {
+            conn.query_row("SELECT seq FROM families WHERE id = ?1", [&owner], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("family", &owner))
+        };
+        if dry_run {
+            return self.read(|conn| count_live(conn, ONE_FAMILY, seq_of(conn)?, now));
+        }
         self.write_as("revoke_family", now, move |tx| {
-            let id = id.as_str();
-            let note = note.as_str();
-            let seq: i64 = tx
-                .row("SELECT seq FROM families WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
-                .optional()?
-                .ok_or_else(|| StoreError::not_found("family", id))?;
-            revoke_family_tx(tx, seq, RevokeReason::Admin, Actor::Admin, note)
+            let seq = seq_of(tx)?;
+            let counted = count_live(tx, ONE_FAMILY, seq, now)?;
+            let revoked = revoke_family_tx(tx, seq, RevokeReason::Admin, Actor::Admin, &note)?;
+            consents::forget_family(tx, seq)?;
+            Ok(RevokeCount {
+                families: revoked,
+                ..counted
+            })
         })
     }
 
@@ -198,6 +212,9 @@ impl Store {
     }
 }
 
+/// [`count_live`] columns for a single family: itself, and its one user.
+const ONE_FAMILY: (&str, &str) = ("seq", "user_seq");
+
 /// Live families of one owner, their live tokens, and the other principals.
 fn count_live(
     conn: &Connection,
@@ -251,6 +268,7 @@ pub(super) fn revoke_family_tx(
     if changed == 0 {
         return Ok(0);
     }
+    tx.revoked(reason, 1);
     retries::forget_family(tx, seq)?;
     let (family_id, client_id, username): (String, String, String) = tx.row(
         "SELECT f.id, c.id, u.username FROM families f JOIN clients c ON c.seq = f.client_seq
@@ -273,9 +291,10 @@ pub(super) fn revoke_family_tx(
 }
 
 /// Revokes every live family whose `owner_column` (`client_seq` or
-/// `user_seq`) is `owner`; the caller records the event. Returns how many.
+/// `user_seq`) is `owner` and forgets its consent; the caller records the
+/// event. Returns how many.
 pub(super) fn revoke_where(
-    tx: &Tx,
+    tx: &mut Tx,
     owner_column: &str,
     owner: i64,
     reason: RevokeReason,
@@ -289,6 +308,9 @@ pub(super) fn revoke_where(
         &sql,
         params![owner, tx.now, reason.as_str(), actor.as_str()],
     )?;
+    tx.revoked(reason, revoked as u64);
+    // The owner's grants are gone: its consent goes with them.
+    consents::forget(tx, owner_column, owner)?;
     retries::forget_revoked_of(tx, owner_column, owner)?;
     Ok(revoked as i64)
 }

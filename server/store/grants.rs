@@ -12,17 +12,6 @@ use crate::sealed::RetryPair;
 use crate::secret::{random_base64, Token, TokenHash, TokenKind};
 use rusqlite::{params, OptionalExtension};
 
-/// What /authorize hands to the store to mint a code.
-#[derive(Debug, Clone)]
-pub struct CodeGrant {
-    pub client_id: String,
-    pub user_seq: i64,
-    pub redirect_uri: String,
-    pub code_challenge: String,
-    pub scope: String,
-    pub expires_at: i64,
-}
-
 /// A stored code as the exchange sees it.
 #[derive(Debug, Clone)]
 pub struct StoredCode {
@@ -123,33 +112,6 @@ pub enum TokenRevocation {
 }
 
 impl Store {
-    /// Mints an authorization code.
-    pub fn issue_code(&self, grant: &CodeGrant, now: i64) -> Result<Token> {
-        let grant = grant.clone();
-        self.write(now, move |tx| {
-            let grant = &grant;
-            let code = Token::generate(TokenKind::Code);
-            let inserted = tx.exec(
-                "INSERT INTO auth_codes (hash, client_seq, user_seq, redirect_uri, code_challenge, scope, created_at, expires_at)
-                 SELECT ?1, seq, ?2, ?3, ?4, ?5, ?6, ?7 FROM clients WHERE id = ?8",
-                params![
-                    code.hash().0.to_vec(),
-                    grant.user_seq,
-                    grant.redirect_uri,
-                    grant.code_challenge,
-                    grant.scope,
-                    now,
-                    grant.expires_at,
-                    grant.client_id
-                ],
-            )?;
-            if inserted == 0 {
-                return Err(StoreError::not_found("client", &grant.client_id));
-            }
-            Ok(code)
-        })
-    }
-
     /// Exchanges a code: `decide` sees the stored code (or `None`) inside the
     /// transaction. Returns the tokens, or the refusal `decide` gave.
     pub fn redeem_code<R: Send + 'static>(
@@ -191,7 +153,7 @@ impl Store {
             let Some((code, client_seq, user_seq, family_seq)) = stored else {
                 return match decision {
                     CodeRedemption::Refuse(why) | CodeRedemption::RevokeReuse(why) => Ok(Err(why)),
-                    CodeRedemption::Issue(_) => Err(StoreError::Internal("asked to issue tokens for an unknown code".into())),
+                    CodeRedemption::Issue(_) => Err(StoreError::internal("asked to issue tokens for an unknown code")),
                 };
             };
             match decision {
@@ -280,7 +242,7 @@ impl Store {
                 return match decision {
                     RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => Ok(Err(why)),
                     RefreshOutcome::Rotate { .. } | RefreshOutcome::Repeat => {
-                        Err(StoreError::Internal("asked to rotate an unknown refresh token".into()))
+                        Err(StoreError::internal("asked to rotate an unknown refresh token"))
                     }
                 };
             };
@@ -405,66 +367,6 @@ impl Store {
                 }
                 None => Ok(TokenRevocation::Unknown),
             }
-        })
-    }
-
-    /// Whether the user already consented to every scope in `scope` for this client.
-    pub fn consent_covers(
-        &self,
-        user_seq: i64,
-        client_id: &str,
-        scope: &crate::model::ScopeSet,
-    ) -> Result<bool> {
-        self.read(|conn| {
-            let granted: Option<String> = conn
-                .query_row(
-                    "SELECT k.scope FROM consents k JOIN clients c ON c.seq = k.client_seq
-                     WHERE k.user_seq = ?1 AND c.id = ?2",
-                    params![user_seq, client_id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            Ok(granted.is_some_and(|granted| {
-                let granted: Vec<&str> = granted.split(' ').collect();
-                scope
-                    .names()
-                    .iter()
-                    .all(|name| granted.contains(&name.as_str()))
-            }))
-        })
-    }
-
-    /// Remembers consent, adding `scope` to what the user granted the client before.
-    pub fn remember_consent(
-        &self,
-        user_seq: i64,
-        client_id: &str,
-        scope: &crate::model::ScopeSet,
-        now: i64,
-    ) -> Result<()> {
-        let client_id = client_id.to_owned();
-        let scope = scope.clone();
-        self.write(now, move |tx| {
-            let client_id = client_id.as_str();
-            let scope = &scope;
-            let previous: Option<String> = tx
-                .row(
-                    "SELECT k.scope FROM consents k JOIN clients c ON c.seq = k.client_seq WHERE k.user_seq = ?1 AND c.id = ?2",
-                    params![user_seq, client_id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let mut names: Vec<String> = previous.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-            names.extend(scope.names().iter().map(|name| name.as_str().to_owned()));
-            names.sort();
-            names.dedup();
-            tx.exec(
-                "INSERT INTO consents (user_seq, client_seq, scope, granted_at)
-                 SELECT ?1, seq, ?3, ?4 FROM clients WHERE id = ?2
-                 ON CONFLICT (user_seq, client_seq) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
-                params![user_seq, client_id, names.join(" "), now],
-            )?;
-            Ok(())
         })
     }
 }

@@ -11,7 +11,9 @@
 //! Methods are synchronous; async callers go through [`Store::call`], which runs
 //! them on tokio's blocking pool so the runtime never waits on SQLite.
 
+pub mod backup;
 mod clients;
+mod consents;
 mod events;
 mod fail_points;
 mod families;
@@ -25,19 +27,21 @@ mod users;
 mod writer;
 
 pub use clients::{secret_matches, ClientCredentials};
+pub use consents::{CodeGrant, GrantParties};
 #[cfg(feature = "failpoints")]
 pub use fail_points::FailAction;
 use fail_points::FailPoints;
 pub use grants::{
-    AccessTokenInfo, CodeGrant, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome,
-    StoredCode, StoredRefresh, TokenLookup, TokenRevocation,
+    AccessTokenInfo, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, StoredCode,
+    StoredRefresh, TokenLookup, TokenRevocation,
 };
 pub use purge::Purged;
 pub use retries::StoredRetry;
 pub use users::UserCredentials;
 pub use writer::WriteStats;
 
-use crate::model::{Event, Invalid, NewEvent};
+use crate::metrics::StoreMetrics;
+use crate::model::{Event, Invalid, NewEvent, RevokeReason};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,11 +64,24 @@ pub enum StoreError {
     /// The write lock could not be had in time; nothing changed.
     #[error("database busy")]
     Busy,
-    #[error("storage failure: {0}")]
-    Internal(String),
+    /// A bug or a broken database: logged with its cause, never shown to clients.
+    #[error("storage failure: {message}")]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl StoreError {
+    /// An internal failure with no underlying error to keep.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        StoreError::Internal {
+            message: message.into(),
+            source: None,
+        }
+    }
+
     fn not_found(what: &'static str, id: &str) -> Self {
         StoreError::NotFound {
             what,
@@ -85,7 +102,10 @@ impl From<rusqlite::Error> for StoreError {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
                 StoreError::Busy
             }
-            _ => StoreError::Internal(error.to_string()),
+            _ => StoreError::Internal {
+                message: error.to_string(),
+                source: Some(Arc::new(error)),
+            },
         }
     }
 }
@@ -106,13 +126,16 @@ struct Inner {
     events: broadcast::Sender<Event>,
     fail_points: Arc<FailPoints>,
     maintenance: std::sync::atomic::AtomicBool,
+    metrics: StoreMetrics,
 }
 
-/// A write transaction in progress, collecting the events it records.
+/// A write transaction in progress, collecting the events it records and the
+/// families it revokes (counted in the metrics after COMMIT).
 pub(crate) struct Tx<'conn> {
     conn: &'conn Connection,
     now: i64,
     events: Vec<Event>,
+    revoked: Vec<(RevokeReason, u64)>,
 }
 
 impl std::ops::Deref for Tx<'_> {
@@ -148,6 +171,11 @@ impl Tx<'_> {
         self.events.push(recorded);
         Ok(())
     }
+
+    /// Notes `families` revoked for `reason` in this transaction.
+    pub(crate) fn revoked(&mut self, reason: RevokeReason, families: u64) {
+        self.revoked.push((reason, families));
+    }
 }
 
 impl Store {
@@ -158,11 +186,12 @@ impl Store {
         let journal: String =
             writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if journal != "wal" {
-            return Err(StoreError::Internal(format!(
+            return Err(StoreError::internal(format!(
                 "journal_mode is {journal}, not wal"
             )));
         }
         schema::migrate(&mut writer)?;
+        let metrics = StoreMetrics::default();
         let maintenance = Store::stored_maintenance(&writer)?;
         let readers = (0..READERS)
             .map(|_| {
@@ -178,9 +207,11 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let (events, _) = broadcast::channel(1024);
         let fail_points = Arc::new(FailPoints::default());
-        let writer = writer::Writer::start(writer, fail_points.clone(), events.clone()).map_err(
-            |error| StoreError::Internal(format!("cannot start the writer thread: {error}")),
-        )?;
+        let writer =
+            writer::Writer::start(writer, fail_points.clone(), events.clone(), metrics.clone())
+                .map_err(|error| {
+                    StoreError::internal(format!("cannot start the writer thread: {error}"))
+                })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -190,6 +221,7 @@ impl Store {
                 events,
                 fail_points,
                 maintenance: maintenance.into(),
+                metrics,
             }),
         })
     }
@@ -203,7 +235,7 @@ impl Store {
         let store = self.clone();
         tokio::task::spawn_blocking(move || work(&store))
             .await
-            .map_err(|error| StoreError::Internal(format!("store task failed: {error}")))?
+            .map_err(|error| StoreError::internal(format!("store task failed: {error}")))?
     }
 
     /// New events, as they are committed.
@@ -229,8 +261,19 @@ impl Store {
         self.inner.writer.stats()
     }
 
+    /// What the writer records for the metrics.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.inner.metrics
+    }
+
     /// Size of the database and its write-ahead log, in bytes.
     pub fn database_bytes(&self) -> i64 {
+        let (database, wal) = self.file_bytes();
+        database + wal
+    }
+
+    /// Sizes of the database file and of its write-ahead log, in bytes.
+    pub fn file_bytes(&self) -> (i64, i64) {
         let size = |path: &Path| {
             std::fs::metadata(path)
                 .map(|meta| meta.len() as i64)
@@ -238,7 +281,7 @@ impl Store {
         };
         let mut wal = self.inner.path.clone().into_os_string();
         wal.push("-wal");
-        size(&self.inner.path) + size(Path::new(&wal))
+        (size(&self.inner.path), size(Path::new(&wal)))
     }
 
     /// Runs `work` on the writer thread, in its own savepoint of a `BEGIN

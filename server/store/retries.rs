@@ -87,9 +87,9 @@ pub(super) fn open(tx: &Tx, family_seq: i64, hash: &[u8], presented: &str) -> Re
             },
         )
         .optional()?
-        .ok_or_else(|| StoreError::Internal("a refresh retry's kept answer is gone".into()))?;
+        .ok_or_else(|| StoreError::internal("a refresh retry's kept answer is gone"))?;
     sealed::open(presented, hash, &sealed).ok_or_else(|| {
-        StoreError::Internal("a refresh retry's kept answer does not open with its token".into())
+        StoreError::internal("a refresh retry's kept answer does not open with its token")
     })
 }
 

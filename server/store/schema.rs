@@ -151,6 +151,28 @@ ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT '';
 CREATE INDEX events_time ON events (time);
 "#,
     r#"
+-- Consent as rows, one per (user, client, scope), instead of a space-joined
+-- string; existing consents are carried over.
+CREATE TABLE consent_scopes (
+    user_seq   INTEGER NOT NULL REFERENCES users (seq) ON DELETE CASCADE,
+    client_seq INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    scope      TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_seq, client_seq, scope)
+) WITHOUT ROWID;
+CREATE INDEX consent_scopes_client ON consent_scopes (client_seq);
+WITH RECURSIVE split (user_seq, client_seq, granted_at, head, rest) AS (
+    SELECT user_seq, client_seq, granted_at, '', scope || ' ' FROM consents
+    UNION ALL
+    SELECT user_seq, client_seq, granted_at,
+           substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1)
+    FROM split WHERE rest <> ''
+)
+INSERT OR IGNORE INTO consent_scopes (user_seq, client_seq, scope, granted_at)
+    SELECT user_seq, client_seq, head, granted_at FROM split WHERE head <> '';
+DROP TABLE consents;
+"#,
+    r#"
 -- Safe refresh retries (opt-in per client, 0 = strict). A rotated refresh token
 -- presented again by its client within the window, with the same scope, while
 -- its successor is unused, gets the first answer again. That answer is kept
@@ -172,9 +194,20 @@ CREATE INDEX refresh_retries_until ON refresh_retries (until);
 "#,
 ];
 
-/// Applies every migration the database has not seen, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+/// The schema version this binary writes: how many migrations it knows.
+pub const VERSION: usize = MIGRATIONS.len();
+
+/// Applies every migration the database has not seen, each in its own
+/// transaction. A database from a newer binary (a downgrade) is refused, not
+/// opened: this binary cannot know what the newer schema means.
+pub fn migrate(conn: &mut Connection) -> super::Result<()> {
     let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if applied > VERSION {
+        return Err(super::StoreError::internal(format!(
+            "the database has schema version {applied}, newer than this gatehouse knows ({VERSION}): \
+             it was written by a newer release; run that release, or restore a backup made by this one"
+        )));
+    }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(migration)?;

@@ -8,7 +8,8 @@
 //! broadcasts the batch's events, and only then answers each caller.
 
 use super::{FailPoints, Result, StoreError, Tx};
-use crate::model::Event;
+use crate::metrics::StoreMetrics;
+use crate::model::{Event, EventKind, RevokeReason};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +43,13 @@ struct Ran {
     succeeded: bool,
     deliver: Deliver,
     events: Vec<Event>,
+    revoked: Vec<(RevokeReason, u64)>,
+}
+
+/// What the thread reports to: counters for `status`, metrics for Prometheus.
+struct Reporting {
+    counters: Arc<Counters>,
+    metrics: StoreMetrics,
 }
 
 /// How many jobs ran and how many COMMITs carried them.
@@ -68,13 +76,17 @@ impl Writer {
         conn: Connection,
         fail_points: Arc<FailPoints>,
         events: broadcast::Sender<Event>,
+        metrics: StoreMetrics,
     ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel();
         let counters = Arc::new(Counters::default());
-        let thread_counters = counters.clone();
+        let reporting = Reporting {
+            counters: counters.clone(),
+            metrics,
+        };
         std::thread::Builder::new()
             .name("gatehouse-writer".into())
-            .spawn(move || write_loop(conn, jobs, &fail_points, &events, &thread_counters))?;
+            .spawn(move || write_loop(conn, jobs, &fail_points, &events, &reporting))?;
         Ok(Writer { queue, counters })
     }
 
@@ -113,10 +125,10 @@ impl Writer {
         };
         self.queue
             .send(queued)
-            .map_err(|_| StoreError::Internal("the writer thread has stopped".into()))?;
+            .map_err(|_| StoreError::internal("the writer thread has stopped"))?;
         answered
             .recv()
-            .map_err(|_| StoreError::Internal("a write job was lost".into()))?
+            .map_err(|_| StoreError::internal("a write job was lost"))?
     }
 }
 
@@ -125,7 +137,7 @@ fn write_loop(
     jobs: Receiver<Queued>,
     fail_points: &FailPoints,
     events: &broadcast::Sender<Event>,
-    counters: &Counters,
+    reporting: &Reporting,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -135,7 +147,7 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch, fail_points, events, counters);
+        run_batch(&conn, batch, fail_points, events, reporting);
     }
 }
 
@@ -145,9 +157,11 @@ fn run_batch(
     batch: Vec<Queued>,
     fail_points: &FailPoints,
     events: &broadcast::Sender<Event>,
-    counters: &Counters,
+    reporting: &Reporting,
 ) {
-    counters.jobs.fetch_add(batch.len(), Ordering::Relaxed);
+    let counters = &reporting.counters;
+    let jobs = batch.len();
+    counters.jobs.fetch_add(jobs, Ordering::Relaxed);
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Busy: another process holds the lock. Nothing ran; nothing changed.
         let error = StoreError::from(error);
@@ -160,15 +174,18 @@ fn run_batch(
         .into_iter()
         .filter_map(|queued| run_job(conn, queued, fail_points))
         .collect();
+    let committing = std::time::Instant::now();
     let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     } else {
         counters.commits.fetch_add(1, Ordering::Relaxed);
+        reporting.metrics.commit(jobs, committing.elapsed());
     }
     for job in ran {
         let mut outcome = committed.clone();
         if job.succeeded && outcome.is_ok() {
+            count_committed(&reporting.metrics, &job.events, &job.revoked);
             for event in job.events {
                 // No subscriber is not an error.
                 let _ = events.send(event);
@@ -176,6 +193,20 @@ fn run_batch(
             outcome = fail_points.hit(&job.name, "after_commit");
         }
         (job.deliver)(outcome);
+    }
+}
+
+/// What a committed job changed, for the metrics.
+fn count_committed(metrics: &StoreMetrics, events: &[Event], revoked: &[(RevokeReason, u64)]) {
+    for (reason, families) in revoked {
+        metrics.revoked(*reason, *families);
+    }
+    for event in events {
+        if event.kind == EventKind::RefreshReplay.as_str() {
+            metrics.refresh_replay();
+        } else if event.kind == EventKind::CodeReuse.as_str() {
+            metrics.code_reuse();
+        }
     }
 }
 
@@ -197,12 +228,14 @@ fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Optio
         conn,
         now,
         events: Vec::new(),
+        revoked: Vec::new(),
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
     let events = std::mem::take(&mut tx.events);
+    let revoked = std::mem::take(&mut tx.revoked);
     let Ok((succeeded, deliver)) = outcome else {
         roll_back_job(conn);
-        fail(StoreError::Internal("a write job panicked".into()));
+        fail(StoreError::internal("a write job panicked"));
         return None;
     };
     if succeeded {
@@ -215,6 +248,7 @@ fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Optio
                 succeeded,
                 deliver,
                 events,
+                revoked,
             }),
             Err(error) => {
                 roll_back_job(conn);
@@ -230,6 +264,7 @@ fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Optio
         succeeded,
         deliver,
         events: Vec::new(),
+        revoked: Vec::new(),
     })
 }
 

@@ -315,6 +315,7 @@ async fn unknown_ids_are_not_found() {
             .revoke_family(proto::RevokeFamilyRequest {
                 id: id(),
                 note: String::new(),
+                dry_run: true,
             })
             .await
             .unwrap_err()
@@ -545,18 +546,30 @@ async fn families_are_listed_filtered_shown_and_revoked() {
         .revoke_family(proto::RevokeFamilyRequest {
             id: a1.clone(),
             note: "test".into(),
+            dry_run: false,
         })
         .await
-        .unwrap();
-    assert_eq!(one.into_inner().revoked, 1);
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (one.revoked, one.tokens, one.principals),
+        (1, 2, 1),
+        "its live refresh and access token"
+    );
     let again = admin
         .revoke_family(proto::RevokeFamilyRequest {
             id: a1.clone(),
             note: String::new(),
+            dry_run: false,
         })
         .await
-        .unwrap();
-    assert_eq!(again.into_inner().revoked, 0, "revoking twice is a no-op");
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (again.revoked, again.tokens),
+        (0, 0),
+        "revoking twice is a no-op"
+    );
     let shown = admin
         .get_family(proto::GetFamilyRequest { id: a1 })
         .await

@@ -46,10 +46,9 @@ fn assert_page_headers(response: &reqwest::Response) {
     let headers = response.headers();
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert_eq!(headers["x-frame-options"], "DENY");
-    assert!(headers["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("frame-ancestors 'none'"));
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("form-action 'self'"), "{csp}");
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert!(
@@ -191,8 +190,38 @@ async fn invalid_scope_outside_the_allowed_scopes_redirects() {
     }
 }
 
+/// A storage failure while the code is minted: back to the client with
+/// `server_error` and its state, no code.
 #[tokio::test]
-async fn server_error_when_the_client_vanishes_mid_flow() {
+async fn server_error_when_storage_fails_as_the_code_is_minted() {
+    let (server, id, _) = partner_setup().await;
+    let mut browser = Browser::new(&server);
+    let page = browser
+        .authorize(&authorize_query(&id, "s"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let login = browser.login(&page, "alice", PASSWORD).await;
+    let consent = browser.get(&location(&login)).await.text().await.unwrap();
+    server.store.set_fail_point(
+        "grant_code.before_commit",
+        Some(gatehouse::store::FailAction::Error),
+    );
+    let query = error_redirect(
+        browser.decide(&consent, "allow").await,
+        &server,
+        "server_error",
+    )
+    .await;
+    assert_eq!(query["state"], "s");
+    assert!(!query.contains_key("code"));
+}
+
+/// A client deleted while its consent page is open: its redirect URIs can no
+/// longer be trusted, so an error page, never a redirect and never a code.
+#[tokio::test]
+async fn a_client_deleted_mid_flow_gets_the_error_page_and_no_code() {
     let (server, id, _) = partner_setup().await;
     let mut browser = Browser::new(&server);
     let page = browser
@@ -208,13 +237,14 @@ async fn server_error_when_the_client_vanishes_mid_flow() {
         .delete_client(proto::DeleteClientRequest { id })
         .await
         .unwrap();
-    let query = error_redirect(
-        browser.decide(&consent, "allow").await,
-        &server,
-        "server_error",
-    )
-    .await;
-    assert_eq!(query["state"], "s");
+    let response = browser.decide(&consent, "allow").await;
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("no longer registered"));
 }
 
 #[tokio::test]
@@ -574,4 +604,67 @@ async fn metadata_advertises_only_what_is_supported() {
         metadata["authorization_response_iss_parameter_supported"],
         true
     );
+}
+
+/// RFC 8252 §7.3: a native (public) client registered with a loopback IP
+/// redirect URI without a port may use any port; everything else stays exact,
+/// and confidential clients get no such leeway.
+#[tokio::test]
+async fn a_native_clients_loopback_redirect_matches_any_port() {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    create_user(&mut admin, "alice", PASSWORD).await;
+    let register = |public: bool| proto::CreateClientRequest {
+        name: "Native".into(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into(), "http://[::1]/cb".into()],
+        scopes: vec!["profile".into()],
+        grant_types: vec![],
+        public,
+        ..Default::default()
+    };
+    let native = admin
+        .create_client(register(true))
+        .await
+        .unwrap()
+        .into_inner();
+    let native = native.client.unwrap().id;
+    let web = admin
+        .create_client(register(false))
+        .await
+        .unwrap()
+        .into_inner();
+    let web = web.client.unwrap().id;
+    let status = |client: String, redirect: &'static str| {
+        let server = &server;
+        async move {
+            let mut query = authorize_query(&client, "s");
+            for pair in query.iter_mut().filter(|(name, _)| *name == "redirect_uri") {
+                pair.1 = redirect;
+            }
+            Browser::new(server)
+                .authorize(&query)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    for accepted in [
+        "http://127.0.0.1/cb",
+        "http://127.0.0.1:51234/cb",
+        "http://[::1]:8/cb",
+    ] {
+        assert_eq!(status(native.clone(), accepted).await, 200, "{accepted}");
+    }
+    for refused in [
+        "http://127.0.0.1:51234/other",
+        "http://127.0.0.1:0/cb",
+        "http://127.0.0.1:99999/cb",
+        "http://127.0.0.1:/cb",
+        "http://localhost:51234/cb",
+        "http://127.0.0.1:51234/cb?x=1",
+    ] {
+        assert_eq!(status(native.clone(), refused).await, 400, "{refused}");
+    }
+    assert_eq!(status(web.clone(), "http://127.0.0.1:51234/cb").await, 400);
+    assert_eq!(status(web, "http://127.0.0.1/cb").await, 200);
 }

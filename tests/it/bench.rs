@@ -63,3 +63,42 @@ async fn a_short_bench_run_reports_every_workload_without_errors() {
     assert!(report["rss_peak_kib"].as_u64().unwrap() > 0);
     assert!(stderr.contains("seeding"), "a progress line on stderr");
 }
+
+#[tokio::test]
+async fn metrics_cost_runs_each_workload_with_metrics_off_then_on() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args([
+            "bench",
+            "--duration",
+            "1",
+            "--concurrency",
+            "4",
+            "--families",
+            "4",
+        ])
+        .args(["--workload", "refresh", "--workload", "introspect"])
+        .args(["--metrics-cost", "--json"])
+        .output()
+        .await
+        .expect("run gatehouse bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed: {stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let costs = report["metrics_cost"].as_array().unwrap();
+    let names: Vec<&str> = costs
+        .iter()
+        .map(|c| c["workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["refresh", "introspect"]);
+    for cost in costs {
+        assert!(
+            cost["off_requests_per_sec"].as_f64().unwrap() > 0.0,
+            "{cost}"
+        );
+        assert!(
+            cost["on_requests_per_sec"].as_f64().unwrap() > 0.0,
+            "{cost}"
+        );
+    }
+}

@@ -94,5 +94,39 @@ async fn operator_creates_a_client_then_revokes_its_live_grant_from_the_console(
     tmux.keys(&["4"]);
     let events = tmux.wait_for("family_revoked").await;
     assert!(events.contains(&format!("family={family_id}")), "{events}");
+
+    // Incident: revoke ALL of the client's grants, typing a reason with a `y`
+    // in it, and confirming the way the footer says (Ctrl-Y).
+    let second = tokens_for(&server, &client_id, &client_secret).await;
+    let second = second["access_token"].as_str().unwrap();
+    tmux.keys(&["2"]);
+    tmux.wait_for("Console Partner").await;
+    tmux.keys(&["X"]);
+    tmux.wait_for("Revoke ALL grants of a client").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tmux.text("Console Partner");
+    tmux.keys(&["Tab"]);
+    tmux.text("key leaked: they say yes");
+    let dialog = tmux.wait_for("they say yes").await;
+    assert!(dialog.contains("Ctrl-Y Confirm"), "{dialog}");
+    assert!(
+        dialog.contains("Reason (goes to the event log): key leaked: they say yes"),
+        "the y keys were typed into the reason:\n{dialog}"
+    );
+    tmux.wait_for("Affects 1 family, 2 live tokens, 1 user.")
+        .await;
+    tmux.keys(&["C-y"]);
+    tmux.wait_for("revoked 1 family").await;
+    assert_eq!(
+        introspect(&server, &client_id, &client_secret, second).await,
+        serde_json::json!({"active": false})
+    );
+    let (events, _) = server.store.list_events(5, 0, true).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.ends_with("key leaked: they say yes")),
+        "{events:?}"
+    );
     tmux.keys(&["q"]);
 }

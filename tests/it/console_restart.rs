@@ -52,7 +52,8 @@ async fn expect_back_whole(tmux: &Tmux, names: &[&str], ids: &[String]) {
     })
     .await;
     tmux.keys(&["4"]);
-    let gap = format!("{} events while disconnected", ids.len());
+    let noun = if ids.len() == 1 { "event" } else { "events" };
+    let gap = format!("{} {noun} while disconnected", ids.len());
     tmux.wait_until(
         &format!("{gap:?} and client_created for {ids:?}"),
         |screen| {

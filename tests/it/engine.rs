@@ -87,10 +87,12 @@ async fn concurrent_rotations_share_commits_and_survive_a_restart() {
         newest.push(task.await.unwrap());
     }
     let after = server.store.write_stats();
-    eprintln!(
-        "rotations: {} jobs in {} commits",
-        after.jobs - before.jobs,
-        after.commits - before.commits
+    let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
+    eprintln!("rotations: {jobs} jobs in {commits} commits");
+    assert!(jobs >= 80, "{jobs} jobs for 80 rotations");
+    assert!(
+        commits < jobs,
+        "16 concurrent rotations shared commits: {jobs} jobs in {commits} commits"
     );
     let server = server.restart().await;
     for token in newest {

@@ -199,7 +199,7 @@ fn database_state(store: &gatehouse::store::Store, data_dir: &std::path::Path) -
         "client_grant_types",
         "scopes",
         "users",
-        "consents",
+        "consent_scopes",
         "families",
         "auth_codes",
         "refresh_tokens",

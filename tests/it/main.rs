@@ -9,10 +9,16 @@ mod admin_api;
 mod admin_cli;
 /// /authorize, login and consent pages, metadata.
 mod authorize;
+/// `gatehouse backup` under refresh load, `gatehouse restore` and its policy.
+mod backup_restore;
 /// gatehouse bench, end to end.
 mod bench;
+/// The browser flow binds to who and what was checked (consent, client state).
+mod binding;
 /// Headless Chromium through login and consent.
 mod browser;
+/// Grant-type names, completions, the man page, `serve --check`.
+mod cli_manners;
 /// The real console in tmux.
 mod console;
 /// The real console in tmux across a SIGTERM and a SIGKILL of the real server.
@@ -31,6 +37,12 @@ mod flow;
 mod hardening;
 /// 10,000 malformed requests over raw TCP.
 mod hostile;
+/// Logs: no colour off a terminal, JSON lines, access lines, no secrets.
+mod logs;
+/// `/metrics` scraped and parsed: counters move by exactly what traffic did.
+mod metrics;
+/// prompt, max_age, sign-out, and the server-issued browser cookie.
+mod prompt;
 /// Concurrency: refresh and code races, revoke vs refresh, disable during a storm, mixed load.
 mod races;
 /// The bearer-protected resource API.
@@ -39,6 +51,8 @@ mod resource;
 mod retries;
 /// /revoke and /introspect.
 mod revoke_introspect;
+/// `deploy/gatehouse.service` under `systemd-analyze verify` and `security`.
+mod service_unit;
 /// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.
 mod shutdown;
 /// Start-up: data dir, admin token, permissions, durability pragmas, restart.

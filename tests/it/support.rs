@@ -22,6 +22,8 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    /// Where `/metrics` answers, for a server spawned with a `metrics_addr`.
+    pub metrics_addr: Option<SocketAddr>,
     pub store: Store,
     pub clock: Clock,
     pub admin_token: String,
@@ -60,6 +62,7 @@ impl TestServer {
             dir,
             http_addr: running.http_addr,
             grpc_addr: running.grpc_addr,
+            metrics_addr: running.metrics_addr,
             store: running.shared.store.clone(),
             clock,
             admin_token: running.admin_token.clone(),
@@ -208,18 +211,17 @@ pub fn seed_family(
         .user_credentials(username)
         .unwrap()
         .expect("user exists");
+    let grant = CodeGrant {
+        client_id: client_id.into(),
+        user_seq: user.seq,
+        redirect_uri: "https://partner.example/cb".into(),
+        code_challenge: "x".repeat(43),
+        scope: gatehouse::model::ScopeSet::parse_oauth("profile").unwrap(),
+        expires_at: now + 60,
+    };
     let code = store
-        .issue_code(
-            &CodeGrant {
-                client_id: client_id.into(),
-                user_seq: user.seq,
-                redirect_uri: "https://partner.example/cb".into(),
-                code_challenge: "x".repeat(43),
-                scope: "profile".into(),
-                expires_at: now + 60,
-            },
-            now,
-        )
+        .grant_code(grant, false, now, |_| Ok::<(), ()>(()))
+        .unwrap()
         .unwrap();
     let issued = store
         .redeem_code(code.expose(), now, move |_| {
@@ -636,4 +638,23 @@ pub async fn flushed_failures(
 pub async fn status(server: &TestServer) -> proto::Status {
     let reply = server.admin().get_status(proto::GetStatusRequest {}).await;
     reply.expect("status").into_inner()
+}
+
+/// Runs the `gatehouse` binary with exactly `args` (no data dir or address
+/// added), without an admin token in the environment.
+pub async fn gatehouse(args: &[&str]) -> CliOutput {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env_remove("GATEHOUSE_ADMIN_TOKEN")
+        .env_remove("GATEHOUSE_ADMIN_TOKEN_FILE")
+        .env_remove("GATEHOUSE_DATA_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("run gatehouse");
+    CliOutput {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }

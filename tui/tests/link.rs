@@ -18,7 +18,7 @@ fn a_lost_connection_never_exits_disables_writes_and_resumes_the_stream() {
         reason: "the server is shutting down".into(),
     });
     assert!(matches!(app.link, Link::Lost { .. }));
-    assert!(app.grants.stale && app.clients.stale);
+    assert!(app.grants.stale() && app.clients.stale());
     armed_revoke(&mut app);
     assert!(app.update(char_key('y')).is_empty(), "writes are disabled");
     assert!(app
@@ -56,10 +56,10 @@ fn a_lost_connection_never_exits_disables_writes_and_resumes_the_stream() {
     for cmd in [Cmd::LoadStatus, app.load_clients(), app.load_families()] {
         assert!(refetch.contains(&cmd), "{cmd:?} refetched: {refetch:?}");
     }
-    assert!(app.grants.stale, "(stale) stays until fresh data arrives");
+    assert!(app.grants.stale(), "(stale) stays until fresh data arrives");
     app.update(Msg::Families(Ok(proto::ListFamiliesResponse::default())));
-    assert!(!app.grants.stale);
-    assert!(app.clients.stale, "the clients have not arrived yet");
+    assert!(!app.grants.stale());
+    assert!(app.clients.stale(), "the clients have not arrived yet");
 }
 
 #[test]

@@ -9,19 +9,6 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Row, Table};
 use ratatui::Frame;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("j/k ↑/↓", "move"),
-    ("PgUp/PgDn g/G", "page / first / last"),
-    ("/", "filter by name or id (sent to the server); Esc clears"),
-    ("n", "new client"),
-    ("e, Enter", "edit the selected client"),
-    ("f", "show the client's grants"),
-    ("T", "disable or enable (asks first)"),
-    ("S", "rotate the secret (asks first)"),
-    ("D", "delete (asks first)"),
-    ("X", "revoke ALL grants of the client (typed confirmation)"),
-];
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let list = &app.clients;
     let height = area.height.saturating_sub(3) as usize;
@@ -77,7 +64,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     if !app.client_filter.is_empty() {
         title.push_str(&format!("filter: {} ", app.client_filter));
     }
-    if list.stale {
+    if list.stale() {
         title.push_str("(stale) ");
     }
     let widths = [

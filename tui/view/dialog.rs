@@ -11,24 +11,29 @@ use ratatui::Frame;
 pub fn render(dialog: &Dialog, frame: &mut Frame, area: Rect, theme: Theme) {
     let mut lines: Vec<Line> = dialog.description().into_iter().map(Line::from).collect();
     if let Some(expected) = dialog.action.typed_confirmation() {
+        // Focus shows without colour: a marker and the cursor on the focused field only.
         let marker = |focus: Focus| if dialog.focus == focus { "▶" } else { " " };
+        let cursor = |focus: Focus| if dialog.focus == focus { "▏" } else { "" };
         lines.push(Line::default());
         lines.push(Line::from(format!(
-            "{} Type {expected:?} to confirm: {}▏",
+            "{} Type {expected:?} to confirm: {}{}",
             marker(Focus::Confirmation),
-            dialog.confirmation
+            dialog.confirmation,
+            cursor(Focus::Confirmation)
         )));
         lines.push(Line::from(format!(
-            "{} Reason (goes to the event log): {}▏",
+            "{} Reason (goes to the event log): {}{}",
             marker(Focus::Reason),
-            dialog.reason
+            dialog.reason,
+            cursor(Focus::Reason)
         )));
     }
     lines.push(Line::default());
+    let key = dialog.confirm_key();
     let confirm = if dialog.ready() {
-        Span::styled(" y Confirm ", theme.alert())
+        Span::styled(format!(" {key} Confirm "), theme.alert())
     } else {
-        Span::styled(" y Confirm (not ready) ", theme.dim())
+        Span::styled(format!(" {key} Confirm (not ready) "), theme.dim())
     };
     lines.push(Line::from(vec![
         Span::styled(" [ Esc Cancel ] ", theme.selected()),

@@ -7,17 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("j/k ↑/↓", "move"),
-    ("p", "pause / resume the live tail"),
-    ("F, Home", "follow the newest event"),
-    ("Enter", "open the family of a replay or code-reuse event"),
-];
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let height = area.height.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = Vec::new();
-    if let Some(note) = &app.gap_note {
+    for note in [&app.pause_note, &app.gap_note].into_iter().flatten() {
         lines.push(Line::from(Span::styled(format!("⋯ {note}"), theme.dim())));
     }
     let room = height.saturating_sub(lines.len());
@@ -54,7 +47,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         lines.push(Line::from(Span::styled(text, style)));
     }
     let mode = if app.paused {
-        format!("⏸ paused, {} held", app.held.len())
+        match app.held.dropped {
+            0 => format!("⏸ paused, {} held", app.held.len()),
+            dropped => format!("⏸ paused, {} held, {dropped} dropped", app.held.len()),
+        }
     } else {
         "▶ following".into()
     };

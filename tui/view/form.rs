@@ -7,21 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("Tab / Shift-Tab", "next / previous field"),
-    ("Enter", "new line in the redirect URI editor"),
-    ("Space", "toggle a scope, grant type or flag"),
-    (
-        "0-9",
-        "retry window: seconds a lost refresh answer may be retried (0 strict)",
-    ),
-    (
-        "ctrl-s",
-        "review the changes; then y applies, Esc goes back",
-    ),
-    ("Esc", "close without saving"),
-];
-
 pub fn render(form: &ClientForm, frame: &mut Frame, area: Rect, theme: Theme) {
     let area = centered(area, 90, 30);
     let title = if form.is_new() {

@@ -8,18 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("j/k ↑/↓", "move"),
-    ("Enter", "open the family's history (code → each rotation)"),
-    ("Esc", "close the history / clear the filter"),
-    ("/", "filter: client=ID user=NAME active"),
-    ("a", "toggle active only"),
-    ("c / u", "only this client's / this user's grants"),
-    ("X", "revoke the selected family (asks first)"),
-    ("C", "revoke ALL grants of this client (typed confirmation)"),
-    ("U", "revoke ALL grants of this user (typed confirmation)"),
-];
-
 fn status_span(family: &proto::Family, theme: Theme) -> Span<'static> {
     if family.status == "revoked" {
         Span::styled(
@@ -92,7 +80,7 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     if filter.active_only {
         title.push_str("active only ");
     }
-    if list.stale {
+    if list.stale() {
         title.push_str("(stale) ");
     }
     let (widths, headers) = if wide {

@@ -1,58 +1,40 @@
-//! Screen 7, Help: every key of the current screen, filterable.
+//! Screen 7, Help: every key of the current screen, filterable, read from
+//! that screen's key table (`keys.rs`). The form is never under the help: it
+//! takes every key while open and names its keys in its own footer.
 
-use super::{centered, clients, events, form, grants, overview, Theme};
-use crate::app::{App, Prompt, Screen};
+use super::{centered, Theme};
+use crate::app::{App, Prompt};
+use crate::keys;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-const GLOBAL: &[(&str, &str)] = &[
-    ("1 2 3 4", "Overview, Clients, Grants, Events"),
-    (
-        ":",
-        "palette: overview, clients, grants, events, new, refresh, help, quit",
-    ),
-    ("r", "refresh now"),
-    ("?", "this help (/ filters it)"),
-    ("q, ctrl-c", "quit (q closes an open history first)"),
-    (
-        "dialogs",
-        "y confirms; Esc, n or q cancel; Enter never confirms",
-    ),
-];
-
-/// The keys of the current screen, then the global ones.
-pub fn key_map(app: &App) -> Vec<(&'static str, &'static str)> {
-    let screen = if app.form.is_some() {
-        form::KEYS
-    } else {
-        match app.screen {
-            Screen::Overview => overview::KEYS,
-            Screen::Clients => clients::KEYS,
-            Screen::Grants => grants::KEYS,
-            Screen::Events => events::KEYS,
-        }
-    };
-    screen.iter().chain(GLOBAL).copied().collect()
-}
+/// Width of the key column.
+const KEY_WIDTH: usize = 16;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let filter = match &app.prompt {
         Some(Prompt::HelpFilter(text)) => text.to_lowercase(),
         _ => String::new(),
     };
-    let mut lines: Vec<Line> = key_map(app)
+    let rows: Vec<_> = keys::help_rows(app.screen)
         .into_iter()
         .filter(|(key, what)| {
             filter.is_empty()
                 || key.to_lowercase().contains(&filter)
                 || what.to_lowercase().contains(&filter)
         })
+        .collect();
+    let area = centered(area, 78, rows.len() as u16 + 4);
+    // One row per key: a description too long for the box is cut, never wrapped.
+    let room = (area.width as usize).saturating_sub(2 + KEY_WIDTH);
+    let mut lines: Vec<Line> = rows
+        .into_iter()
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(format!("{key:<16}"), theme.title()),
-                Span::raw(what),
+                Span::styled(format!("{key:<KEY_WIDTH$}"), theme.title()),
+                Span::raw(cut(what, room)),
             ])
         })
         .collect();
@@ -61,11 +43,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         "Esc closes · / filters",
         theme.dim(),
     )));
-    let area = centered(area, 78, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let title = format!(" Help: {} ", app.screen.title());
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(title)),
         area,
     );
+}
+
+/// `text` in at most `width` columns, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

@@ -1,5 +1,6 @@
-//! Rendering: pure functions from `App` to a frame. One file per screen, each
-//! with its key map; overlays (form, dialog, secret, help) draw on top.
+//! Rendering: pure functions from `App` to a frame. One file per screen;
+//! overlays (form, dialog, secret, help) draw on top. The help lists the key
+//! tables of `keys.rs`.
 
 mod clients;
 mod dialog;
@@ -190,4 +191,10 @@ pub fn window(total: usize, selected: usize, height: usize) -> std::ops::Range<u
 pub fn short_time(unix: i64) -> String {
     let full = gatehouse::cli::output::format_time(unix);
     full.get(5..19).map(str::to_owned).unwrap_or(full)
+}
+
+/// "1 family", "2 families": a count with its noun in the right number.
+pub fn count(n: i64, singular: &str, plural: &str) -> String {
+    let noun = if n == 1 { singular } else { plural };
+    format!("{n} {noun}")
 }

@@ -8,8 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-pub const KEYS: &[(&str, &str)] = &[];
-
 pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let field = |label: &str, value: String| {
         Line::from(vec![
