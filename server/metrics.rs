@@ -40,6 +40,7 @@ pub struct Metrics {
     http_requests: Family<HttpLabels, Counter>,
     http_seconds: Family<HttpLabels, Histogram, fn() -> Histogram>,
     tokens_issued: Family<Labels<1>, Counter>,
+    refresh_retries: Counter,
     oauth_errors: Family<Labels<2>, Counter>,
     admin_calls: Family<AdminLabels, Counter>,
 }
@@ -89,6 +90,12 @@ impl Metrics {
             "Successful /token answers by grant_type",
             tokens_issued.clone(),
         );
+        let refresh_retries = Counter::default();
+        registry.register(
+            "refresh_retries",
+            "Refresh retries within a client's retry window, answered with the pair already issued (also among tokens_issued)",
+            refresh_retries.clone(),
+        );
         let oauth_errors = Family::<Labels<2>, Counter>::default();
         registry.register(
             "oauth_errors",
@@ -112,6 +119,7 @@ impl Metrics {
             http_requests,
             http_seconds,
             tokens_issued,
+            refresh_retries,
             oauth_errors,
             admin_calls,
         }
@@ -147,6 +155,11 @@ impl Metrics {
         self.tokens_issued
             .get_or_create(&[("grant_type", grant_type)])
             .inc();
+    }
+
+    /// A refresh retry answered with the pair an earlier rotation issued.
+    pub fn refresh_retried(&self) {
+        self.refresh_retries.inc();
     }
 
     /// One admin-plane call (`method` from a closed set; see `admin::observe`).

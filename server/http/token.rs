@@ -136,6 +136,9 @@ pub async fn token(
             } else {
                 "authorization_code"
             });
+            if tokens.repeated {
+                metrics.refresh_retried();
+            }
         }
         Ok(tokens)
     };

@@ -20,6 +20,9 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// A refresh retry's answer: the pair an earlier rotation issued, again.
+    #[serde(skip)]
+    pub repeated: bool,
 }
 
 /// An introspection answer (RFC 7662 §2.2): `{"active": false}` or the details.
@@ -255,6 +258,7 @@ fn response(tokens: IssuedTokens, now: i64) -> TokenResponse {
         expires_in: tokens.access_expires_at - now,
         refresh_token: tokens.refresh_token.map(|token| token.into_string()),
         scope: tokens.scope,
+        repeated: tokens.repeat,
     }
 }
 

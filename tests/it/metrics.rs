@@ -185,3 +185,35 @@ async fn without_metrics_addr_there_is_no_metrics_listener_and_no_public_route()
     let response = reqwest::get(server.url("/metrics")).await.unwrap();
     assert_eq!(response.status(), 404, "never on the public plane");
 }
+
+#[tokio::test]
+async fn refresh_retries_are_counted_apart_and_are_no_replays() {
+    let (server, _, _) = metrics_server().await;
+    let reply = server
+        .admin()
+        .create_client(proto::CreateClientRequest {
+            name: "Mobile".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            scopes: vec!["profile".into()],
+            refresh_retry_window_secs: 30,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (id, secret) = (reply.client.unwrap().id, reply.client_secret);
+    let first = tokens_for(&server, &id, &secret).await;
+    let before = scrape(&server).await;
+    let rotated = first["refresh_token"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(refresh(&server, &id, &secret, rotated).await.status(), 200);
+    }
+    let after = scrape(&server).await;
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        value(&after, name, labels) - value(&before, name, labels)
+    };
+    assert_eq!(delta("gatehouse_refresh_retries_total", &[]), 2.0);
+    let issued = &[("grant_type", "refresh_token")];
+    assert_eq!(delta("gatehouse_tokens_issued_total", issued), 3.0);
+    assert_eq!(delta("gatehouse_refresh_replays_total", &[]), 0.0);
+}
