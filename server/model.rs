@@ -318,6 +318,8 @@ pub struct Client {
     pub public: bool,
     pub disabled: bool,
     pub refresh_retry_window: RetryWindow,
+    /// May introspect any client's tokens, not only its own.
+    pub resource_server: bool,
     pub created_at: i64,
     pub updated_at: i64,
     pub active_families: i64,
@@ -337,6 +339,7 @@ impl Client {
             grant_types: self.grant_types.clone(),
             public: self.public,
             refresh_retry_window: self.refresh_retry_window,
+            resource_server: self.resource_server,
         }
     }
 }
@@ -351,6 +354,8 @@ pub struct ClientSpec {
     pub public: bool,
     /// Strict unless set after parsing (it stands apart from the lists checked here).
     pub refresh_retry_window: RetryWindow,
+    /// Not a resource server unless set after parsing.
+    pub resource_server: bool,
 }
 
 impl ClientSpec {
@@ -395,6 +400,7 @@ impl ClientSpec {
             grant_types,
             public,
             refresh_retry_window: RetryWindow::STRICT,
+            resource_server: false,
         })
     }
 }

@@ -14,17 +14,19 @@ pub enum Field {
     GrantTypes,
     RetryWindow,
     Public,
+    ResourceServer,
     Disabled,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 8] = [
         Field::Name,
         Field::RedirectUris,
         Field::Scopes,
         Field::GrantTypes,
         Field::RetryWindow,
         Field::Public,
+        Field::ResourceServer,
         Field::Disabled,
     ];
 
@@ -36,6 +38,7 @@ impl Field {
             Field::GrantTypes => "Grant types",
             Field::RetryWindow => "Retry window",
             Field::Public => "Type",
+            Field::ResourceServer => "Introspects",
             Field::Disabled => "Status",
         }
     }
@@ -49,6 +52,7 @@ impl Field {
             "grant_types" => Some(Field::GrantTypes),
             "refresh_retry_window_secs" => Some(Field::RetryWindow),
             "public" => Some(Field::Public),
+            "resource_server" => Some(Field::ResourceServer),
             _ => None,
         }
     }
@@ -69,6 +73,8 @@ pub struct Values {
     /// Seconds, as typed: 0 (strict) to 60.
     pub retry_window: String,
     pub public: bool,
+    /// May introspect any client's tokens.
+    pub resource_server: bool,
     pub disabled: bool,
 }
 
@@ -104,6 +110,7 @@ impl ClientForm {
             redirect_uris: vec![String::new()],
             grant_types: GRANT_TYPES.iter().map(|(grant, _)| *grant as i32).collect(),
             retry_window: "0".into(),
+            resource_server: false,
             ..Values::default()
         };
         Self::with(None, values, catalog)
@@ -117,6 +124,7 @@ impl ClientForm {
             grant_types: client.grant_types.clone(),
             retry_window: client.refresh_retry_window_secs.to_string(),
             public: client.public,
+            resource_server: client.resource_server,
             disabled: client.disabled,
         };
         Self::with(Some(client), values, catalog)
@@ -213,6 +221,12 @@ impl ClientForm {
                     "public"
                 } else {
                     "confidential"
+                }
+                .into(),
+                Field::ResourceServer => if values.resource_server {
+                    "any client's tokens"
+                } else {
+                    "its own tokens"
                 }
                 .into(),
                 Field::Disabled => if values.disabled {
@@ -320,6 +334,9 @@ impl ClientForm {
             Field::Public if self.is_new() && key.code == KeyCode::Char(' ') => {
                 self.values.public = !self.values.public
             }
+            Field::ResourceServer if key.code == KeyCode::Char(' ') => {
+                self.values.resource_server = !self.values.resource_server
+            }
             Field::Disabled if key.code == KeyCode::Char(' ') => {
                 self.values.disabled = !self.values.disabled
             }
@@ -359,6 +376,7 @@ impl ClientForm {
                 grant_types: self.values.grant_types.clone(),
                 public: self.values.public,
                 refresh_retry_window_secs: self.retry_window_secs().unwrap_or_default(),
+                resource_server: self.values.resource_server,
             }),
             Some(original) => {
                 let paths = [
@@ -367,6 +385,7 @@ impl ClientForm {
                     "scopes",
                     "grant_types",
                     "refresh_retry_window_secs",
+                    "resource_server",
                 ]
                 .map(String::from)
                 .to_vec();
@@ -379,6 +398,7 @@ impl ClientForm {
                             scopes: self.values.scopes.clone(),
                             grant_types: self.values.grant_types.clone(),
                             refresh_retry_window_secs: self.retry_window_secs().unwrap_or_default(),
+                            resource_server: self.values.resource_server,
                             ..Default::default()
                         }),
                         update_mask: Some(prost_types::FieldMask { paths }),

@@ -46,6 +46,7 @@ fn client(id: &str, name: &str, disabled: bool, families: i64) -> proto::Client 
         updated_at: T0,
         active_families: families,
         refresh_retry_window_secs: if name.contains("Mobile") { 30 } else { 0 },
+        resource_server: false,
     }
 }
 
@@ -208,7 +209,7 @@ fn snapshot_client_form_new_with_inline_validation() {
 fn snapshot_client_form_review() {
     let mut app = on_screen(Screen::Clients);
     app.update(char_key('e'));
-    for _ in 0..5 {
+    for _ in 0..6 {
         app.update(key(KeyCode::BackTab));
     }
     app.update(char_key(' '));
@@ -515,7 +516,7 @@ fn server_validation_errors_appear_next_to_their_field() {
 fn the_retry_window_is_checked_inline_and_saved_under_its_mask_path() {
     let mut app = on_screen(Screen::Clients);
     app.update(char_key('e'));
-    for _ in 0..3 {
+    for _ in 0..4 {
         app.update(key(KeyCode::BackTab));
     }
     app.update(key(KeyCode::Backspace));

@@ -75,6 +75,7 @@ impl From<Client> for proto::Client {
             public: client.public,
             disabled: client.disabled,
             refresh_retry_window_secs: client.refresh_retry_window.secs() as u32,
+            resource_server: client.resource_server,
             created_at: client.created_at,
             updated_at: client.updated_at,
             active_families: client.active_families,

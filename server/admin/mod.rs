@@ -152,6 +152,7 @@ impl proto::admin_service_server::AdminService for AdminService {
         let spec = ClientSpec {
             refresh_retry_window: RetryWindow::parse(request.refresh_retry_window_secs.into())
                 .map_err(invalid_argument)?,
+            resource_server: request.resource_server,
             ..ClientSpec::parse(
                 &request.name,
                 &request.redirect_uris,
@@ -223,6 +224,7 @@ impl proto::admin_service_server::AdminService for AdminService {
                     | "grant_types"
                     | "public"
                     | "refresh_retry_window_secs"
+                    | "resource_server"
             ) {
                 return Err(invalid_argument(Invalid::new(
                     "update_mask",
@@ -278,6 +280,11 @@ impl proto::admin_service_server::AdminService for AdminService {
                             new_window
                         } else {
                             current.refresh_retry_window
+                        },
+                        resource_server: if has("resource_server") {
+                            new.resource_server
+                        } else {
+                            current.resource_server
                         },
                         ..spec
                     })

@@ -30,6 +30,9 @@ pub enum ClientCommand {
             default_value_t = 0
         )]
         refresh_retry_window: u32,
+        /// A resource server: may introspect any client's tokens (others only their own).
+        #[arg(long)]
+        resource_server: bool,
     },
     /// List clients.
     List {
@@ -57,6 +60,9 @@ pub enum ClientCommand {
         /// Seconds (0-60) a lost refresh answer may be retried; 0 is strict.
         #[arg(long = "refresh-retry-window", value_name = "SECS")]
         refresh_retry_window: Option<u32>,
+        /// Whether the client may introspect any client's tokens.
+        #[arg(long, value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+        resource_server: Option<bool>,
     },
     /// Disable a client: revokes its live families, its tokens stop working.
     Disable {
@@ -88,6 +94,7 @@ pub(super) async fn client(
             grant_types,
             public,
             refresh_retry_window,
+            resource_server,
         } => {
             let reply = admin
                 .create_client(proto::CreateClientRequest {
@@ -100,6 +107,7 @@ pub(super) async fn client(
                         .collect(),
                     public,
                     refresh_retry_window_secs: refresh_retry_window,
+                    resource_server,
                 })
                 .await?
                 .into_inner();
@@ -179,6 +187,7 @@ pub(super) async fn client(
             no_scopes,
             grant_types,
             refresh_retry_window,
+            resource_server,
         } => {
             let mut paths = Vec::new();
             if name.is_some() {
@@ -196,9 +205,12 @@ pub(super) async fn client(
             if refresh_retry_window.is_some() {
                 paths.push("refresh_retry_window_secs".into());
             }
+            if resource_server.is_some() {
+                paths.push("resource_server".into());
+            }
             if paths.is_empty() {
                 return Err(CliError::Usage(
-                    "nothing to update: pass --name, --redirect-uri, --scope, --no-scopes, --grant-type or --refresh-retry-window".into(),
+                    "nothing to update: pass --name, --redirect-uri, --scope, --no-scopes, --grant-type, --refresh-retry-window or --resource-server".into(),
                 ));
             }
             let client = admin
@@ -213,6 +225,7 @@ pub(super) async fn client(
                             .map(GrantTypeArg::to_proto)
                             .collect(),
                         refresh_retry_window_secs: refresh_retry_window.unwrap_or_default(),
+                        resource_server: resource_server.unwrap_or_default(),
                         ..Default::default()
                     }),
                     update_mask: Some(prost_types::FieldMask { paths }),
@@ -308,6 +321,7 @@ fn client_json(client: &proto::Client) -> Value {
         "updated_at": client.updated_at,
         "active_families": client.active_families,
         "refresh_retry_window_secs": client.refresh_retry_window_secs,
+        "resource_server": client.resource_server,
     })
 }
 
@@ -322,7 +336,7 @@ pub fn retry_window_text(secs: u32) -> String {
 
 fn client_text(client: &proto::Client) -> String {
     format!(
-        "client_id:       {}\nname:            {}\ntype:            {}\nstatus:          {}\nredirect_uris:   {}\nscopes:          {}\ngrant_types:     {}\nretry window:    {}\nactive families: {}\ncreated:         {}\nupdated:         {}\n",
+        "client_id:       {}\nname:            {}\ntype:            {}\nstatus:          {}\nredirect_uris:   {}\nscopes:          {}\ngrant_types:     {}\nretry window:    {}\nintrospects:     {}\nactive families: {}\ncreated:         {}\nupdated:         {}\n",
         client.id,
         client.name,
         client_type(client),
@@ -331,6 +345,11 @@ fn client_text(client: &proto::Client) -> String {
         client.scopes.join(" "),
         grant_names(client).join(" "),
         retry_window_text(client.refresh_retry_window_secs),
+        if client.resource_server {
+            "any client's tokens (resource server)"
+        } else {
+            "its own tokens"
+        },
         client.active_families,
         format_time(client.created_at),
         format_time(client.updated_at),

@@ -26,6 +26,7 @@ fn client_with(uri: &str) -> Client {
         public: false,
         disabled: false,
         refresh_retry_window: Default::default(),
+        resource_server: false,
         created_at: 0,
         updated_at: 0,
         active_families: 0,

@@ -280,7 +280,8 @@ pub fn revoke(
     }
 }
 
-/// POST /introspect (RFC 7662): confidential clients only.
+/// POST /introspect (RFC 7662): confidential clients only, for their own
+/// tokens unless they are resource servers.
 pub fn introspect(
     store: &Store,
     now: i64,
@@ -290,10 +291,13 @@ pub fn introspect(
 ) -> Result<Introspection, OAuthError> {
     param(params, "token")?;
     param(params, "token_type_hint")?;
-    authenticate(store, now, presented, params, Accept::ConfidentialOnly)?;
+    let caller = authenticate(store, now, presented, params, Accept::ConfidentialOnly)?;
     let token = required(params, "token")?;
+    // RFC 7662 §4: a client learns about its own tokens; only a resource
+    // server may introspect any client's. Anything else is simply not active.
     let details = store
         .lookup_token(token, now)?
+        .filter(|info| caller.resource_server || info.client_id == caller.id)
         .map(|info| IntrospectionDetails {
             scope: info.scope,
             client_id: info.client_id,

@@ -20,7 +20,7 @@ macro_rules! select_client {
                 (SELECT group_concat(grant_type, ' ') FROM
                     (SELECT grant_type FROM client_grant_types WHERE client_seq = c.seq ORDER BY grant_type)), ",
             $live,
-            ", c.secret_hash, c.refresh_retry_window_secs FROM clients c"
+            ", c.secret_hash, c.refresh_retry_window_secs, c.resource_server FROM clients c"
         )
     };
 }
@@ -45,8 +45,8 @@ impl Store {
             let id = random_base64(16);
             let secret = (!spec.public).then(|| Token::generate(TokenKind::ClientSecret));
             tx.execute(
-                "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at, refresh_retry_window_secs)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at, refresh_retry_window_secs, resource_server)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
                 params![
                     id,
                     spec.name,
@@ -54,6 +54,7 @@ impl Store {
                     secret.as_ref().map(|s| s.hash().0.to_vec()),
                     now,
                     spec.refresh_retry_window.secs(),
+                    spec.resource_server,
                 ],
             )?;
             let seq = tx.last_insert_rowid();
@@ -142,8 +143,8 @@ impl Store {
                 .into());
             }
             tx.execute(
-                "UPDATE clients SET name = ?2, updated_at = ?3, refresh_retry_window_secs = ?4 WHERE seq = ?1",
-                params![seq, spec.name, now, spec.refresh_retry_window.secs()],
+                "UPDATE clients SET name = ?2, updated_at = ?3, refresh_retry_window_secs = ?4, resource_server = ?5 WHERE seq = ?1",
+                params![seq, spec.name, now, spec.refresh_retry_window.secs(), spec.resource_server],
             )?;
             for table in [
                 "client_redirect_uris",
@@ -323,6 +324,7 @@ fn from_row(row: &Row) -> rusqlite::Result<(i64, Client)> {
         public: row.get(3)?,
         disabled: row.get(4)?,
         refresh_retry_window: RetryWindow::from_trusted(row.get(12)?),
+        resource_server: row.get(13)?,
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
         redirect_uris: uris

@@ -192,6 +192,12 @@ CREATE TABLE refresh_retries (
 );
 CREATE INDEX refresh_retries_until ON refresh_retries (until);
 "#,
+    r#"
+-- Resource servers may introspect any client's tokens (RFC 7662 §4); every
+-- other client only its own.
+ALTER TABLE clients ADD COLUMN resource_server INTEGER NOT NULL DEFAULT 0
+    CHECK (resource_server IN (0, 1));
+"#,
 ];
 
 /// The schema version this binary writes: how many migrations it knows.

@@ -231,3 +231,47 @@ async fn allow_counts_only_for_the_user_who_saw_the_consent_page() {
         "bob"
     );
 }
+
+/// RFC 7662 §4: a client introspects its own tokens; only a resource server
+/// may introspect any client's; to anyone else another client's token is
+/// simply not active.
+#[tokio::test]
+async fn only_the_tokens_own_client_or_a_resource_server_may_introspect_it() {
+    let (server, id, secret) = partner_setup().await;
+    let tokens = tokens_for(&server, &id, &secret).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let mut admin = server.admin();
+    let (other, other_secret) = create_client(&mut admin, REDIRECT_URI).await;
+    let (rs, rs_secret) = create_resource_server(&mut admin).await;
+    let own = introspect(&server, &id, &secret, access).await;
+    assert_eq!(
+        (own["active"].clone(), own["username"].clone()),
+        (true.into(), "alice".into())
+    );
+    assert_eq!(
+        introspect(&server, &other, &other_secret, access).await,
+        serde_json::json!({"active": false}),
+        "another plain client learns nothing"
+    );
+    assert_eq!(
+        introspect(&server, &rs, &rs_secret, access).await["active"],
+        true
+    );
+
+    let shown = server
+        .cli_json(&["client", "update", &other, "--resource-server"])
+        .await;
+    assert_eq!(shown["resource_server"], true);
+    assert_eq!(
+        introspect(&server, &other, &other_secret, access).await["active"],
+        true
+    );
+    let shown = server
+        .cli_json(&["client", "update", &other, "--resource-server", "false"])
+        .await;
+    assert_eq!(shown["resource_server"], false);
+    assert_eq!(
+        introspect(&server, &other, &other_secret, access).await["active"],
+        false
+    );
+}

@@ -206,7 +206,7 @@ async fn revoke_racing_refresh_leaves_nothing_of_the_family_alive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn disabling_a_client_during_a_refresh_storm_kills_every_token_returned() {
     let (server, id, secret) = partner_setup().await;
-    let (resource_id, resource_secret) = create_client(&mut server.admin(), REDIRECT_URI).await;
+    let (resource_id, resource_secret) = create_resource_server(&mut server.admin()).await;
     let mut refresh_tokens = Vec::new();
     for _ in 0..8 {
         refresh_tokens.push(

@@ -164,7 +164,7 @@ async fn introspect_invalid_request_missing_token() {
 async fn introspect_reports_live_tokens_and_only_active_false_otherwise() {
     let (server, id, secret) = partner_setup().await;
     let tokens = tokens_for(&server, &id, &secret).await;
-    let (resource_id, resource_secret) = create_client(&mut server.admin(), REDIRECT_URI).await;
+    let (resource_id, resource_secret) = create_resource_server(&mut server.admin()).await;
     let access = introspect(
         &server,
         &resource_id,
@@ -225,7 +225,7 @@ async fn introspect_reports_live_tokens_and_only_active_false_otherwise() {
 #[tokio::test]
 async fn disabling_the_client_or_user_kills_live_tokens_at_once() {
     let (server, id, secret) = partner_setup().await;
-    let (resource_id, resource_secret) = create_client(&mut server.admin(), REDIRECT_URI).await;
+    let (resource_id, resource_secret) = create_resource_server(&mut server.admin()).await;
     let tokens = tokens_for(&server, &id, &secret).await;
     let access = tokens["access_token"].as_str().unwrap();
     server

@@ -658,3 +658,19 @@ pub async fn gatehouse(args: &[&str]) -> CliOutput {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// A confidential client marked as a resource server: it may introspect any
+/// client's tokens. Returns (client_id, client_secret).
+pub async fn create_resource_server(admin: &mut AdminClient) -> (String, String) {
+    let reply = admin
+        .create_client(proto::CreateClientRequest {
+            name: "Resource server".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            resource_server: true,
+            ..Default::default()
+        })
+        .await
+        .expect("create resource server")
+        .into_inner();
+    (reply.client.unwrap().id, reply.client_secret)
+}

@@ -123,6 +123,15 @@ fn field_lines(form: &ClientForm, theme: Theme) -> Vec<Line<'static>> {
         Span::raw(format!("{kind}{fixed}")),
     ]));
     lines.extend(problem(form, Field::Public, theme));
+    let introspects = if values.resource_server {
+        "[x] resource server: may introspect any client's tokens"
+    } else {
+        "[ ] resource server: may introspect any client's tokens"
+    };
+    lines.push(Line::from(vec![
+        label(form, Field::ResourceServer, theme),
+        Span::raw(introspects),
+    ]));
     let status = if values.disabled {
         "[x] disabled"
     } else {
