@@ -141,6 +141,19 @@ impl WebDriver {
             .to_owned()
     }
 
+    /// The page source once it contains `needle` (a form's navigation may
+    /// still be under way when click returns), or the last source after 20 s.
+    async fn source_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let source = self.source().await;
+            if source.contains(needle) || std::time::Instant::now() > deadline {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn current_url(&self) -> String {
         self.command(reqwest::Method::GET, "/url", Value::Null)
             .await
@@ -250,11 +263,11 @@ async fn headless_chromium_logs_in_consents_reaches_the_redirect_with_a_code_and
     // Sign out, then the same request asks for the password again.
     driver.goto(&server.url("/logout")).await;
     driver.click("button[type=submit]").await;
-    let signed_out = driver.source().await;
+    let signed_out = driver.source_with("Signed out").await;
     driver
         .goto(&server.url(&format!("/authorize?{query}")))
         .await;
-    let after = driver.source().await;
+    let after = driver.source_with("name=\"password\"").await;
     driver.quit().await;
     assert!(signed_out.contains("Signed out"), "{signed_out}");
     assert!(after.contains("name=\"password\""), "{after}");
