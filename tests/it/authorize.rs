@@ -137,14 +137,7 @@ async fn unauthorized_client_without_the_authorization_code_grant_type_redirects
 async fn access_denied_when_the_user_clicks_deny() {
     let (server, id, _) = partner_setup().await;
     let mut browser = Browser::new(&server);
-    let page = browser
-        .authorize(&authorize_query(&id, "s"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let login = browser.login(&page, "alice", PASSWORD).await;
-    let consent = browser.get(&location(&login)).await.text().await.unwrap();
+    let consent = browser.consent_page(&id, "alice").await;
     let response = browser.decide(&consent, "deny").await;
     let query = error_redirect(response, &server, "access_denied").await;
     assert_eq!(query["state"], "s");
@@ -196,14 +189,7 @@ async fn invalid_scope_outside_the_allowed_scopes_redirects() {
 async fn server_error_when_storage_fails_as_the_code_is_minted() {
     let (server, id, _) = partner_setup().await;
     let mut browser = Browser::new(&server);
-    let page = browser
-        .authorize(&authorize_query(&id, "s"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let login = browser.login(&page, "alice", PASSWORD).await;
-    let consent = browser.get(&location(&login)).await.text().await.unwrap();
+    let consent = browser.consent_page(&id, "alice").await;
     server.store.set_fail_point(
         "grant_code.before_commit",
         Some(gatehouse::store::FailAction::Error),
@@ -224,14 +210,7 @@ async fn server_error_when_storage_fails_as_the_code_is_minted() {
 async fn a_client_deleted_mid_flow_gets_the_error_page_and_no_code() {
     let (server, id, _) = partner_setup().await;
     let mut browser = Browser::new(&server);
-    let page = browser
-        .authorize(&authorize_query(&id, "s"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let login = browser.login(&page, "alice", PASSWORD).await;
-    let consent = browser.get(&location(&login)).await.text().await.unwrap();
+    let consent = browser.consent_page(&id, "alice").await;
     server
         .admin()
         .delete_client(proto::DeleteClientRequest { id })

@@ -29,21 +29,6 @@ async fn authorize_shows(browser: &mut Browser, client_id: &str) -> Shown {
     }
 }
 
-/// Opens /authorize, logs in as `username` and returns the consent page.
-async fn consent_page(browser: &mut Browser, client_id: &str, username: &str) -> String {
-    let page = browser
-        .authorize(&authorize_query(client_id, "s"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let login = browser.login(&page, username, PASSWORD).await;
-    assert_eq!(login.status(), 303);
-    let consent = browser.get(&location(&login)).await.text().await.unwrap();
-    assert!(consent.contains("name=\"decision\""), "{consent}");
-    consent
-}
-
 #[tokio::test]
 async fn revoking_a_clients_grants_forgets_the_consent() {
     let (server, id, _) = partner_setup().await;
@@ -85,7 +70,7 @@ async fn revoking_a_users_grants_forgets_the_consent_and_ends_their_sessions() {
         Shown::Login,
         "signed out"
     );
-    consent_page(&mut browser, &id, "alice").await;
+    browser.consent_page(&id, "alice").await;
 }
 
 #[tokio::test]
@@ -103,14 +88,14 @@ async fn revoking_one_family_forgets_its_consent() {
         .await
         .unwrap();
     let mut browser = Browser::new(&server);
-    consent_page(&mut browser, &id, "alice").await;
+    browser.consent_page(&id, "alice").await;
 }
 
 #[tokio::test]
 async fn a_client_disabled_during_consent_gets_no_code_even_after_it_is_enabled() {
     let (server, id, _) = partner_setup().await;
     let mut browser = Browser::new(&server);
-    let consent = consent_page(&mut browser, &id, "alice").await;
+    let consent = browser.consent_page(&id, "alice").await;
     let set_disabled = |disabled: bool| {
         let (mut admin, id) = (server.admin(), id.clone());
         async move {

@@ -33,12 +33,7 @@ async fn prompt_none_without_a_session_redirects_with_login_required() {
 async fn prompt_none_needing_consent_redirects_with_consent_required_and_else_issues_a_code() {
     let (server, id, _) = partner_setup().await;
     let mut browser = Browser::new(&server);
-    let page = browser
-        .authorize(&authorize_query(&id, "s"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.login_page(&id).await;
     browser.login(&page, "alice", PASSWORD).await;
     let response = browser
         .authorize(&with(&authorize_query(&id, "s"), &[("prompt", "none")]))
@@ -150,12 +145,7 @@ async fn logout_ends_the_session_and_needs_its_csrf_token() {
         .await;
     assert_eq!(signed_out.status(), 200);
     assert!(signed_out.text().await.unwrap().contains("Signed out"));
-    let page = browser
-        .authorize(&authorize_query(&id, "s"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = browser.login_page(&id).await;
     assert!(page.contains("name=\"password\""), "signed out");
 }
 

@@ -284,6 +284,24 @@ impl Browser {
         self.get(&format!("/authorize?{query}")).await
     }
 
+    /// The login page for a fresh authorization request of `client_id`.
+    pub async fn login_page(&mut self, client_id: &str) -> String {
+        let response = self.authorize(&authorize_query(client_id, "s")).await;
+        assert_eq!(response.status(), 200, "a login page");
+        response.text().await.unwrap()
+    }
+
+    /// A fresh authorization request of `client_id`, signed in as `username`:
+    /// the consent page.
+    pub async fn consent_page(&mut self, client_id: &str, username: &str) -> String {
+        let page = self.login_page(client_id).await;
+        let login = self.login(&page, username, PASSWORD).await;
+        assert_eq!(login.status(), 303, "login redirects to consent");
+        let consent = self.get(&location(&login)).await.text().await.unwrap();
+        assert!(consent.contains("name=\"decision\""), "{consent}");
+        consent
+    }
+
     /// Logs in on a login page and returns the response to the POST.
     pub async fn login(
         &mut self,
