@@ -13,6 +13,8 @@ pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 pub const DATABASE_FILE: &str = "gatehouse.db";
 /// Held (flock) by the one server, or the one restore, using a data directory.
 pub const LOCK_FILE: &str = "gatehouse.lock";
+/// How long taking the lock waits out a holder that is about to let go.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The data directory made ready: created 0700, permissions checked, the admin
 /// token created on first start, the database opened.
@@ -46,8 +48,19 @@ impl DataDirLock {
                 message: format!("cannot open the lock file: {error}"),
             })?;
         use std::os::fd::AsRawFd;
-        // SAFETY: flock(2) on a descriptor we own; no memory is shared.
-        let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        // A lock just released can still be held for a moment by a child
+        // process forked before the release and not yet exec'd (the lock
+        // belongs to the open file, which the fork shares): try for up to
+        // LOCK_PATIENCE before saying a server holds it.
+        let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+        let locked = loop {
+            // SAFETY: flock(2) on a descriptor we own; no memory is shared.
+            let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if locked == 0 || std::time::Instant::now() >= deadline {
+                break locked;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
         if locked != 0 {
             return Err(ServeError::DataDir {
                 path: data_dir.to_owned(),
