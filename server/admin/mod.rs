@@ -1,23 +1,24 @@
 //! The admin plane: the tonic `AdminService`, reflection and health, behind the
 //! admin bearer interceptor (health excepted, for monitors).
 
+mod accounts;
 mod auth;
+mod clients;
 mod convert;
+mod grants;
 mod observe;
+mod operations;
 mod watch;
 
-use crate::model::{
-    ClientSpec, FamilyFilter, Invalid, Password, RetryWindow, Scope, ScopeName, Username,
-};
+use crate::model::Invalid;
 use crate::proto::{self, admin_service_server::AdminServiceServer};
-use crate::secret::hash_password;
 use crate::server::{ServeError, Shared};
 use crate::shutdown::Draining;
 use crate::store::Store;
-use convert::{grant_types_from_proto, invalid_argument, status_from};
+use convert::{invalid_argument, status_from};
 use std::pin::Pin;
 use tokio::net::TcpListener;
-use tokio_stream::{wrappers::ReceiverStream, wrappers::TcpListenerStream, Stream};
+use tokio_stream::{wrappers::TcpListenerStream, Stream};
 use tonic::{Request, Response, Status};
 
 pub use auth::AdminAuth;
@@ -88,6 +89,9 @@ pub struct AdminService {
 
 type Reply<T> = Result<Response<T>, Status>;
 
+/// The live event stream `WatchEvents` answers with.
+pub type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<proto::Event, Status>> + Send>>;
+
 impl AdminService {
     fn store(&self) -> &Store {
         &self.shared.store
@@ -140,456 +144,157 @@ fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, Status> 
 
 #[tonic::async_trait]
 impl proto::admin_service_server::AdminService for AdminService {
+    type WatchEventsStream = WatchEventsStream;
+
     async fn create_client(
         &self,
         request: Request<proto::CreateClientRequest>,
     ) -> Reply<proto::CreateClientResponse> {
-        let request = request.into_inner();
-        let mut grant_types = grant_types_from_proto(&request.grant_types)?;
-        if grant_types.is_empty() {
-            grant_types = crate::model::GrantType::ALL.to_vec();
-        }
-        let spec = ClientSpec {
-            refresh_retry_window: RetryWindow::parse(request.refresh_retry_window_secs.into())
-                .map_err(invalid_argument)?,
-            resource_server: request.resource_server,
-            ..ClientSpec::parse(
-                &request.name,
-                &request.redirect_uris,
-                &request.scopes,
-                &grant_types,
-                request.public,
-            )
-            .map_err(invalid_argument)?
-        };
-        let now = self.now();
-        let (client, secret) = self
-            .call(move |store| store.create_client(spec, now))
-            .await?;
-        Ok(Response::new(proto::CreateClientResponse {
-            client: Some(client.into()),
-            client_secret: secret
-                .map(|secret| secret.into_string())
-                .unwrap_or_default(),
-        }))
+        clients::create_client(self, request).await
     }
 
     async fn get_client(&self, request: Request<proto::GetClientRequest>) -> Reply<proto::Client> {
-        let id = request.into_inner().id;
-        let client = self.call(move |store| store.get_client(&id)).await?;
-        Ok(Response::new(client.into()))
+        clients::get_client(self, request).await
     }
 
     async fn list_clients(
         &self,
         request: Request<proto::ListClientsRequest>,
     ) -> Reply<proto::ListClientsResponse> {
-        let request = request.into_inner();
-        let after = parse_cursor(&request.page_token)?;
-        let limit = page_size(request.page_size);
-        let (clients, next) = self
-            .call(move |store| store.list_clients(&request.filter, limit, after))
-            .await?;
-        Ok(Response::new(proto::ListClientsResponse {
-            clients: clients.into_iter().map(Into::into).collect(),
-            next_page_token: cursor_text(next),
-        }))
+        clients::list_clients(self, request).await
     }
 
     async fn update_client(
         &self,
         request: Request<proto::UpdateClientRequest>,
     ) -> Reply<proto::Client> {
-        let request = request.into_inner();
-        let paths = request
-            .update_mask
-            .map(|mask| mask.paths)
-            .unwrap_or_default();
-        if paths.is_empty() {
-            return Err(invalid_argument(Invalid::new(
-                "update_mask",
-                "name at least one field to update",
-            )));
-        }
-        let new = request.client.unwrap_or_default();
-        let new_grants = grant_types_from_proto(&new.grant_types)?;
-        let new_window =
-            RetryWindow::parse(new.refresh_retry_window_secs.into()).map_err(invalid_argument)?;
-        for path in &paths {
-            if !matches!(
-                path.as_str(),
-                "name"
-                    | "redirect_uris"
-                    | "scopes"
-                    | "grant_types"
-                    | "public"
-                    | "refresh_retry_window_secs"
-                    | "resource_server"
-            ) {
-                return Err(invalid_argument(Invalid::new(
-                    "update_mask",
-                    format!("unknown field {path:?}"),
-                )));
-            }
-        }
-        let now = self.now();
-        let client = self
-            .call(move |store| {
-                store.update_client(&request.id, now, move |current| {
-                    let has = |field: &str| paths.iter().any(|path| path == field);
-                    let current_uris: Vec<String> = current
-                        .redirect_uris
-                        .iter()
-                        .map(|uri| uri.as_str().to_owned())
-                        .collect();
-                    let current_scopes: Vec<String> = current
-                        .scopes
-                        .names()
-                        .iter()
-                        .map(|name| name.as_str().to_owned())
-                        .collect();
-                    let spec = ClientSpec::parse(
-                        if has("name") {
-                            &new.name
-                        } else {
-                            &current.name
-                        },
-                        if has("redirect_uris") {
-                            &new.redirect_uris
-                        } else {
-                            &current_uris
-                        },
-                        if has("scopes") {
-                            &new.scopes
-                        } else {
-                            &current_scopes
-                        },
-                        if has("grant_types") {
-                            &new_grants
-                        } else {
-                            &current.grant_types
-                        },
-                        if has("public") {
-                            new.public
-                        } else {
-                            current.public
-                        },
-                    )?;
-                    Ok(ClientSpec {
-                        refresh_retry_window: if has("refresh_retry_window_secs") {
-                            new_window
-                        } else {
-                            current.refresh_retry_window
-                        },
-                        resource_server: if has("resource_server") {
-                            new.resource_server
-                        } else {
-                            current.resource_server
-                        },
-                        ..spec
-                    })
-                })
-            })
-            .await?;
-        Ok(Response::new(client.into()))
+        clients::update_client(self, request).await
     }
 
     async fn set_client_disabled(
         &self,
         request: Request<proto::SetClientDisabledRequest>,
     ) -> Reply<proto::SetClientDisabledResponse> {
-        let request = request.into_inner();
-        let now = self.now();
-        let (client, revoked) = self
-            .call(move |store| store.set_client_disabled(&request.id, request.disabled, now))
-            .await?;
-        Ok(Response::new(proto::SetClientDisabledResponse {
-            client: Some(client.into()),
-            revoked_families: revoked,
-        }))
+        clients::set_client_disabled(self, request).await
     }
 
     async fn rotate_client_secret(
         &self,
         request: Request<proto::RotateClientSecretRequest>,
     ) -> Reply<proto::RotateClientSecretResponse> {
-        let id = request.into_inner().id;
-        let now = self.now();
-        let client_id = id.clone();
-        let secret = self
-            .call(move |store| store.rotate_client_secret(&id, now))
-            .await?;
-        Ok(Response::new(proto::RotateClientSecretResponse {
-            client_id,
-            client_secret: secret.into_string(),
-        }))
+        clients::rotate_client_secret(self, request).await
     }
 
     async fn delete_client(
         &self,
         request: Request<proto::DeleteClientRequest>,
     ) -> Reply<proto::DeleteClientResponse> {
-        let id = request.into_inner().id;
-        let now = self.now();
-        self.call(move |store| store.delete_client(&id, now))
-            .await?;
-        Ok(Response::new(proto::DeleteClientResponse {}))
+        clients::delete_client(self, request).await
     }
 
     async fn list_scopes(
         &self,
-        _: Request<proto::ListScopesRequest>,
+        request: Request<proto::ListScopesRequest>,
     ) -> Reply<proto::ListScopesResponse> {
-        let scopes = self.call(|store| store.list_scopes()).await?;
-        Ok(Response::new(proto::ListScopesResponse {
-            scopes: scopes.into_iter().map(Into::into).collect(),
-        }))
+        accounts::list_scopes(self, request).await
     }
 
     async fn upsert_scope(
         &self,
         request: Request<proto::UpsertScopeRequest>,
     ) -> Reply<proto::Scope> {
-        let scope = request.into_inner().scope.unwrap_or_default();
-        let name = ScopeName::parse(&scope.name).map_err(invalid_argument)?;
-        let description = scope.description.trim().to_owned();
-        if description.is_empty()
-            || description.chars().count() > 200
-            || description.chars().any(char::is_control)
-        {
-            return Err(invalid_argument(Invalid::new(
-                "description",
-                "required: 1-200 characters, no control characters",
-            )));
-        }
-        let now = self.now();
-        let scope = self
-            .call(move |store| store.upsert_scope(Scope { name, description }, now))
-            .await?;
-        Ok(Response::new(scope.into()))
+        accounts::upsert_scope(self, request).await
     }
 
     async fn remove_scope(
         &self,
         request: Request<proto::RemoveScopeRequest>,
     ) -> Reply<proto::RemoveScopeResponse> {
-        let name = request.into_inner().name;
-        required("name", &name)?;
-        let now = self.now();
-        self.call(move |store| store.remove_scope(&name, now))
-            .await?;
-        Ok(Response::new(proto::RemoveScopeResponse {}))
+        accounts::remove_scope(self, request).await
     }
 
     async fn create_user(&self, request: Request<proto::CreateUserRequest>) -> Reply<proto::User> {
-        let request = request.into_inner();
-        let username = Username::parse(&request.username).map_err(invalid_argument)?;
-        let password = Password::parse(&request.password).map_err(invalid_argument)?;
-        let now = self.now();
-        let user = self
-            .call(move |store| store.create_user(&username, &hash_password(password.expose()), now))
-            .await?;
-        Ok(Response::new(user.into()))
+        accounts::create_user(self, request).await
     }
 
     async fn list_users(
         &self,
-        _: Request<proto::ListUsersRequest>,
+        request: Request<proto::ListUsersRequest>,
     ) -> Reply<proto::ListUsersResponse> {
-        let users = self.call(|store| store.list_users()).await?;
-        Ok(Response::new(proto::ListUsersResponse {
-            users: users.into_iter().map(Into::into).collect(),
-        }))
+        accounts::list_users(self, request).await
     }
 
     async fn set_user_disabled(
         &self,
         request: Request<proto::SetUserDisabledRequest>,
     ) -> Reply<proto::User> {
-        let request = request.into_inner();
-        let now = self.now();
-        let (user, _) = self
-            .call(move |store| store.set_user_disabled(&request.username, request.disabled, now))
-            .await?;
-        Ok(Response::new(user.into()))
+        accounts::set_user_disabled(self, request).await
     }
 
     async fn set_user_password(
         &self,
         request: Request<proto::SetUserPasswordRequest>,
     ) -> Reply<proto::User> {
-        let request = request.into_inner();
-        let password = Password::parse(&request.password).map_err(invalid_argument)?;
-        let now = self.now();
-        let user = self
-            .call(move |store| {
-                store.set_user_password(&request.username, &hash_password(password.expose()), now)
-            })
-            .await?;
-        Ok(Response::new(user.into()))
+        accounts::set_user_password(self, request).await
     }
 
     async fn list_families(
         &self,
         request: Request<proto::ListFamiliesRequest>,
     ) -> Reply<proto::ListFamiliesResponse> {
-        let request = request.into_inner();
-        let before = parse_cursor(&request.page_token)?;
-        let limit = page_size(request.page_size);
-        let filter = FamilyFilter {
-            client_id: Some(request.client_id).filter(|id| !id.is_empty()),
-            username: Some(request.username).filter(|name| !name.is_empty()),
-            active_only: request.active_only,
-        };
-        let (families, next) = self
-            .call(move |store| store.list_families(&filter, limit, before))
-            .await?;
-        Ok(Response::new(proto::ListFamiliesResponse {
-            families: families.into_iter().map(Into::into).collect(),
-            next_page_token: cursor_text(next),
-        }))
+        grants::list_families(self, request).await
     }
 
     async fn get_family(
         &self,
         request: Request<proto::GetFamilyRequest>,
     ) -> Reply<proto::FamilyDetail> {
-        let id = request.into_inner().id;
-        let now = self.now();
-        let (family, tokens) = self.call(move |store| store.get_family(&id, now)).await?;
-        Ok(Response::new(proto::FamilyDetail {
-            family: Some(family.into()),
-            tokens: tokens.into_iter().map(Into::into).collect(),
-        }))
+        grants::get_family(self, request).await
     }
 
     async fn revoke_family(
         &self,
         request: Request<proto::RevokeFamilyRequest>,
     ) -> Reply<proto::RevokeResponse> {
-        let request = request.into_inner();
-        let now = self.now();
-        let count = self
-            .call(move |store| {
-                store.revoke_family(&request.id, &request.note, request.dry_run, now)
-            })
-            .await?;
-        Ok(Response::new(count.into()))
+        grants::revoke_family(self, request).await
     }
 
     async fn revoke_client_families(
         &self,
         request: Request<proto::RevokeClientFamiliesRequest>,
     ) -> Reply<proto::RevokeResponse> {
-        let request = request.into_inner();
-        required("client_id", &request.client_id)?;
-        let now = self.now();
-        let count = self
-            .call(move |store| {
-                store.revoke_client_families(
-                    &request.client_id,
-                    &request.note,
-                    request.dry_run,
-                    now,
-                )
-            })
-            .await?;
-        Ok(Response::new(count.into()))
+        grants::revoke_client_families(self, request).await
     }
 
     async fn revoke_user_families(
         &self,
         request: Request<proto::RevokeUserFamiliesRequest>,
     ) -> Reply<proto::RevokeResponse> {
-        let request = request.into_inner();
-        required("username", &request.username)?;
-        let now = self.now();
-        let (username, dry_run) = (request.username.clone(), request.dry_run);
-        let count = self
-            .call(move |store| {
-                store.revoke_user_families(&request.username, &request.note, request.dry_run, now)
-            })
-            .await?;
-        if !dry_run {
-            self.shared.public.end_sessions_of(&username);
-        }
-        Ok(Response::new(count.into()))
+        grants::revoke_user_families(self, request).await
     }
 
     async fn list_events(
         &self,
         request: Request<proto::ListEventsRequest>,
     ) -> Reply<proto::ListEventsResponse> {
-        let request = request.into_inner();
-        let limit = page_size(request.page_size);
-        let (events, next) = self
-            .call(move |store| store.list_events(limit, request.before_id, request.security_only))
-            .await?;
-        Ok(Response::new(proto::ListEventsResponse {
-            events: events.into_iter().map(Into::into).collect(),
-            next_before_id: next.unwrap_or(0),
-        }))
+        operations::list_events(self, request).await
     }
-
-    type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<proto::Event, Status>> + Send>>;
 
     async fn watch_events(
         &self,
         request: Request<proto::WatchEventsRequest>,
     ) -> Reply<Self::WatchEventsStream> {
-        let request = request.into_inner();
-        let resume = watch::Resume {
-            after_id: request.after_id,
-            replay: request.after_id > 0 || request.from_start,
-        };
-        let (sender, receiver) = tokio::sync::mpsc::channel(256);
-        let subscriber = watch::Subscriber::new(sender, self.draining.clone());
-        tokio::spawn(subscriber.forward(self.store().clone(), self.shared.clock.clone(), resume));
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        operations::watch_events(self, request).await
     }
 
-    async fn get_status(&self, _: Request<proto::GetStatusRequest>) -> Reply<proto::Status> {
-        Ok(Response::new(self.status().await?))
+    async fn get_status(&self, request: Request<proto::GetStatusRequest>) -> Reply<proto::Status> {
+        operations::get_status(self, request).await
     }
 
     async fn set_maintenance(
         &self,
         request: Request<proto::SetMaintenanceRequest>,
     ) -> Reply<proto::Status> {
-        let on = request.into_inner().on;
-        let now = self.now();
-        self.call(move |store| store.set_maintenance(on, now))
-            .await?;
-        Ok(Response::new(self.status().await?))
-    }
-}
-
-impl AdminService {
-    async fn status(&self) -> Result<proto::Status, Status> {
-        let now = self.now();
-        let counts = self.call(move |store| store.counts(now)).await?;
-        let public = self.shared.public.figures();
-        Ok(proto::Status {
-            version: env!("CARGO_PKG_VERSION").into(),
-            uptime_secs: self.shared.started.elapsed().as_secs() as i64,
-            clients: counts.clients,
-            users: counts.users,
-            active_families: counts.active_families,
-            database_bytes: counts.database_bytes,
-            maintenance: counts.maintenance,
-            security_events_last_hour: counts.security_events_last_hour,
-            issuer: self.shared.config.issuer.clone(),
-            oldest_event_time: counts.oldest_event_time.unwrap_or(0),
-            pending_authorizations: public.pending_authorizations as i64,
-            browser_sessions: public.browser_sessions as i64,
-            password_checks: public.password_checks as i64,
-            recent_failures: self
-                .shared
-                .tally
-                .recent(5)
-                .into_iter()
-                .map(|failure| failure.sentence)
-                .collect(),
-        })
+        operations::set_maintenance(self, request).await
     }
 }
