@@ -36,6 +36,7 @@ pub struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: String,
     /// Issuer identifier; also the base of every endpoint URL in the metadata.
+    /// With `--http-addr HOST:0`, an issuer naming that address gets the bound port.
     #[arg(
         long,
         env = "GATEHOUSE_ISSUER",

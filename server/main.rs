@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
-    let config = config?;
+    let mut config = config?;
     server::init_logging(config.log_format);
     let prepared = server::prepare(&config.data_dir)?;
     #[cfg(feature = "failpoints")]
@@ -45,6 +45,7 @@ async fn serve(config: anyhow::Result<Config>) -> anyhow::Result<()> {
         tracing::warn!(%spec, "fail points armed: this server will fail on purpose");
     }
     let listeners = Listeners::bind(&config).await?;
+    listeners.settle(&mut config)?;
     let metrics = config
         .metrics_addr
         .map_or("off".into(), |addr| addr.to_string());

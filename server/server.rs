@@ -120,6 +120,25 @@ impl Listeners {
             metrics,
         })
     }
+
+    /// Writes the bound addresses into `config`, so port 0 becomes the port
+    /// the kernel chose (logged at start, for supervisors and tests). An issuer
+    /// naming the HTTP address with port 0 gets the bound port too.
+    pub fn settle(&self, config: &mut Config) -> Result<(), ServeError> {
+        let http = self.http.local_addr()?;
+        if config.http_addr.port() == 0 {
+            let unbound = format!("://{}", config.http_addr);
+            if let Some((scheme, rest)) = config.issuer.split_once(&unbound) {
+                config.issuer = format!("{scheme}://{http}{rest}");
+            }
+        }
+        config.http_addr = http;
+        config.grpc_addr = self.grpc.local_addr()?;
+        if let Some(metrics) = &self.metrics {
+            config.metrics_addr = Some(metrics.local_addr()?);
+        }
+        Ok(())
+    }
 }
 
 /// Serves both planes until `shutdown` completes, then drains: event streams

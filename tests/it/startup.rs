@@ -100,3 +100,33 @@ async fn sigterm_stops_the_server_cleanly_and_keeps_its_data() {
         .unwrap();
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn port_zero_binds_what_the_kernel_gives_and_the_issuer_follows() {
+    let root = tempfile::tempdir().unwrap();
+    // ChildServer passes `--http-addr 127.0.0.1:0 --issuer http://127.0.0.1:0`
+    // and reads the bound addresses from the "gatehouse serving" line.
+    let child = crate::support::ChildServer::start(&root.path().join("data"), "").await;
+    assert_ne!(child.http_addr.port(), 0);
+    assert_ne!(child.grpc_addr.port(), 0);
+    let metadata: serde_json::Value =
+        reqwest::get(child.url("/.well-known/oauth-authorization-server"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let issuer = format!("http://{}", child.http_addr);
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(
+        metadata["token_endpoint"],
+        format!("{issuer}/token").as_str()
+    );
+    let mut admin = child.admin();
+    let status = admin
+        .get_status(proto::GetStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.issuer, issuer);
+}

@@ -16,16 +16,9 @@ pub struct ChildServer {
     pub log: PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
+/// Port 0: the child binds what the kernel gives it and logs the address.
+fn any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 impl ChildServer {
@@ -37,8 +30,7 @@ impl ChildServer {
 
     /// The same, with more `serve` flags.
     pub async fn start_with(data_dir: &Path, fail_points: &str, flags: &[&str]) -> Self {
-        let (http, grpc) = (loopback(free_port()), loopback(free_port()));
-        Self::start_on(data_dir, http, grpc, fail_points, flags).await
+        Self::start_on(data_dir, any_port(), any_port(), fail_points, flags).await
     }
 
     /// The same on given addresses: a restart keeps its predecessor's, so a
@@ -56,8 +48,7 @@ impl ChildServer {
 
     /// [`ChildServer::start`] with another build of the binary (the release one).
     pub async fn start_binary(binary: &Path, data_dir: &Path, fail_points: &str) -> Self {
-        let (http, grpc) = (loopback(free_port()), loopback(free_port()));
-        Self::start_binary_on(binary, data_dir, http, grpc, fail_points, &[]).await
+        Self::start_binary_on(binary, data_dir, any_port(), any_port(), fail_points, &[]).await
     }
 
     async fn start_binary_on(
@@ -68,7 +59,7 @@ impl ChildServer {
         fail_points: &str,
         flags: &[&str],
     ) -> Self {
-        let log = data_dir.with_extension(format!("{}.{}.log", http_addr.port(), unique()));
+        let log = data_dir.with_extension(format!("{}.log", unique()));
         let log_file = std::fs::File::create(&log).unwrap();
         let child = tokio::process::Command::new(binary)
             .args(["serve", "--data-dir", path_str(data_dir)])
@@ -83,13 +74,17 @@ impl ChildServer {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn gatehouse serve");
-        let server = ChildServer {
+        let mut server = ChildServer {
             child,
             data_dir: data_dir.to_owned(),
             http_addr,
             grpc_addr,
             log,
         };
+        server.await_log("gatehouse serving").await;
+        let started = server.log_text();
+        server.http_addr = logged_addr(&started, "http");
+        server.grpc_addr = logged_addr(&started, "grpc");
         for _ in 0..200 {
             if reqwest::get(server.url("/healthz"))
                 .await
@@ -99,10 +94,7 @@ impl ChildServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!(
-            "the child server did not come up: {}",
-            std::fs::read_to_string(&server.log).unwrap_or_default()
-        );
+        panic!("the child server did not come up: {}", server.log_text());
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -162,6 +154,25 @@ impl ChildServer {
         }
         panic!("{needle:?} never logged:\n{}", self.log_text());
     }
+}
+
+/// The address logged as `key` on the "gatehouse serving" line, in the text
+/// (`http=…`) or the JSON (`"http":"…"`) format.
+fn logged_addr(log: &str, key: &str) -> SocketAddr {
+    let line = log
+        .lines()
+        .find(|line| line.contains("gatehouse serving"))
+        .expect("the serving line");
+    let rest = [format!("{key}="), format!("\"{key}\":\"")]
+        .iter()
+        .find_map(|prefix| line.split_once(prefix.as_str()).map(|(_, rest)| rest))
+        .unwrap_or_else(|| panic!("no {key} address in the serving line: {line}"));
+    let text = rest
+        .split(|c: char| c.is_whitespace() || c == '"')
+        .next()
+        .unwrap_or_default();
+    text.parse()
+        .unwrap_or_else(|_| panic!("{key} {text:?} is not an address: {line}"))
 }
 
 /// Distinguishes the logs of successive children on the same port.
