@@ -60,4 +60,35 @@ pub mod proto {
     tonic::include_proto!("gatehouse.admin.v1");
     /// Encoded descriptors, served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("admin_descriptor");
+
+    use crate::model::GrantType as Grant;
+
+    /// The one map between the wire's grant types and the domain's; names
+    /// come from [`crate::model::GrantType::as_str`].
+    impl GrantType {
+        pub fn of(grant: Grant) -> Self {
+            match grant {
+                Grant::AuthorizationCode => GrantType::AuthorizationCode,
+                Grant::RefreshToken => GrantType::RefreshToken,
+            }
+        }
+
+        /// The domain grant type of a wire value; `None` for unspecified or unknown.
+        pub fn domain(value: i32) -> Option<Grant> {
+            match GrantType::try_from(value) {
+                Ok(GrantType::AuthorizationCode) => Some(Grant::AuthorizationCode),
+                Ok(GrantType::RefreshToken) => Some(Grant::RefreshToken),
+                _ => None,
+            }
+        }
+
+        /// The OAuth names of wire values, unknown ones left out.
+        pub fn names(values: &[i32]) -> Vec<&'static str> {
+            values
+                .iter()
+                .filter_map(|value| GrantType::domain(*value))
+                .map(Grant::as_str)
+                .collect()
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::event::Cmd;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use gatehouse::model::{RedirectUri, RetryWindow};
+use gatehouse::model::{GrantType, RedirectUri, RetryWindow};
 use gatehouse::proto;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,10 +58,12 @@ impl Field {
     }
 }
 
-pub const GRANT_TYPES: [(proto::GrantType, &str); 2] = [
-    (proto::GrantType::AuthorizationCode, "authorization_code"),
-    (proto::GrantType::RefreshToken, "refresh_token"),
-];
+/// Every grant type the form offers: the wire value and its OAuth name.
+pub fn grant_types() -> impl Iterator<Item = (i32, &'static str)> {
+    GrantType::ALL
+        .into_iter()
+        .map(|grant| (proto::GrantType::of(grant) as i32, grant.as_str()))
+}
 
 /// The values a form holds.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -108,7 +110,7 @@ impl ClientForm {
     pub fn new_client(catalog: Vec<(String, String)>) -> Self {
         let values = Values {
             redirect_uris: vec![String::new()],
-            grant_types: GRANT_TYPES.iter().map(|(grant, _)| *grant as i32).collect(),
+            grant_types: grant_types().map(|(grant, _)| grant).collect(),
             retry_window: "0".into(),
             resource_server: false,
             ..Values::default()
@@ -322,7 +324,7 @@ impl ClientForm {
                 toggle_list(&mut self.values.scopes, &names, &mut self.list_cursor, key);
             }
             Field::GrantTypes => {
-                let all: Vec<i32> = GRANT_TYPES.iter().map(|(grant, _)| *grant as i32).collect();
+                let all: Vec<i32> = grant_types().map(|(grant, _)| grant).collect();
                 toggle_list(
                     &mut self.values.grant_types,
                     &all,
@@ -431,11 +433,7 @@ pub fn retry_window_text(secs: &str) -> String {
 }
 
 pub fn grant_names(grants: &[i32]) -> Vec<&'static str> {
-    GRANT_TYPES
-        .iter()
-        .filter(|(grant, _)| grants.contains(&(*grant as i32)))
-        .map(|(_, name)| *name)
-        .collect()
+    proto::GrantType::names(grants)
 }
 
 fn edit_text(text: &mut String, key: KeyEvent) {

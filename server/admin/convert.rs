@@ -27,14 +27,12 @@ pub fn invalid_argument(invalid: Invalid) -> Status {
 }
 
 pub fn grant_type_from_proto(value: i32) -> Result<GrantType, Status> {
-    match proto::GrantType::try_from(value) {
-        Ok(proto::GrantType::AuthorizationCode) => Ok(GrantType::AuthorizationCode),
-        Ok(proto::GrantType::RefreshToken) => Ok(GrantType::RefreshToken),
-        _ => Err(invalid_argument(Invalid::new(
+    proto::GrantType::domain(value).ok_or_else(|| {
+        invalid_argument(Invalid::new(
             "grant_types",
             format!("unknown grant type {value}"),
-        ))),
-    }
+        ))
+    })
 }
 
 pub fn grant_types_from_proto(values: &[i32]) -> Result<Vec<GrantType>, Status> {
@@ -45,10 +43,7 @@ pub fn grant_types_from_proto(values: &[i32]) -> Result<Vec<GrantType>, Status> 
 }
 
 pub fn grant_type_to_proto(grant: GrantType) -> i32 {
-    match grant {
-        GrantType::AuthorizationCode => proto::GrantType::AuthorizationCode as i32,
-        GrantType::RefreshToken => proto::GrantType::RefreshToken as i32,
-    }
+    proto::GrantType::of(grant) as i32
 }
 
 impl From<Client> for proto::Client {

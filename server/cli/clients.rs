@@ -297,15 +297,7 @@ fn client_type(client: &proto::Client) -> &'static str {
 }
 
 fn grant_names(client: &proto::Client) -> Vec<&'static str> {
-    client
-        .grant_types
-        .iter()
-        .map(|grant| match proto::GrantType::try_from(*grant) {
-            Ok(proto::GrantType::AuthorizationCode) => "authorization_code",
-            Ok(proto::GrantType::RefreshToken) => "refresh_token",
-            _ => "unknown",
-        })
-        .collect()
+    proto::GrantType::names(&client.grant_types)
 }
 
 fn client_json(client: &proto::Client) -> Value {

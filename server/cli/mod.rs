@@ -15,6 +15,7 @@ pub use connect::{admin_token, connect, AdminClient};
 pub use grants::GrantsCommand;
 
 use crate::config::{GlobalArgs, ServeArgs};
+use crate::model::GrantType;
 use crate::proto;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
@@ -97,10 +98,11 @@ pub enum GrantTypeArg {
 
 impl GrantTypeArg {
     fn to_proto(self) -> i32 {
-        match self {
-            GrantTypeArg::AuthorizationCode => proto::GrantType::AuthorizationCode as i32,
-            GrantTypeArg::RefreshToken => proto::GrantType::RefreshToken as i32,
-        }
+        let grant = match self {
+            GrantTypeArg::AuthorizationCode => GrantType::AuthorizationCode,
+            GrantTypeArg::RefreshToken => GrantType::RefreshToken,
+        };
+        proto::GrantType::of(grant) as i32
     }
 }
 

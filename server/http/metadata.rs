@@ -2,6 +2,7 @@
 
 use super::respond::json;
 use super::AppState;
+use crate::model::GrantType;
 use axum::extract::State;
 use axum::response::Response;
 
@@ -22,7 +23,7 @@ pub async fn metadata(State(app): State<AppState>) -> Response {
         "introspection_endpoint": format!("{issuer}/introspect"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],

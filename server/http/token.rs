@@ -2,6 +2,7 @@
 
 use super::respond::{json, method_not_allowed, oauth_error};
 use super::{AppState, ClientAddr};
+use crate::model::GrantType;
 use crate::oauth::client_auth::Presented;
 use crate::oauth::{self, OAuthError, Params};
 use crate::server::Shared;
@@ -129,13 +130,16 @@ pub async fn token(
         }
         let tokens = oauth::token::token(store, now, &shared.config.lifetimes, presented, params)?;
         if let Some(metrics) = &shared.metrics {
-            // Only the two grant types the server supports ever succeed.
-            let refresh = matches!(params.get("grant_type"), Ok(Some("refresh_token")));
-            metrics.token_issued(if refresh {
-                "refresh_token"
-            } else {
-                "authorization_code"
-            });
+            // Only a grant type the server supports ever succeeds.
+            let refresh = matches!(params.get("grant_type"), Ok(Some(name)) if name == GrantType::RefreshToken.as_str());
+            metrics.token_issued(
+                if refresh {
+                    GrantType::RefreshToken
+                } else {
+                    GrantType::AuthorizationCode
+                }
+                .as_str(),
+            );
             if tokens.repeated {
                 metrics.refresh_retried();
             }

@@ -3,7 +3,8 @@
 
 use super::{window, Theme};
 use crate::app::App;
-use crate::form::grant_names;
+use gatehouse::model::GrantType;
+use gatehouse::proto;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Row, Table};
@@ -31,14 +32,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
                     "confidential"
                 }),
                 Cell::from(
-                    grant_names(&client.grant_types)
+                    client
+                        .grant_types
                         .iter()
-                        .map(|g| {
-                            if *g == "authorization_code" {
-                                "AC"
-                            } else {
-                                "RT"
-                            }
+                        .filter_map(|grant| proto::GrantType::domain(*grant))
+                        .map(|grant| match grant {
+                            GrantType::AuthorizationCode => "AC",
+                            GrantType::RefreshToken => "RT",
                         })
                         .collect::<Vec<_>>()
                         .join("+"),

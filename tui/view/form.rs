@@ -1,7 +1,7 @@
 //! Screen 3 of the issue, the client form, drawn over the current screen.
 
 use super::{centered, Theme};
-use crate::form::{ClientForm, Field, GRANT_TYPES};
+use crate::form::{grant_types, ClientForm, Field};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -97,12 +97,12 @@ fn field_lines(form: &ClientForm, theme: Theme) -> Vec<Line<'static>> {
     }
     lines.extend(problem(form, Field::Scopes, theme));
     lines.push(Line::from(label(form, Field::GrantTypes, theme)));
-    for (index, (grant, name)) in GRANT_TYPES.iter().enumerate() {
-        let on = values.grant_types.contains(&(*grant as i32));
+    for (index, (grant, name)) in grant_types().enumerate() {
+        let on = values.grant_types.contains(&grant);
         lines.push(list_line(
             index,
             on,
-            (*name).to_owned(),
+            name.to_owned(),
             form.focus == Field::GrantTypes,
         ));
     }
