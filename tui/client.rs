@@ -201,6 +201,7 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
                 page_size: BACKFILL_PAGE,
                 before_id: 0,
                 security_only: false,
+                ..Default::default()
             };
             Msg::Backfill(
                 admin

@@ -12,7 +12,7 @@ pub mod output;
 
 pub use accounts::{ScopeCommand, UserCommand};
 pub use clients::ClientCommand;
-pub use connect::{admin_token, connect, AdminClient};
+pub use connect::{admin_token, connect, connect_with_token, AdminClient};
 pub use events::EventsArgs;
 pub use grants::GrantsCommand;
 pub use identities::{role_name, AdminCommand, TokenCommand};

@@ -297,3 +297,13 @@ pub struct EventFilter {
     /// Unix seconds: only events at or after this time.
     pub since: Option<i64>,
 }
+
+impl EventFilter {
+    /// Security events only, nothing else filtered.
+    pub fn security() -> Self {
+        EventFilter {
+            security_only: true,
+            ..EventFilter::default()
+        }
+    }
+}

@@ -7,6 +7,8 @@ mod support;
 mod admin_api;
 /// The `gatehouse` admin command line against a running server.
 mod admin_cli;
+/// The audit trail: actor, RPC and changed fields on every admin event; event filters.
+mod audit;
 /// /authorize, login and consent pages, metadata.
 mod authorize;
 /// `gatehouse backup` under refresh load, `gatehouse restore` and its policy.
@@ -47,6 +49,8 @@ mod prompt;
 mod races;
 /// The bearer-protected resource API.
 mod resource;
+/// Admin roles: each role allowed exactly its calls (every RPC), revoked and expired tokens.
+mod roles;
 /// Safe refresh retries: the same pair within the window, a replay otherwise, crashes, the files.
 mod retries;
 /// /revoke and /introspect.
