@@ -5,6 +5,7 @@
 use crate::dialog::{Action, Dialog, Outcome};
 use crate::event::{Cmd, Msg, RpcError};
 use crate::form::{ClientForm, FormOutcome};
+use crate::identity::Identity;
 use crate::keys::{self, GlobalAction};
 use crate::link::{Feed, Link};
 use crate::listing::Listing;
@@ -138,6 +139,8 @@ pub struct App {
     pub prompt: Option<Prompt>,
     pub toast: Option<String>,
     pub color: bool,
+    /// Who the console is signed in as; `None` until `WhoAmI` answers.
+    pub identity: Option<Identity>,
 }
 
 impl App {
@@ -173,12 +176,14 @@ impl App {
             prompt: None,
             toast: None,
             color,
+            identity: None,
         }
     }
 
     /// What to load at start.
     pub fn init(&self) -> Vec<Cmd> {
         vec![
+            Cmd::WhoAmI,
             Cmd::LoadStatus,
             Cmd::LoadScopes,
             self.load_clients(),
@@ -196,6 +201,9 @@ impl App {
             Msg::Key(key) => self.on_key(key),
             Msg::Tick(now_ms) => self.on_tick(now_ms),
             Msg::Status(result) => self.on_reply(result, |app, status| app.status = Some(status)),
+            Msg::WhoAmI(result) => self.on_reply(result, |app, identity| {
+                app.identity = Identity::from_proto(identity);
+            }),
             Msg::Clients { result, append } => {
                 self.clients.answered(&result, !append);
                 self.on_reply(result, |app, page| {
@@ -464,6 +472,12 @@ impl App {
     /// A key on a screen: its table (`keys.rs`) names the action, and the
     /// screen's handler in `screens/` performs it.
     fn on_screen_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        let (needs, what) = keys::needs(self.screen, key.code);
+        if let Some(refusal) = self.refusal(needs) {
+            let what = what.split(" (").next().unwrap_or(what);
+            self.toast = Some(format!("{what}: {refusal}"));
+            return Vec::new();
+        }
         match keys::action(self.screen, key.code) {
             Some(keys::Action::Global(action)) => self.on_global_key(action),
             Some(keys::Action::Overview(action)) => self.on_overview_key(action),
@@ -472,6 +486,12 @@ impl App {
             Some(keys::Action::Events(action)) => self.on_events_key(action),
             None => Vec::new(),
         }
+    }
+
+    /// Why the signed-in role may not do what needs `needs`; `None` if it may
+    /// (or while the identity is unknown: the server checks every call anyway).
+    pub(crate) fn refusal(&self, needs: gatehouse::model::Role) -> Option<String> {
+        self.identity.as_ref()?.refusal(needs)
     }
 
     fn on_global_key(&mut self, action: GlobalAction) -> Vec<Cmd> {

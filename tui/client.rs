@@ -27,6 +27,13 @@ fn err(status: tonic::Status) -> RpcError {
 
 async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) -> Option<Msg> {
     Some(match cmd {
+        Cmd::WhoAmI => Msg::WhoAmI(
+            admin
+                .who_am_i(proto::WhoAmIRequest {})
+                .await
+                .map(|r| r.into_inner())
+                .map_err(err),
+        ),
         Cmd::LoadStatus => Msg::Status(
             admin
                 .get_status(proto::GetStatusRequest {})

@@ -12,6 +12,8 @@ pub enum Msg {
     /// Milliseconds since the console started (drives the arming delay and retries).
     Tick(u64),
     Status(Result<proto::Status, RpcError>),
+    /// Who the console is signed in as.
+    WhoAmI(Result<proto::AdminIdentity, RpcError>),
     Clients {
         result: Result<proto::ListClientsResponse, RpcError>,
         append: bool,
@@ -85,6 +87,7 @@ impl From<tonic::Status> for RpcError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
     LoadStatus,
+    WhoAmI,
     LoadClients {
         filter: String,
         page_token: String,

@@ -8,6 +8,7 @@ mod dialog;
 mod event;
 mod follow;
 mod form;
+mod identity;
 mod keys;
 mod link;
 mod listing;

@@ -15,6 +15,8 @@ use ratatui::Terminal;
 mod keys;
 /// The connection: LIVE/LOST, resume, refetch.
 mod link;
+/// The signed-in role: status bar, refused keys, disabled keys in the help.
+mod roles;
 
 const T0: i64 = 1_795_000_000;
 
