@@ -5,6 +5,7 @@
 use crate::dialog::{Action, Dialog, Outcome};
 use crate::event::{Cmd, Msg, RpcError};
 use crate::form::{ClientForm, FormOutcome};
+use crate::event_filter::EventFilter;
 use crate::identity::Identity;
 use crate::keys::{self, GlobalAction};
 use crate::link::{Feed, Link};
@@ -15,6 +16,8 @@ use std::collections::VecDeque;
 
 /// The newest events the Events screen keeps, and how many a paused tail holds.
 const MAX_EVENTS: usize = 1000;
+/// The most events a filtered Events screen holds.
+pub const MAX_FILTERED: usize = 1000;
 const STATUS_EVERY_MS: u64 = 5000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +144,10 @@ pub struct App {
     pub color: bool,
     /// Who the console is signed in as; `None` until `WhoAmI` answers.
     pub identity: Option<Identity>,
+    /// The Events screen's filter (empty: the whole live tail).
+    pub event_filter: EventFilter,
+    /// The events that pass it, newest first: the server's answer, then live ones.
+    pub filtered: VecDeque<proto::Event>,
 }
 
 impl App {
@@ -177,6 +184,8 @@ impl App {
             toast: None,
             color,
             identity: None,
+            event_filter: EventFilter::default(),
+            filtered: VecDeque::new(),
         }
     }
 
@@ -201,6 +210,10 @@ impl App {
             Msg::Key(key) => self.on_key(key),
             Msg::Tick(now_ms) => self.on_tick(now_ms),
             Msg::Status(result) => self.on_reply(result, |app, status| app.status = Some(status)),
+            Msg::FilteredEvents(result) => self.on_reply(result, |app, events| {
+                app.filtered = events.into_iter().collect();
+                app.event_selected = 0;
+            }),
             Msg::WhoAmI(result) => self.on_reply(result, |app, identity| {
                 app.identity = Identity::from_proto(identity);
             }),
@@ -355,6 +368,10 @@ impl App {
     }
 
     pub(crate) fn push_event(&mut self, event: proto::Event) {
+        if !self.event_filter.is_empty() && self.event_filter.matches(&event) {
+            self.filtered.push_front(event.clone());
+            self.filtered.truncate(MAX_FILTERED);
+        }
         self.events.push_front(event);
         if self.events.len() > MAX_EVENTS {
             self.events.pop_back();

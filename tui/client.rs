@@ -27,6 +27,13 @@ fn err(status: tonic::Status) -> RpcError {
 
 async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) -> Option<Msg> {
     Some(match cmd {
+        Cmd::LoadEvents(request) => Msg::FilteredEvents(
+            admin
+                .list_events(request)
+                .await
+                .map(|r| r.into_inner().events)
+                .map_err(err),
+        ),
         Cmd::WhoAmI => Msg::WhoAmI(
             admin
                 .who_am_i(proto::WhoAmIRequest {})

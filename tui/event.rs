@@ -14,6 +14,8 @@ pub enum Msg {
     Status(Result<proto::Status, RpcError>),
     /// Who the console is signed in as.
     WhoAmI(Result<proto::AdminIdentity, RpcError>),
+    /// The history that passes the Events screen's filter, newest first.
+    FilteredEvents(Result<Vec<proto::Event>, RpcError>),
     Clients {
         result: Result<proto::ListClientsResponse, RpcError>,
         append: bool,
@@ -88,6 +90,8 @@ impl From<tonic::Status> for RpcError {
 pub enum Cmd {
     LoadStatus,
     WhoAmI,
+    /// Events by the Events screen's filter (`ListEvents` with its fields).
+    LoadEvents(proto::ListEventsRequest),
     LoadClients {
         filter: String,
         page_token: String,

@@ -93,7 +93,8 @@ pub enum EventsAction {
     TogglePause,
     Follow,
     OpenFamily,
-    FindClients,
+    Filter,
+    ClearFilter,
 }
 
 pub const GLOBAL: &[Binding<GlobalAction>] = &[
@@ -321,9 +322,15 @@ pub const EVENTS: &[Binding<EventsAction>] = &[
         needs: Role::Viewer,
     },
     Binding {
-        keys: &[(Char('/'), EventsAction::FindClients)],
+        keys: &[(Char('/'), EventsAction::Filter)],
         label: "/",
-        what: "find clients by name or id (opens Clients)",
+        what: "filter: actor=NAME kind=KIND client=ID since=1h (as `gatehouse events`)",
+        needs: Role::Viewer,
+    },
+    Binding {
+        keys: &[(Esc, EventsAction::ClearFilter)],
+        label: "Esc",
+        what: "clear the filter",
         needs: Role::Viewer,
     },
 ];

@@ -6,6 +6,7 @@ mod app;
 mod client;
 mod dialog;
 mod event;
+mod event_filter;
 mod follow;
 mod form;
 mod identity;

@@ -17,6 +17,8 @@ mod keys;
 mod link;
 /// The signed-in role: status bar, refused keys, disabled keys in the help.
 mod roles;
+/// The Events screen's filter: asked of the server, then matched live.
+mod event_filter;
 
 const T0: i64 = 1_795_000_000;
 
@@ -86,7 +88,7 @@ fn event(id: i64, kind: &str, family_id: &str) -> proto::Event {
         time: T0 + id * 60,
         kind: kind.into(),
         actor: if kind.starts_with("client") {
-            "admin"
+            "bootstrap"
         } else {
             "public"
         }

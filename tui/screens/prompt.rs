@@ -64,6 +64,7 @@ impl App {
                 self.grant_filter = filter;
                 vec![self.load_families()]
             }
+            Screen::Events => self.filter_events(&text),
             _ => {
                 self.client_filter = text;
                 self.screen = Screen::Clients;
