@@ -4,8 +4,8 @@
 
 use crate::dialog::{Action, Dialog, Outcome};
 use crate::event::{Cmd, Msg, RpcError};
-use crate::form::{ClientForm, FormOutcome};
 use crate::event_filter::EventFilter;
+use crate::form::{ClientForm, FormOutcome};
 use crate::identity::Identity;
 use crate::keys::{self, GlobalAction};
 use crate::link::{Feed, Link};

@@ -11,14 +11,14 @@ use gatehouse::proto;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+/// The Events screen's filter: asked of the server, then matched live.
+mod event_filter;
 /// The key tables: dispatch and help from one source.
 mod keys;
 /// The connection: LIVE/LOST, resume, refetch.
 mod link;
 /// The signed-in role: status bar, refused keys, disabled keys in the help.
 mod roles;
-/// The Events screen's filter: asked of the server, then matched live.
-mod event_filter;
 
 const T0: i64 = 1_795_000_000;
 

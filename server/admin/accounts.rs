@@ -65,7 +65,9 @@ pub(super) async fn create_user(
     let password = Password::parse(&request.password).map_err(invalid_argument)?;
     let now = service.now();
     let user = service
-        .call(move |store| store.create_user(actor, &username, &hash_password(password.expose()), now))
+        .call(move |store| {
+            store.create_user(actor, &username, &hash_password(password.expose()), now)
+        })
         .await?;
     Ok(Response::new(user.into()))
 }
@@ -103,7 +105,12 @@ pub(super) async fn set_user_password(
     let now = service.now();
     let user = service
         .call(move |store| {
-            store.set_user_password(actor, &request.username, &hash_password(password.expose()), now)
+            store.set_user_password(
+                actor,
+                &request.username,
+                &hash_password(password.expose()),
+                now,
+            )
         })
         .await?;
     Ok(Response::new(user.into()))

@@ -49,7 +49,9 @@ pub(super) async fn revoke_family(
     let request = request.into_inner();
     let now = service.now();
     let count = service
-        .call(move |store| store.revoke_family(actor, &request.id, &request.note, request.dry_run, now))
+        .call(move |store| {
+            store.revoke_family(actor, &request.id, &request.note, request.dry_run, now)
+        })
         .await?;
     Ok(Response::new(count.into()))
 }
@@ -64,7 +66,13 @@ pub(super) async fn revoke_client_families(
     let now = service.now();
     let count = service
         .call(move |store| {
-            store.revoke_client_families(actor, &request.client_id, &request.note, request.dry_run, now)
+            store.revoke_client_families(
+                actor,
+                &request.client_id,
+                &request.note,
+                request.dry_run,
+                now,
+            )
         })
         .await?;
     Ok(Response::new(count.into()))
@@ -81,7 +89,13 @@ pub(super) async fn revoke_user_families(
     let (username, dry_run) = (request.username.clone(), request.dry_run);
     let count = service
         .call(move |store| {
-            store.revoke_user_families(actor, &request.username, &request.note, request.dry_run, now)
+            store.revoke_user_families(
+                actor,
+                &request.username,
+                &request.note,
+                request.dry_run,
+                now,
+            )
         })
         .await?;
     if !dry_run {

@@ -1,7 +1,7 @@
 //! The event log (paged and live), the status figures and maintenance mode.
 
-use super::{caller, page_size, watch, AdminService, Reply, WatchEventsStream};
 use super::convert::invalid_argument;
+use super::{caller, page_size, watch, AdminService, Reply, WatchEventsStream};
 use crate::model::{EventFilter, EventKind};
 use crate::proto;
 use tokio_stream::wrappers::ReceiverStream;

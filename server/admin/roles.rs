@@ -34,19 +34,43 @@ const TABLE: &[(&str, Role, &str)] = &[
     (admin!("WatchEvents"), Viewer, "following events"),
     (admin!("GetStatus"), Viewer, "reading the status"),
     (admin!("WhoAmI"), Viewer, "asking who you are"),
-    ("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", Viewer, "reflection"),
-    ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", Viewer, "reflection"),
+    (
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        Viewer,
+        "reflection",
+    ),
+    (
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        Viewer,
+        "reflection",
+    ),
     // Incident response.
     (admin!("RevokeFamily"), Responder, "revoking grants"),
     (admin!("RevokeClientFamilies"), Responder, "revoking grants"),
     (admin!("RevokeUserFamilies"), Responder, "revoking grants"),
-    (admin!("SetClientDisabled"), Responder, "disabling or enabling clients"),
-    (admin!("SetUserDisabled"), Responder, "disabling or enabling users"),
-    (admin!("SetMaintenance"), Responder, "switching maintenance mode"),
+    (
+        admin!("SetClientDisabled"),
+        Responder,
+        "disabling or enabling clients",
+    ),
+    (
+        admin!("SetUserDisabled"),
+        Responder,
+        "disabling or enabling users",
+    ),
+    (
+        admin!("SetMaintenance"),
+        Responder,
+        "switching maintenance mode",
+    ),
     // Configuration.
     (admin!("CreateClient"), Operator, "creating clients"),
     (admin!("UpdateClient"), Operator, "updating clients"),
-    (admin!("RotateClientSecret"), Operator, "rotating client secrets"),
+    (
+        admin!("RotateClientSecret"),
+        Operator,
+        "rotating client secrets",
+    ),
     (admin!("DeleteClient"), Operator, "deleting clients"),
     (admin!("UpsertScope"), Operator, "changing scopes"),
     (admin!("RemoveScope"), Operator, "removing scopes"),
@@ -78,10 +102,9 @@ pub fn requirement(path: &str) -> Requirement {
 
 /// Every AdminService method the table names, with its role (for tests and docs).
 pub fn admin_methods() -> impl Iterator<Item = (&'static str, Role)> {
-    TABLE.iter().filter_map(|&(path, role, _)| {
-        path.strip_prefix(admin!(""))
-            .map(|method| (method, role))
-    })
+    TABLE
+        .iter()
+        .filter_map(|&(path, role, _)| path.strip_prefix(admin!("")).map(|method| (method, role)))
 }
 
 #[cfg(test)]
@@ -90,7 +113,10 @@ mod tests {
 
     #[test]
     fn methods_missing_from_the_table_need_the_owner() {
-        assert_eq!(requirement("/gatehouse.admin.v1.AdminService/Nope").role, Owner);
+        assert_eq!(
+            requirement("/gatehouse.admin.v1.AdminService/Nope").role,
+            Owner
+        );
         assert_eq!(requirement("/other.Service/GetClient").role, Owner);
         assert_eq!(requirement(admin!("RevokeFamily")).role, Responder);
         assert_eq!(requirement(admin!("RevokeFamily")).rpc, "RevokeFamily");

@@ -300,11 +300,18 @@ impl Target {
             false,
         )
         .map_err(|e| e.to_string())?;
-        let (client, secret) = store.create_client(Actor::Local, spec, now).map_err(|e| e.to_string())?;
+        let (client, secret) = store
+            .create_client(Actor::Local, spec, now)
+            .map_err(|e| e.to_string())?;
         let password = crate::secret::random_base64(16);
         let username = Username::parse("bench").map_err(|e| e.to_string())?;
         store
-            .create_user(Actor::Local, &username, &crate::secret::hash_password(&password), now)
+            .create_user(
+                Actor::Local,
+                &username,
+                &crate::secret::hash_password(&password),
+                now,
+            )
             .map_err(|e| e.to_string())?;
         Ok(Target {
             partner: Partner {
@@ -435,7 +442,9 @@ async fn revoke_client(
     );
     let started = Instant::now();
     let revoked = store
-        .call(move |store| store.revoke_client_families(Actor::Local, &client_id, "bench", false, now))
+        .call(move |store| {
+            store.revoke_client_families(Actor::Local, &client_id, "bench", false, now)
+        })
         .await
         .map_err(|e| BenchError::Setup(e.to_string()))?;
     Ok(Some(report::RevokeResult {

@@ -48,7 +48,8 @@ impl EventsArgs {
 
     /// Whether a streamed event passes the same filters.
     fn matches(&self, event: &proto::Event, since: i64) -> bool {
-        let same = |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
+        let same =
+            |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
         same(&self.actor, &event.actor)
             && same(&self.kind, &event.kind)
             && same(&self.client_id, &event.client_id)
@@ -88,7 +89,10 @@ fn event_line(event: &proto::Event) -> String {
         parts.push(event.detail.clone());
     }
     for change in &event.changes {
-        parts.push(format!("{}: {:?} → {:?}", change.field, change.before, change.after));
+        parts.push(format!(
+            "{}: {:?} → {:?}",
+            change.field, change.before, change.after
+        ));
     }
     let marker = if event.security { "!" } else { " " };
     format!("{marker} {}", parts.join(" "))

@@ -131,9 +131,17 @@ pub(super) async fn admin(
                         token.name.clone(),
                         role_name(token.role).into(),
                         format_time(token.created_at),
-                        if token.expires_at == 0 { "never".into() } else { format_time(token.expires_at) },
+                        if token.expires_at == 0 {
+                            "never".into()
+                        } else {
+                            format_time(token.expires_at)
+                        },
                         format_time(token.last_used_at),
-                        if token.revoked_at == 0 { "live".into() } else { format!("revoked {}", format_time(token.revoked_at)) },
+                        if token.revoked_at == 0 {
+                            "live".into()
+                        } else {
+                            format!("revoked {}", format_time(token.revoked_at))
+                        },
                     ]);
                 }
                 table.render()
@@ -152,10 +160,7 @@ pub(super) async fn admin(
 }
 
 pub(super) async fn whoami(client: &mut AdminClient, json: bool) -> Result<Printed, CliError> {
-    let me = client
-        .who_am_i(proto::WhoAmIRequest {})
-        .await?
-        .into_inner();
+    let me = client.who_am_i(proto::WhoAmIRequest {}).await?.into_inner();
     let value = json!({
         "name": me.name, "role": role_name(me.role), "expires": optional_time(me.expires_at),
     });
@@ -164,7 +169,11 @@ pub(super) async fn whoami(client: &mut AdminClient, json: bool) -> Result<Print
             "name:    {}\nrole:    {}\nexpires: {}\n",
             me.name,
             role_name(me.role),
-            if me.expires_at == 0 { "never".into() } else { format_time(me.expires_at) }
+            if me.expires_at == 0 {
+                "never".into()
+            } else {
+                format_time(me.expires_at)
+            }
         )
     }))
 }

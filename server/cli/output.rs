@@ -117,7 +117,11 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         'm' => 60,
         'h' => 3_600,
         'd' => 86_400,
-        _ => return Err(format!("{text:?}: use a number with s, m, h or d (e.g. 30d)")),
+        _ => {
+            return Err(format!(
+                "{text:?}: use a number with s, m, h or d (e.g. 30d)"
+            ))
+        }
     };
     number
         .parse::<i64>()

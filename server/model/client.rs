@@ -89,9 +89,17 @@ impl Client {
             super::FieldChange::push_if_changed(&mut changes, field, before, after)
         };
         push("name", self.name.clone(), spec.name.clone());
-        push("redirect_uris", uris(&self.redirect_uris), uris(&spec.redirect_uris));
+        push(
+            "redirect_uris",
+            uris(&self.redirect_uris),
+            uris(&spec.redirect_uris),
+        );
         push("scopes", self.scopes.to_string(), spec.scopes.to_string());
-        push("grant_types", grants(&self.grant_types), grants(&spec.grant_types));
+        push(
+            "grant_types",
+            grants(&self.grant_types),
+            grants(&spec.grant_types),
+        );
         push("public", self.public.to_string(), spec.public.to_string());
         push(
             "refresh_retry_window_secs",

@@ -195,13 +195,7 @@ impl Store {
                     "UPDATE auth_codes SET voided = 1 WHERE client_seq = ?1 AND used_at IS NULL",
                     [seq],
                 )?;
-                families::revoke_where(
-                    tx,
-                    "client_seq",
-                    seq,
-                    RevokeReason::ClientDisabled,
-                    &actor,
-                )?
+                families::revoke_where(tx, "client_seq", seq, RevokeReason::ClientDisabled, &actor)?
             } else {
                 0
             };

@@ -310,10 +310,7 @@ pub(super) fn revoke_where(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4
          WHERE revoked_at IS NULL AND {owner_column} = ?1"
     );
-    let revoked = tx.exec(
-        &sql,
-        params![owner, tx.now, reason.as_str(), actor.plane()],
-    )?;
+    let revoked = tx.exec(&sql, params![owner, tx.now, reason.as_str(), actor.plane()])?;
     tx.revoked(reason, revoked as u64);
     // The owner's grants are gone: its consent goes with them.
     consents::forget(tx, owner_column, owner)?;

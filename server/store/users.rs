@@ -73,13 +73,7 @@ impl Store {
                     "UPDATE auth_codes SET voided = 1 WHERE user_seq = ?1 AND used_at IS NULL",
                     [seq],
                 )?;
-                families::revoke_where(
-                    tx,
-                    "user_seq",
-                    seq,
-                    RevokeReason::UserDisabled,
-                    &actor,
-                )?
+                families::revoke_where(tx, "user_seq", seq, RevokeReason::UserDisabled, &actor)?
             } else {
                 0
             };

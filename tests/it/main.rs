@@ -49,12 +49,12 @@ mod prompt;
 mod races;
 /// The bearer-protected resource API.
 mod resource;
-/// Admin roles: each role allowed exactly its calls (every RPC), revoked and expired tokens.
-mod roles;
 /// Safe refresh retries: the same pair within the window, a replay otherwise, crashes, the files.
 mod retries;
 /// /revoke and /introspect.
 mod revoke_introspect;
+/// Admin roles: each role allowed exactly its calls (every RPC), revoked and expired tokens.
+mod roles;
 /// `deploy/gatehouse.service` under `systemd-analyze verify` and `security`.
 mod service_unit;
 /// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.

@@ -59,18 +59,42 @@ fn rank(role: &str) -> usize {
 async fn call(admin: &mut AdminClient, method: &str) -> Result<(), tonic::Status> {
     let id = || "no-such-thing".to_owned();
     match method {
-        "GetClient" => admin.get_client(proto::GetClientRequest { id: id() }).await.map(drop),
-        "ListClients" => admin.list_clients(proto::ListClientsRequest::default()).await.map(drop),
-        "ListScopes" => admin.list_scopes(proto::ListScopesRequest {}).await.map(drop),
+        "GetClient" => admin
+            .get_client(proto::GetClientRequest { id: id() })
+            .await
+            .map(drop),
+        "ListClients" => admin
+            .list_clients(proto::ListClientsRequest::default())
+            .await
+            .map(drop),
+        "ListScopes" => admin
+            .list_scopes(proto::ListScopesRequest {})
+            .await
+            .map(drop),
         "ListUsers" => admin.list_users(proto::ListUsersRequest {}).await.map(drop),
-        "ListFamilies" => admin.list_families(proto::ListFamiliesRequest::default()).await.map(drop),
-        "GetFamily" => admin.get_family(proto::GetFamilyRequest { id: id() }).await.map(drop),
-        "ListEvents" => admin.list_events(proto::ListEventsRequest::default()).await.map(drop),
-        "WatchEvents" => admin.watch_events(proto::WatchEventsRequest::default()).await.map(drop),
+        "ListFamilies" => admin
+            .list_families(proto::ListFamiliesRequest::default())
+            .await
+            .map(drop),
+        "GetFamily" => admin
+            .get_family(proto::GetFamilyRequest { id: id() })
+            .await
+            .map(drop),
+        "ListEvents" => admin
+            .list_events(proto::ListEventsRequest::default())
+            .await
+            .map(drop),
+        "WatchEvents" => admin
+            .watch_events(proto::WatchEventsRequest::default())
+            .await
+            .map(drop),
         "GetStatus" => admin.get_status(proto::GetStatusRequest {}).await.map(drop),
         "WhoAmI" => admin.who_am_i(proto::WhoAmIRequest {}).await.map(drop),
         "RevokeFamily" => admin
-            .revoke_family(proto::RevokeFamilyRequest { id: id(), ..Default::default() })
+            .revoke_family(proto::RevokeFamilyRequest {
+                id: id(),
+                ..Default::default()
+            })
             .await
             .map(drop),
         "RevokeClientFamilies" => admin
@@ -88,11 +112,17 @@ async fn call(admin: &mut AdminClient, method: &str) -> Result<(), tonic::Status
             .await
             .map(drop),
         "SetClientDisabled" => admin
-            .set_client_disabled(proto::SetClientDisabledRequest { id: id(), disabled: true })
+            .set_client_disabled(proto::SetClientDisabledRequest {
+                id: id(),
+                disabled: true,
+            })
             .await
             .map(drop),
         "SetUserDisabled" => admin
-            .set_user_disabled(proto::SetUserDisabledRequest { username: id(), disabled: true })
+            .set_user_disabled(proto::SetUserDisabledRequest {
+                username: id(),
+                disabled: true,
+            })
             .await
             .map(drop),
         "SetMaintenance" => admin
@@ -104,7 +134,10 @@ async fn call(admin: &mut AdminClient, method: &str) -> Result<(), tonic::Status
             .await
             .map(drop),
         "UpdateClient" => admin
-            .update_client(proto::UpdateClientRequest { id: id(), ..Default::default() })
+            .update_client(proto::UpdateClientRequest {
+                id: id(),
+                ..Default::default()
+            })
             .await
             .map(drop),
         "RotateClientSecret" => admin
@@ -163,7 +196,12 @@ fn served_methods() -> Vec<String> {
         .collect()
 }
 
-async fn token(owner: &mut AdminClient, name: &str, role: proto::AdminRole, expires_in_secs: i64) -> String {
+async fn token(
+    owner: &mut AdminClient,
+    name: &str,
+    role: proto::AdminRole,
+    expires_in_secs: i64,
+) -> String {
     owner
         .create_admin_token(proto::CreateAdminTokenRequest {
             name: name.into(),
@@ -180,16 +218,25 @@ async fn token(owner: &mut AdminClient, name: &str, role: proto::AdminRole, expi
 async fn every_role_is_allowed_exactly_its_calls_and_refused_the_rest() {
     let mut served = served_methods();
     served.sort();
-    let mut expected: Vec<String> = EXPECTED.iter().map(|(method, _)| method.to_string()).collect();
+    let mut expected: Vec<String> = EXPECTED
+        .iter()
+        .map(|(method, _)| method.to_string())
+        .collect();
     expected.sort();
-    assert_eq!(served, expected, "the test table covers every RPC of the service");
+    assert_eq!(
+        served, expected,
+        "the test table covers every RPC of the service"
+    );
 
     let server = TestServer::spawn().await;
     let mut owner = server.admin();
     let mut checked = 0;
     for (role_name, role) in ROLES {
         let secret = token(&mut owner, &format!("as-{role_name}"), role, 0).await;
-        assert!(secret.starts_with("gak_"), "a recognisable prefix: {secret:.4}");
+        assert!(
+            secret.starts_with("gak_"),
+            "a recognisable prefix: {secret:.4}"
+        );
         let mut admin = server.admin_with(&secret);
         for (method, needed) in EXPECTED {
             let outcome = call(&mut admin, method).await;
@@ -205,9 +252,15 @@ async fn every_role_is_allowed_exactly_its_calls_and_refused_the_rest() {
                     );
                 }
                 Err(status) => {
-                    assert!(allowed, "{role_name} must be refused {method}, got {status:?}");
                     assert!(
-                        !matches!(status.code(), Code::Unauthenticated | Code::Internal | Code::Unimplemented),
+                        allowed,
+                        "{role_name} must be refused {method}, got {status:?}"
+                    );
+                    assert!(
+                        !matches!(
+                            status.code(),
+                            Code::Unauthenticated | Code::Internal | Code::Unimplemented
+                        ),
                         "{method} as {role_name}: {status:?}"
                     );
                 }
@@ -218,44 +271,78 @@ async fn every_role_is_allowed_exactly_its_calls_and_refused_the_rest() {
     }
     assert_eq!(checked, 4 * EXPECTED.len());
     // The refusals changed nothing: the allowed ones only touched unknown ids.
-    let status = owner.get_status(proto::GetStatusRequest {}).await.unwrap().into_inner();
-    assert_eq!((status.clients, status.users, status.maintenance), (0, 0, false));
+    let status = owner
+        .get_status(proto::GetStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (status.clients, status.users, status.maintenance),
+        (0, 0, false)
+    );
 }
 
 #[tokio::test]
 async fn revoked_and_expired_tokens_are_unauthenticated_and_whoami_names_the_caller() {
     let server = TestServer::spawn().await;
     let mut owner = server.admin();
-    let me = owner.who_am_i(proto::WhoAmIRequest {}).await.unwrap().into_inner();
-    assert_eq!((me.name.as_str(), me.role, me.expires_at), ("bootstrap", proto::AdminRole::Owner as i32, 0));
+    let me = owner
+        .who_am_i(proto::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (me.name.as_str(), me.role, me.expires_at),
+        ("bootstrap", proto::AdminRole::Owner as i32, 0)
+    );
 
     let alice = token(&mut owner, "alice", proto::AdminRole::Responder, 3600).await;
     let short = token(&mut owner, "short", proto::AdminRole::Viewer, 60).await;
     let mut as_alice = server.admin_with(&alice);
-    let me = as_alice.who_am_i(proto::WhoAmIRequest {}).await.unwrap().into_inner();
-    assert_eq!((me.name.as_str(), me.role), ("alice", proto::AdminRole::Responder as i32));
+    let me = as_alice
+        .who_am_i(proto::WhoAmIRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (me.name.as_str(), me.role),
+        ("alice", proto::AdminRole::Responder as i32)
+    );
     assert_eq!(me.expires_at, server.clock.now() + 3600);
 
     let revoked = owner
-        .revoke_admin_token(proto::RevokeAdminTokenRequest { name: "alice".into() })
+        .revoke_admin_token(proto::RevokeAdminTokenRequest {
+            name: "alice".into(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert!(revoked.revoked_at > 0);
-    let refused = as_alice.who_am_i(proto::WhoAmIRequest {}).await.unwrap_err();
+    let refused = as_alice
+        .who_am_i(proto::WhoAmIRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
     assert!(refused.message().contains("revoked"), "{refused:?}");
 
     let mut as_short = server.admin_with(&short);
-    as_short.list_clients(proto::ListClientsRequest::default()).await.unwrap();
+    as_short
+        .list_clients(proto::ListClientsRequest::default())
+        .await
+        .unwrap();
     server.clock.advance(60);
-    let refused = as_short.list_clients(proto::ListClientsRequest::default()).await.unwrap_err();
+    let refused = as_short
+        .list_clients(proto::ListClientsRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
     assert!(refused.message().contains("expired"), "{refused:?}");
 
     // `bootstrap` is the file on disk: refused, with how to replace it.
     let status = owner
-        .revoke_admin_token(proto::RevokeAdminTokenRequest { name: "bootstrap".into() })
+        .revoke_admin_token(proto::RevokeAdminTokenRequest {
+            name: "bootstrap".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
@@ -290,10 +377,17 @@ async fn revoked_and_expired_tokens_are_unauthenticated_and_whoami_names_the_cal
         ]
     );
     // Both used tokens were seen (last use is written at most once a minute).
-    let used = |name: &str| listed.iter().find(|token| token.name == name).map(|token| token.last_used_at);
+    let used = |name: &str| {
+        listed
+            .iter()
+            .find(|token| token.name == name)
+            .map(|token| token.last_used_at)
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let mut listed_again = listed.clone();
-    while listed_again.iter().any(|token| token.name == "short" && token.last_used_at == 0)
+    while listed_again
+        .iter()
+        .any(|token| token.name == "short" && token.last_used_at == 0)
         && std::time::Instant::now() < deadline
     {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -305,28 +399,62 @@ async fn revoked_and_expired_tokens_are_unauthenticated_and_whoami_names_the_cal
             .tokens;
     }
     assert!(used("bootstrap").is_some());
-    assert!(listed_again.iter().all(|token| token.last_used_at > 0), "{listed_again:?}");
+    assert!(
+        listed_again.iter().all(|token| token.last_used_at > 0),
+        "{listed_again:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_cli_creates_lists_revokes_and_prints_a_refusal_in_one_line() {
     let server = TestServer::spawn().await;
     let created = server
-        .cli_json(&["admin", "token", "create", "--name", "carol", "--role", "viewer", "--expires-in", "1d"])
+        .cli_json(&[
+            "admin",
+            "token",
+            "create",
+            "--name",
+            "carol",
+            "--role",
+            "viewer",
+            "--expires-in",
+            "1d",
+        ])
         .await;
-    assert_eq!((created["name"].as_str(), created["role"].as_str()), (Some("carol"), Some("viewer")));
-    let secret = created["token"].as_str().expect("the token, once").to_owned();
+    assert_eq!(
+        (created["name"].as_str(), created["role"].as_str()),
+        (Some("carol"), Some("viewer"))
+    );
+    let secret = created["token"]
+        .as_str()
+        .expect("the token, once")
+        .to_owned();
     assert!(secret.starts_with("gak_"));
 
     let token_file = server.data_dir().join("carol.token");
     std::fs::write(&token_file, &secret).unwrap();
     let carol_file = token_file.to_str().unwrap();
-    let whoami = server.cli(&["--admin-token-file", carol_file, "whoami"], "").await;
+    let whoami = server
+        .cli(&["--admin-token-file", carol_file, "whoami"], "")
+        .await;
     assert!(whoami.success, "{whoami:?}");
-    assert!(whoami.stdout.contains("carol") && whoami.stdout.contains("viewer"), "{whoami:?}");
+    assert!(
+        whoami.stdout.contains("carol") && whoami.stdout.contains("viewer"),
+        "{whoami:?}"
+    );
 
     let refused = server
-        .cli(&["--admin-token-file", carol_file, "grants", "revoke", "--client", "x"], "")
+        .cli(
+            &[
+                "--admin-token-file",
+                carol_file,
+                "grants",
+                "revoke",
+                "--client",
+                "x",
+            ],
+            "",
+        )
         .await;
     assert!(!refused.success);
     assert_eq!(
@@ -338,14 +466,33 @@ async fn the_cli_creates_lists_revokes_and_prints_a_refusal_in_one_line() {
     let list = server.cli(&["admin", "token", "list"], "").await;
     assert!(list.success, "{list:?}");
     let lines: Vec<&str> = list.stdout.lines().collect();
-    assert!(lines[0].starts_with("NAME") && lines[0].contains("LAST USED"), "{list:?}");
-    assert!(lines[1].starts_with("bootstrap") && lines[1].contains("owner"), "{list:?}");
-    assert!(lines[2].starts_with("carol") && lines[2].contains("viewer"), "{list:?}");
-    assert!(!list.stdout.contains(&secret), "a listing never shows a token");
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("LAST USED"),
+        "{list:?}"
+    );
+    assert!(
+        lines[1].starts_with("bootstrap") && lines[1].contains("owner"),
+        "{list:?}"
+    );
+    assert!(
+        lines[2].starts_with("carol") && lines[2].contains("viewer"),
+        "{list:?}"
+    );
+    assert!(
+        !list.stdout.contains(&secret),
+        "a listing never shows a token"
+    );
 
     let revoked = server.cli(&["admin", "token", "revoke", "carol"], "").await;
     assert!(revoked.success, "{revoked:?}");
-    let after = server.cli(&["--admin-token-file", carol_file, "whoami"], "").await;
+    let after = server
+        .cli(&["--admin-token-file", carol_file, "whoami"], "")
+        .await;
     assert!(!after.success);
-    assert!(after.stderr.contains("the admin token was refused: revoked admin token"), "{after:?}");
+    assert!(
+        after
+            .stderr
+            .contains("the admin token was refused: revoked admin token"),
+        "{after:?}"
+    );
 }

@@ -5,10 +5,10 @@
 use crate::app::{App, Prompt, Screen, MAX_FILTERED};
 use crate::event::Cmd;
 use crate::event_filter::EventFilter;
-use gatehouse::proto;
-use std::collections::VecDeque;
 use crate::keys::EventsAction;
 use crate::view::count;
+use gatehouse::proto;
+use std::collections::VecDeque;
 
 impl App {
     pub(crate) fn on_events_key(&mut self, action: EventsAction) -> Vec<Cmd> {
@@ -70,7 +70,9 @@ impl App {
                 if self.event_filter.is_empty() {
                     return Vec::new();
                 }
-                vec![Cmd::LoadEvents(self.event_filter.request(MAX_FILTERED as u32))]
+                vec![Cmd::LoadEvents(
+                    self.event_filter.request(MAX_FILTERED as u32),
+                )]
             }
             Err(message) => {
                 self.toast = Some(message);

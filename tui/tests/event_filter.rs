@@ -44,7 +44,11 @@ fn the_filter_is_asked_of_the_server_and_matched_live() {
     app.on_event(updated(8, "bootstrap"));
     app.on_event(updated(9, "olga"));
     let shown: Vec<i64> = app.shown_events().iter().map(|e| e.id).collect();
-    assert_eq!(shown, [9, 7], "newest first; bootstrap's event does not match");
+    assert_eq!(
+        shown,
+        [9, 7],
+        "newest first; bootstrap's event does not match"
+    );
     snapshot_both("events_filtered", &app);
 
     app.update(key(KeyCode::Esc));
@@ -59,6 +63,10 @@ fn a_filter_it_cannot_read_is_told_not_sent() {
     app.update(char_key('/'));
     typed(&mut app, "who=olga");
     assert!(app.update(key(KeyCode::Enter)).is_empty());
-    assert!(app.toast.as_deref().unwrap_or_default().contains("actor=NAME"));
+    assert!(app
+        .toast
+        .as_deref()
+        .unwrap_or_default()
+        .contains("actor=NAME"));
     assert!(app.event_filter.is_empty());
 }

@@ -50,13 +50,20 @@ fn disabled_keys_are_dimmed_and_allowed_keys_are_not() {
         let y = row_of(needle);
         // Each line of the backend's text is quoted: skip the quote.
         let line = text.lines().nth(y).unwrap_or_default();
-        let x = line.chars().skip(1).position(|c| c != '│' && c != ' ').unwrap_or(0);
+        let x = line
+            .chars()
+            .skip(1)
+            .position(|c| c != '│' && c != ' ')
+            .unwrap_or(0);
         let cell = &buffer[(x as u16, y as u16)];
         assert_ne!(cell.symbol(), " ", "{needle:?} at column {x} of {line:?}");
         cell.modifier
     };
     // A responder may disable and revoke, not create, rotate or delete.
-    assert!(text.contains("rotate the secret (asks first) — needs operator"), "{text}");
+    assert!(
+        text.contains("rotate the secret (asks first) — needs operator"),
+        "{text}"
+    );
     assert!(style_of("rotate the secret").contains(Modifier::DIM));
     assert!(style_of("new client — needs operator").contains(Modifier::DIM));
     assert!(!style_of("disable or enable").contains(Modifier::DIM));
@@ -69,9 +76,15 @@ fn keys_beyond_the_role_are_refused_with_the_reason() {
     for key in ['n', 'e', 'T', 'S', 'D', 'X'] {
         let cmds = app.update(char_key(key));
         assert!(cmds.is_empty(), "{key}: {cmds:?}");
-        assert!(app.form.is_none() && app.dialog.is_none(), "{key} opened something");
+        assert!(
+            app.form.is_none() && app.dialog.is_none(),
+            "{key} opened something"
+        );
         let toast = app.toast.clone().unwrap_or_default();
-        assert!(toast.contains("role (you are vera, viewer)"), "{key}: {toast}");
+        assert!(
+            toast.contains("role (you are vera, viewer)"),
+            "{key}: {toast}"
+        );
     }
     assert_eq!(
         app.toast.as_deref(),

@@ -64,7 +64,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let title = if app.event_filter.is_empty() {
         format!(" Events ({}) {mode} ", events.len())
     } else {
-        format!(" Events ({}) {mode} | filter: {} ", events.len(), app.event_filter.text)
+        format!(
+            " Events ({}) {mode} | filter: {} ",
+            events.len(),
+            app.event_filter.text
+        )
     };
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(title)),
