@@ -31,6 +31,20 @@ impl Caller {
     }
 }
 
+/// Why a call was not authenticated: the detail of its `admin_auth_failed`
+/// event and the start of its UNAUTHENTICATED message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Refused {
+    #[error("no admin token")]
+    Missing,
+    #[error("wrong admin token")]
+    Wrong,
+    #[error("revoked admin token {0:?}")]
+    Revoked(String),
+    #[error("expired admin token {0:?}")]
+    Expired(String),
+}
+
 /// Checks `authorization: Bearer <token>`: the bootstrap token by constant-time
 /// hash comparison, named tokens by their hash in the store (revoked or expired
 /// ones are UNAUTHENTICATED). Every failure writes an `admin_auth_failed`
@@ -79,12 +93,9 @@ impl AdminAuth {
             .map(str::trim);
         let identity = match presented {
             Some(token) => self.identify(token).await?,
-            None => Err("no admin token".to_owned()),
+            None => Err(Refused::Missing),
         };
-        let identity = match identity {
-            Ok(identity) => identity,
-            Err(detail) => return Err(self.refuse(detail)),
-        };
+        let identity = identity.map_err(|refused| self.refuse(refused.to_string()))?;
         let needed = roles::requirement(path);
         if identity.role < needed.role {
             return Err(Status::permission_denied(format!(
@@ -99,8 +110,9 @@ impl AdminAuth {
         })
     }
 
-    /// The identity a token stands for, or why it stands for none.
-    async fn identify(&self, token: &str) -> Result<Result<AdminIdentity, String>, Status> {
+    /// The identity a token stands for, or why it stands for none (the outer
+    /// error: the store could not answer).
+    async fn identify(&self, token: &str) -> Result<Result<AdminIdentity, Refused>, Status> {
         let hash = TokenHash::of(token);
         if self.bootstrap.matches(&hash.0) {
             return Ok(Ok(AdminIdentity::bootstrap()));
@@ -113,9 +125,9 @@ impl AdminAuth {
             .map_err(status_from)?;
         Ok(match found {
             AdminTokenLookup::Live(identity) => Ok(identity),
-            AdminTokenLookup::Revoked(name) => Err(format!("revoked admin token {name:?}")),
-            AdminTokenLookup::Expired(name) => Err(format!("expired admin token {name:?}")),
-            AdminTokenLookup::Unknown => Err("wrong admin token".to_owned()),
+            AdminTokenLookup::Revoked(name) => Err(Refused::Revoked(name)),
+            AdminTokenLookup::Expired(name) => Err(Refused::Expired(name)),
+            AdminTokenLookup::Unknown => Err(Refused::Wrong),
         })
     }
 
