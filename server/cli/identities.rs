@@ -75,8 +75,23 @@ fn optional_time(unix: i64) -> Value {
     }
 }
 
+/// `live`, `expired` or `revoked`, by this host's clock.
+fn status(token: &proto::AdminToken) -> &'static str {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64);
+    if token.revoked_at != 0 {
+        "revoked"
+    } else if token.expires_at != 0 && token.expires_at <= now {
+        "expired"
+    } else {
+        "live"
+    }
+}
+
 fn token_json(token: &proto::AdminToken) -> Value {
     json!({
+        "status": status(token),
         "name": token.name, "role": role_name(token.role),
         "created": optional_time(token.created_at), "expires": optional_time(token.expires_at),
         "last_used": optional_time(token.last_used_at), "revoked": optional_time(token.revoked_at),
