@@ -10,7 +10,8 @@
 //! - [`store`]: the SQLite layer; the only module that imports rusqlite.
 //! - [`oauth`]: protocol rules as plain functions over the store and `now`.
 //! - [`http`]: the public plane (axum): thin handlers, pages, bearer middleware.
-//! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the auth interceptor.
+//! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the admin-token
+//!   check and the role table (`admin/auth.rs`, `admin/roles.rs`).
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
 //! - [`tally`]: failures anyone can cause, and refresh retries, counted per minute
 //!   (bounded event rows).
@@ -27,6 +28,9 @@
 //!   state change runs in its own savepoint of a `BEGIN IMMEDIATE` transaction
 //!   (group commit), and its caller is answered only after the COMMIT.
 //! - Only `admin`, `cli` and the console touch generated proto types.
+//! - Every admin call passes `admin/auth.rs` (the only admin-token check) and the
+//!   role table in `admin/roles.rs` (default-deny: an unlisted method needs
+//!   `owner`); every admin change's event names the acting identity.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes,
 //!   and a retry window's answer sealed under a key only the rotated token derives.
 //! - The async runtime never blocks on SQLite: store calls run on the blocking pool.

@@ -2,7 +2,7 @@
 //!
 //! Tokens are 256 random bits from the OS generator, base64url-encoded behind a
 //! readable prefix (`gat_` access, `grt_` refresh, `gcs_` client secret, `gac_`
-//! code) so scanners recognise a leaked one. Only their SHA-256 hashes are stored;
+//! code, `gak_` named admin token) so scanners recognise a leaked one. Only their SHA-256 hashes are stored;
 //! `Debug` on a [`Token`] shows the prefix alone, so a token never reaches a log.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,6 +19,8 @@ pub enum TokenKind {
     Refresh,
     ClientSecret,
     Code,
+    /// A named admin token (`gatehouse admin token create`).
+    Admin,
     Opaque,
 }
 
@@ -29,6 +31,7 @@ impl TokenKind {
             TokenKind::Refresh => "grt_",
             TokenKind::ClientSecret => "gcs_",
             TokenKind::Code => "gac_",
+            TokenKind::Admin => "gak_",
             TokenKind::Opaque => "",
         }
     }

@@ -4,7 +4,9 @@
 
 use crate::dialog::{Action, Dialog, Outcome};
 use crate::event::{Cmd, Msg, RpcError};
+use crate::event_filter::EventFilter;
 use crate::form::{ClientForm, FormOutcome};
+use crate::identity::Identity;
 use crate::keys::{self, GlobalAction};
 use crate::link::{Feed, Link};
 use crate::listing::Listing;
@@ -14,6 +16,8 @@ use std::collections::VecDeque;
 
 /// The newest events the Events screen keeps, and how many a paused tail holds.
 const MAX_EVENTS: usize = 1000;
+/// The most events a filtered Events screen holds.
+pub const MAX_FILTERED: usize = 1000;
 const STATUS_EVERY_MS: u64 = 5000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +142,12 @@ pub struct App {
     pub prompt: Option<Prompt>,
     pub toast: Option<String>,
     pub color: bool,
+    /// Who the console is signed in as; `None` until `WhoAmI` answers.
+    pub identity: Option<Identity>,
+    /// The Events screen's filter (empty: the whole live tail).
+    pub event_filter: EventFilter,
+    /// The events that pass it, newest first: the server's answer, then live ones.
+    pub filtered: VecDeque<proto::Event>,
 }
 
 impl App {
@@ -173,12 +183,16 @@ impl App {
             prompt: None,
             toast: None,
             color,
+            identity: None,
+            event_filter: EventFilter::default(),
+            filtered: VecDeque::new(),
         }
     }
 
     /// What to load at start.
     pub fn init(&self) -> Vec<Cmd> {
         vec![
+            Cmd::WhoAmI,
             Cmd::LoadStatus,
             Cmd::LoadScopes,
             self.load_clients(),
@@ -196,6 +210,13 @@ impl App {
             Msg::Key(key) => self.on_key(key),
             Msg::Tick(now_ms) => self.on_tick(now_ms),
             Msg::Status(result) => self.on_reply(result, |app, status| app.status = Some(status)),
+            Msg::FilteredEvents(result) => self.on_reply(result, |app, events| {
+                app.filtered = events.into_iter().collect();
+                app.event_selected = 0;
+            }),
+            Msg::WhoAmI(result) => self.on_reply(result, |app, identity| {
+                app.identity = Identity::from_proto(identity);
+            }),
             Msg::Clients { result, append } => {
                 self.clients.answered(&result, !append);
                 self.on_reply(result, |app, page| {
@@ -347,6 +368,10 @@ impl App {
     }
 
     pub(crate) fn push_event(&mut self, event: proto::Event) {
+        if !self.event_filter.is_empty() && self.event_filter.matches(&event) {
+            self.filtered.push_front(event.clone());
+            self.filtered.truncate(MAX_FILTERED);
+        }
         self.events.push_front(event);
         if self.events.len() > MAX_EVENTS {
             self.events.pop_back();
@@ -464,6 +489,12 @@ impl App {
     /// A key on a screen: its table (`keys.rs`) names the action, and the
     /// screen's handler in `screens/` performs it.
     fn on_screen_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        let (needs, what) = keys::needs(self.screen, key.code);
+        if let Some(refusal) = self.refusal(needs) {
+            let what = what.split(" (").next().unwrap_or(what);
+            self.toast = Some(format!("{what}: {refusal}"));
+            return Vec::new();
+        }
         match keys::action(self.screen, key.code) {
             Some(keys::Action::Global(action)) => self.on_global_key(action),
             Some(keys::Action::Overview(action)) => self.on_overview_key(action),
@@ -472,6 +503,12 @@ impl App {
             Some(keys::Action::Events(action)) => self.on_events_key(action),
             None => Vec::new(),
         }
+    }
+
+    /// Why the signed-in role may not do what needs `needs`; `None` if it may
+    /// (or while the identity is unknown: the server checks every call anyway).
+    pub(crate) fn refusal(&self, needs: gatehouse::model::Role) -> Option<String> {
+        self.identity.as_ref()?.refusal(needs)
     }
 
     fn on_global_key(&mut self, action: GlobalAction) -> Vec<Cmd> {

@@ -27,6 +27,20 @@ fn err(status: tonic::Status) -> RpcError {
 
 async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) -> Option<Msg> {
     Some(match cmd {
+        Cmd::LoadEvents(request) => Msg::FilteredEvents(
+            admin
+                .list_events(request)
+                .await
+                .map(|r| r.into_inner().events)
+                .map_err(err),
+        ),
+        Cmd::WhoAmI => Msg::WhoAmI(
+            admin
+                .who_am_i(proto::WhoAmIRequest {})
+                .await
+                .map(|r| r.into_inner())
+                .map_err(err),
+        ),
         Cmd::LoadStatus => Msg::Status(
             admin
                 .get_status(proto::GetStatusRequest {})
@@ -201,6 +215,7 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
                 page_size: BACKFILL_PAGE,
                 before_id: 0,
                 security_only: false,
+                ..Default::default()
             };
             Msg::Backfill(
                 admin

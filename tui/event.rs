@@ -12,6 +12,10 @@ pub enum Msg {
     /// Milliseconds since the console started (drives the arming delay and retries).
     Tick(u64),
     Status(Result<proto::Status, RpcError>),
+    /// Who the console is signed in as.
+    WhoAmI(Result<proto::AdminIdentity, RpcError>),
+    /// The history that passes the Events screen's filter, newest first.
+    FilteredEvents(Result<Vec<proto::Event>, RpcError>),
     Clients {
         result: Result<proto::ListClientsResponse, RpcError>,
         append: bool,
@@ -85,6 +89,9 @@ impl From<tonic::Status> for RpcError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
     LoadStatus,
+    WhoAmI,
+    /// Events by the Events screen's filter (`ListEvents` with its fields).
+    LoadEvents(proto::ListEventsRequest),
     LoadClients {
         filter: String,
         page_token: String,

@@ -4,11 +4,15 @@
 //! names cannot drift apart. Each screen's action enum is matched exhaustively
 //! by that screen's handler in `screens/`.
 //!
+//! Each binding names the role it needs: below it, `update` refuses the key
+//! with the reason and the help shows it disabled (never hidden).
+//!
 //! Overlays keep their own handlers: the form and the dialogs are text editors
 //! with typed input (`form.rs`, `dialog.rs`); [`NOTES`] tells what dialogs accept.
 
 use crate::app::Screen;
 use crossterm::event::KeyCode::{self, *};
+use gatehouse::model::Role;
 
 /// One help row: its keys, each with the action it triggers.
 #[derive(Debug)]
@@ -17,6 +21,8 @@ pub struct Binding<A: 'static> {
     /// The keys as the help shows them.
     pub label: &'static str,
     pub what: &'static str,
+    /// The role these keys need; below it they are shown disabled, with the reason.
+    pub needs: Role,
 }
 
 /// What a key does, by the table it came from.
@@ -87,7 +93,8 @@ pub enum EventsAction {
     TogglePause,
     Follow,
     OpenFamily,
-    FindClients,
+    Filter,
+    ClearFilter,
 }
 
 pub const GLOBAL: &[Binding<GlobalAction>] = &[
@@ -100,27 +107,32 @@ pub const GLOBAL: &[Binding<GlobalAction>] = &[
         ],
         label: "1 2 3 4",
         what: "Overview, Clients, Grants, Events",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char(':'), GlobalAction::Palette)],
         label: ":",
         what: "palette: overview, clients, grants, events, new, refresh, help, quit",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('r'), GlobalAction::Refresh)],
         label: "r",
         what: "refresh now",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('?'), GlobalAction::Help)],
         label: "?",
         what: "this help (/ filters it)",
+        needs: Role::Viewer,
     },
     Binding {
         // Ctrl-C quits from anywhere but a dialog; `App::on_key` handles it first.
         keys: &[(Char('q'), GlobalAction::Quit)],
         label: "q, ctrl-c",
         what: "quit (q closes an open history first)",
+        needs: Role::Viewer,
     },
 ];
 
@@ -128,6 +140,7 @@ pub const OVERVIEW: &[Binding<OverviewAction>] = &[Binding {
     keys: &[(Char('/'), OverviewAction::FindClients)],
     label: "/",
     what: "find clients by name or id (opens Clients)",
+    needs: Role::Viewer,
 }];
 
 pub const CLIENTS: &[Binding<ClientsAction>] = &[
@@ -140,6 +153,7 @@ pub const CLIENTS: &[Binding<ClientsAction>] = &[
         ],
         label: "j/k ↑/↓",
         what: "move",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[
@@ -152,16 +166,19 @@ pub const CLIENTS: &[Binding<ClientsAction>] = &[
         ],
         label: "PgUp/PgDn g/G",
         what: "page / first / last",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('/'), ClientsAction::Filter)],
         label: "/",
         what: "filter by name or id (sent to the server); Esc clears",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('n'), ClientsAction::New)],
         label: "n",
         what: "new client",
+        needs: Role::Operator,
     },
     Binding {
         keys: &[
@@ -170,31 +187,37 @@ pub const CLIENTS: &[Binding<ClientsAction>] = &[
         ],
         label: "e, Enter",
         what: "edit the selected client",
+        needs: Role::Operator,
     },
     Binding {
         keys: &[(Char('f'), ClientsAction::ShowGrants)],
         label: "f",
         what: "show the client's grants",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('T'), ClientsAction::ToggleDisabled)],
         label: "T",
         what: "disable or enable (asks first)",
+        needs: Role::Responder,
     },
     Binding {
         keys: &[(Char('S'), ClientsAction::RotateSecret)],
         label: "S",
         what: "rotate the secret (asks first)",
+        needs: Role::Operator,
     },
     Binding {
         keys: &[(Char('D'), ClientsAction::Delete)],
         label: "D",
         what: "delete (asks first)",
+        needs: Role::Operator,
     },
     Binding {
         keys: &[(Char('X'), ClientsAction::RevokeAll)],
         label: "X",
         what: "revoke ALL grants of the client (typed confirmation)",
+        needs: Role::Responder,
     },
 ];
 
@@ -210,26 +233,31 @@ pub const GRANTS: &[Binding<GrantsAction>] = &[
         ],
         label: "j/k ↑/↓",
         what: "move",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Enter, GrantsAction::OpenHistory)],
         label: "Enter",
         what: "open the family's history (code → each rotation)",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Esc, GrantsAction::Back)],
         label: "Esc",
         what: "close the history / clear the filter",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('/'), GrantsAction::Filter)],
         label: "/",
         what: "filter: client=ID user=NAME active",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('a'), GrantsAction::ToggleActive)],
         label: "a",
         what: "toggle active only",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[
@@ -238,21 +266,25 @@ pub const GRANTS: &[Binding<GrantsAction>] = &[
         ],
         label: "c / u",
         what: "only this client's / this user's grants",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('X'), GrantsAction::RevokeFamily)],
         label: "X",
         what: "revoke the selected family (asks first)",
+        needs: Role::Responder,
     },
     Binding {
         keys: &[(Char('C'), GrantsAction::RevokeClient)],
         label: "C",
         what: "revoke ALL grants of this client (typed confirmation)",
+        needs: Role::Responder,
     },
     Binding {
         keys: &[(Char('U'), GrantsAction::RevokeUser)],
         label: "U",
         what: "revoke ALL grants of this user (typed confirmation)",
+        needs: Role::Responder,
     },
 ];
 
@@ -266,11 +298,13 @@ pub const EVENTS: &[Binding<EventsAction>] = &[
         ],
         label: "j/k ↑/↓",
         what: "move",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Char('p'), EventsAction::TogglePause)],
         label: "p",
         what: "pause / resume the live tail",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[
@@ -279,16 +313,25 @@ pub const EVENTS: &[Binding<EventsAction>] = &[
         ],
         label: "F, Home",
         what: "follow the newest event",
+        needs: Role::Viewer,
     },
     Binding {
         keys: &[(Enter, EventsAction::OpenFamily)],
         label: "Enter",
         what: "open the family of a replay or code-reuse event",
+        needs: Role::Viewer,
     },
     Binding {
-        keys: &[(Char('/'), EventsAction::FindClients)],
+        keys: &[(Char('/'), EventsAction::Filter)],
         label: "/",
-        what: "find clients by name or id (opens Clients)",
+        what: "filter: actor=NAME kind=KIND client=ID since=1h (as `gatehouse events`)",
+        needs: Role::Viewer,
+    },
+    Binding {
+        keys: &[(Esc, EventsAction::ClearFilter)],
+        label: "Esc",
+        what: "clear the filter",
+        needs: Role::Viewer,
     },
 ];
 
@@ -310,18 +353,48 @@ pub fn action(screen: Screen, key: KeyCode) -> Option<Action> {
     own.or_else(|| find(GLOBAL, key).map(Action::Global))
 }
 
+/// One row of the help: keys, what they do, and the role they need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelpRow {
+    pub label: &'static str,
+    pub what: &'static str,
+    pub needs: Role,
+}
+
+/// The role `key` needs on `screen` and what the key does, from the same
+/// tables as [`action`]; an unbound key needs nothing.
+pub fn needs(screen: Screen, key: KeyCode) -> (Role, &'static str) {
+    let own = match screen {
+        Screen::Overview => need(OVERVIEW, key),
+        Screen::Clients => need(CLIENTS, key),
+        Screen::Grants => need(GRANTS, key),
+        Screen::Events => need(EVENTS, key),
+    };
+    own.or_else(|| need(GLOBAL, key))
+        .unwrap_or((Role::Viewer, ""))
+}
+
 /// The help of `screen`: its rows, the global rows, then the notes.
-pub fn help_rows(screen: Screen) -> Vec<(&'static str, &'static str)> {
+pub fn help_rows(screen: Screen) -> Vec<HelpRow> {
     let own = match screen {
         Screen::Overview => rows(OVERVIEW),
         Screen::Clients => rows(CLIENTS),
         Screen::Grants => rows(GRANTS),
         Screen::Events => rows(EVENTS),
     };
-    own.into_iter()
-        .chain(rows(GLOBAL))
-        .chain(NOTES.iter().copied())
-        .collect()
+    let notes = NOTES.iter().map(|&(label, what)| HelpRow {
+        label,
+        what,
+        needs: Role::Viewer,
+    });
+    own.into_iter().chain(rows(GLOBAL)).chain(notes).collect()
+}
+
+fn need<A: 'static>(table: &[Binding<A>], key: KeyCode) -> Option<(Role, &'static str)> {
+    table
+        .iter()
+        .find(|binding| binding.keys.iter().any(|(code, _)| *code == key))
+        .map(|binding| (binding.needs, binding.what))
 }
 
 fn find<A: Copy + 'static>(table: &[Binding<A>], key: KeyCode) -> Option<A> {
@@ -332,9 +405,13 @@ fn find<A: Copy + 'static>(table: &[Binding<A>], key: KeyCode) -> Option<A> {
         .map(|(_, action)| *action)
 }
 
-fn rows<A: 'static>(table: &[Binding<A>]) -> Vec<(&'static str, &'static str)> {
+fn rows<A: 'static>(table: &[Binding<A>]) -> Vec<HelpRow> {
     table
         .iter()
-        .map(|binding| (binding.label, binding.what))
+        .map(|binding| HelpRow {
+            label: binding.label,
+            what: binding.what,
+            needs: binding.needs,
+        })
         .collect()
 }

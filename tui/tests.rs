@@ -11,10 +11,14 @@ use gatehouse::proto;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+/// The Events screen's filter: asked of the server, then matched live.
+mod event_filter;
 /// The key tables: dispatch and help from one source.
 mod keys;
 /// The connection: LIVE/LOST, resume, refetch.
 mod link;
+/// The signed-in role: status bar, refused keys, disabled keys in the help.
+mod roles;
 
 const T0: i64 = 1_795_000_000;
 
@@ -84,7 +88,7 @@ fn event(id: i64, kind: &str, family_id: &str) -> proto::Event {
         time: T0 + id * 60,
         kind: kind.into(),
         actor: if kind.starts_with("client") {
-            "admin"
+            "bootstrap"
         } else {
             "public"
         }

@@ -1,7 +1,7 @@
 //! The scope catalog and user accounts: list, add, remove, disable, set passwords.
 
 use super::convert::invalid_argument;
-use super::{required, AdminService, Reply};
+use super::{caller, required, AdminService, Reply};
 use crate::model::{Invalid, Password, Scope, ScopeName, Username};
 use crate::proto;
 use crate::secret::hash_password;
@@ -21,6 +21,7 @@ pub(super) async fn upsert_scope(
     service: &AdminService,
     request: Request<proto::UpsertScopeRequest>,
 ) -> Reply<proto::Scope> {
+    let actor = caller(&request)?.actor();
     let scope = request.into_inner().scope.unwrap_or_default();
     let name = ScopeName::parse(&scope.name).map_err(invalid_argument)?;
     let description = scope.description.trim().to_owned();
@@ -35,7 +36,7 @@ pub(super) async fn upsert_scope(
     }
     let now = service.now();
     let scope = service
-        .call(move |store| store.upsert_scope(Scope { name, description }, now))
+        .call(move |store| store.upsert_scope(actor, Scope { name, description }, now))
         .await?;
     Ok(Response::new(scope.into()))
 }
@@ -44,11 +45,12 @@ pub(super) async fn remove_scope(
     service: &AdminService,
     request: Request<proto::RemoveScopeRequest>,
 ) -> Reply<proto::RemoveScopeResponse> {
+    let actor = caller(&request)?.actor();
     let name = request.into_inner().name;
     required("name", &name)?;
     let now = service.now();
     service
-        .call(move |store| store.remove_scope(&name, now))
+        .call(move |store| store.remove_scope(actor, &name, now))
         .await?;
     Ok(Response::new(proto::RemoveScopeResponse {}))
 }
@@ -57,12 +59,15 @@ pub(super) async fn create_user(
     service: &AdminService,
     request: Request<proto::CreateUserRequest>,
 ) -> Reply<proto::User> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let username = Username::parse(&request.username).map_err(invalid_argument)?;
     let password = Password::parse(&request.password).map_err(invalid_argument)?;
     let now = service.now();
     let user = service
-        .call(move |store| store.create_user(&username, &hash_password(password.expose()), now))
+        .call(move |store| {
+            store.create_user(actor, &username, &hash_password(password.expose()), now)
+        })
         .await?;
     Ok(Response::new(user.into()))
 }
@@ -81,10 +86,11 @@ pub(super) async fn set_user_disabled(
     service: &AdminService,
     request: Request<proto::SetUserDisabledRequest>,
 ) -> Reply<proto::User> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let now = service.now();
     let (user, _) = service
-        .call(move |store| store.set_user_disabled(&request.username, request.disabled, now))
+        .call(move |store| store.set_user_disabled(actor, &request.username, request.disabled, now))
         .await?;
     Ok(Response::new(user.into()))
 }
@@ -93,12 +99,18 @@ pub(super) async fn set_user_password(
     service: &AdminService,
     request: Request<proto::SetUserPasswordRequest>,
 ) -> Reply<proto::User> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let password = Password::parse(&request.password).map_err(invalid_argument)?;
     let now = service.now();
     let user = service
         .call(move |store| {
-            store.set_user_password(&request.username, &hash_password(password.expose()), now)
+            store.set_user_password(
+                actor,
+                &request.username,
+                &hash_password(password.expose()),
+                now,
+            )
         })
         .await?;
     Ok(Response::new(user.into()))

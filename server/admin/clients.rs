@@ -1,7 +1,7 @@
 //! Client RPCs: create, read, update (by field mask), disable, rotate the secret, delete.
 
 use super::convert::{grant_types_from_proto, invalid_argument};
-use super::{cursor_text, page_size, parse_cursor, AdminService, Reply};
+use super::{caller, cursor_text, page_size, parse_cursor, AdminService, Reply};
 use crate::model::{ClientSpec, Invalid, RetryWindow};
 use crate::proto;
 use tonic::{Request, Response};
@@ -10,6 +10,7 @@ pub(super) async fn create_client(
     service: &AdminService,
     request: Request<proto::CreateClientRequest>,
 ) -> Reply<proto::CreateClientResponse> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let mut grant_types = grant_types_from_proto(&request.grant_types)?;
     if grant_types.is_empty() {
@@ -30,7 +31,7 @@ pub(super) async fn create_client(
     };
     let now = service.now();
     let (client, secret) = service
-        .call(move |store| store.create_client(spec, now))
+        .call(move |store| store.create_client(actor, spec, now))
         .await?;
     Ok(Response::new(proto::CreateClientResponse {
         client: Some(client.into()),
@@ -69,6 +70,7 @@ pub(super) async fn update_client(
     service: &AdminService,
     request: Request<proto::UpdateClientRequest>,
 ) -> Reply<proto::Client> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let paths = request
         .update_mask
@@ -104,7 +106,7 @@ pub(super) async fn update_client(
     let now = service.now();
     let client = service
         .call(move |store| {
-            store.update_client(&request.id, now, move |current| {
+            store.update_client(actor, &request.id, now, move |current| {
                 let has = |field: &str| paths.iter().any(|path| path == field);
                 let current_uris: Vec<String> = current
                     .redirect_uris
@@ -167,10 +169,11 @@ pub(super) async fn set_client_disabled(
     service: &AdminService,
     request: Request<proto::SetClientDisabledRequest>,
 ) -> Reply<proto::SetClientDisabledResponse> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let now = service.now();
     let (client, revoked) = service
-        .call(move |store| store.set_client_disabled(&request.id, request.disabled, now))
+        .call(move |store| store.set_client_disabled(actor, &request.id, request.disabled, now))
         .await?;
     Ok(Response::new(proto::SetClientDisabledResponse {
         client: Some(client.into()),
@@ -182,11 +185,12 @@ pub(super) async fn rotate_client_secret(
     service: &AdminService,
     request: Request<proto::RotateClientSecretRequest>,
 ) -> Reply<proto::RotateClientSecretResponse> {
+    let actor = caller(&request)?.actor();
     let id = request.into_inner().id;
     let now = service.now();
     let client_id = id.clone();
     let secret = service
-        .call(move |store| store.rotate_client_secret(&id, now))
+        .call(move |store| store.rotate_client_secret(actor, &id, now))
         .await?;
     Ok(Response::new(proto::RotateClientSecretResponse {
         client_id,
@@ -198,10 +202,11 @@ pub(super) async fn delete_client(
     service: &AdminService,
     request: Request<proto::DeleteClientRequest>,
 ) -> Reply<proto::DeleteClientResponse> {
+    let actor = caller(&request)?.actor();
     let id = request.into_inner().id;
     let now = service.now();
     service
-        .call(move |store| store.delete_client(&id, now))
+        .call(move |store| store.delete_client(actor, &id, now))
         .await?;
     Ok(Response::new(proto::DeleteClientResponse {}))
 }

@@ -2,7 +2,8 @@
 //! mapping from store errors to gRPC statuses.
 
 use crate::model::{
-    Client, Event, EventKind, Family, GrantType, Invalid, RevokeCount, Scope, TokenRecord, User,
+    Client, Event, EventKind, Family, GrantType, Invalid, RevokeCount, Role, Scope, TokenRecord,
+    User,
 };
 use crate::proto;
 use crate::store::StoreError;
@@ -146,6 +147,16 @@ impl From<Event> for proto::Event {
             username: event.username,
             detail: event.detail,
             heartbeat: None,
+            rpc: event.rpc,
+            changes: event
+                .changes
+                .into_iter()
+                .map(|change| proto::FieldChange {
+                    field: change.field,
+                    before: change.before,
+                    after: change.after,
+                })
+                .collect(),
         }
     }
 }
@@ -157,5 +168,28 @@ impl From<RevokeCount> for proto::RevokeResponse {
             tokens: count.tokens,
             principals: count.principals,
         }
+    }
+}
+
+pub fn role_to_proto(role: Role) -> i32 {
+    let role = match role {
+        Role::Viewer => proto::AdminRole::Viewer,
+        Role::Responder => proto::AdminRole::Responder,
+        Role::Operator => proto::AdminRole::Operator,
+        Role::Owner => proto::AdminRole::Owner,
+    };
+    role as i32
+}
+
+pub fn role_from_proto(value: i32) -> Result<Role, Status> {
+    match proto::AdminRole::try_from(value) {
+        Ok(proto::AdminRole::Viewer) => Ok(Role::Viewer),
+        Ok(proto::AdminRole::Responder) => Ok(Role::Responder),
+        Ok(proto::AdminRole::Operator) => Ok(Role::Operator),
+        Ok(proto::AdminRole::Owner) => Ok(Role::Owner),
+        _ => Err(invalid_argument(Invalid::new(
+            "role",
+            "viewer, responder, operator or owner",
+        ))),
     }
 }

@@ -1,6 +1,6 @@
 //! Token families: list, inspect a lineage, revoke one, a client's or a user's.
 
-use super::{cursor_text, page_size, parse_cursor, required, AdminService, Reply};
+use super::{caller, cursor_text, page_size, parse_cursor, required, AdminService, Reply};
 use crate::model::FamilyFilter;
 use crate::proto;
 use tonic::{Request, Response};
@@ -45,10 +45,13 @@ pub(super) async fn revoke_family(
     service: &AdminService,
     request: Request<proto::RevokeFamilyRequest>,
 ) -> Reply<proto::RevokeResponse> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let now = service.now();
     let count = service
-        .call(move |store| store.revoke_family(&request.id, &request.note, request.dry_run, now))
+        .call(move |store| {
+            store.revoke_family(actor, &request.id, &request.note, request.dry_run, now)
+        })
         .await?;
     Ok(Response::new(count.into()))
 }
@@ -57,12 +60,19 @@ pub(super) async fn revoke_client_families(
     service: &AdminService,
     request: Request<proto::RevokeClientFamiliesRequest>,
 ) -> Reply<proto::RevokeResponse> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     required("client_id", &request.client_id)?;
     let now = service.now();
     let count = service
         .call(move |store| {
-            store.revoke_client_families(&request.client_id, &request.note, request.dry_run, now)
+            store.revoke_client_families(
+                actor,
+                &request.client_id,
+                &request.note,
+                request.dry_run,
+                now,
+            )
         })
         .await?;
     Ok(Response::new(count.into()))
@@ -72,13 +82,20 @@ pub(super) async fn revoke_user_families(
     service: &AdminService,
     request: Request<proto::RevokeUserFamiliesRequest>,
 ) -> Reply<proto::RevokeResponse> {
+    let actor = caller(&request)?.actor();
     let request = request.into_inner();
     required("username", &request.username)?;
     let now = service.now();
     let (username, dry_run) = (request.username.clone(), request.dry_run);
     let count = service
         .call(move |store| {
-            store.revoke_user_families(&request.username, &request.note, request.dry_run, now)
+            store.revoke_user_families(
+                actor,
+                &request.username,
+                &request.note,
+                request.dry_run,
+                now,
+            )
         })
         .await?;
     if !dry_run {

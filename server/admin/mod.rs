@@ -1,13 +1,16 @@
 //! The admin plane: the tonic `AdminService`, reflection and health, behind the
-//! admin bearer interceptor (health excepted, for monitors).
+//! admin-token check and the role table (`auth.rs`, `roles.rs`; health
+//! excepted, for monitors). Every handler reads its [`Caller`] from the request.
 
 mod accounts;
 mod auth;
 mod clients;
 mod convert;
 mod grants;
+mod identities;
 mod observe;
 mod operations;
+pub mod roles;
 mod watch;
 
 use crate::model::Invalid;
@@ -21,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio_stream::{wrappers::TcpListenerStream, Stream};
 use tonic::{Request, Response, Status};
 
-pub use auth::AdminAuth;
+pub use auth::{AdminAuth, Caller};
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
@@ -44,12 +47,12 @@ pub async fn serve(
         draining: draining.clone(),
     })
     .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let admin = tonic::service::interceptor::InterceptedService::new(admin, auth.clone());
+    let admin = auth.wrap(admin);
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|error| ServeError::Grpc(error.to_string()))?;
-    let reflection = tonic::service::interceptor::InterceptedService::new(reflection, auth);
+    let reflection = auth.wrap(reflection);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<AdminServiceServer<AdminService>>()
@@ -133,6 +136,15 @@ fn parse_cursor(token: &str) -> Result<i64, Status> {
 
 fn cursor_text(next: Option<i64>) -> String {
     next.map(|seq| seq.to_string()).unwrap_or_default()
+}
+
+/// The identity and RPC the admin check admitted this call as.
+fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::internal("the call did not pass the admin check"))
 }
 
 fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, Status> {
@@ -296,5 +308,33 @@ impl proto::admin_service_server::AdminService for AdminService {
         request: Request<proto::SetMaintenanceRequest>,
     ) -> Reply<proto::Status> {
         operations::set_maintenance(self, request).await
+    }
+
+    async fn who_am_i(
+        &self,
+        request: Request<proto::WhoAmIRequest>,
+    ) -> Reply<proto::AdminIdentity> {
+        identities::who_am_i(self, request).await
+    }
+
+    async fn create_admin_token(
+        &self,
+        request: Request<proto::CreateAdminTokenRequest>,
+    ) -> Reply<proto::CreateAdminTokenResponse> {
+        identities::create_admin_token(self, request).await
+    }
+
+    async fn list_admin_tokens(
+        &self,
+        request: Request<proto::ListAdminTokensRequest>,
+    ) -> Reply<proto::ListAdminTokensResponse> {
+        identities::list_admin_tokens(self, request).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        request: Request<proto::RevokeAdminTokenRequest>,
+    ) -> Reply<proto::AdminToken> {
+        identities::revoke_admin_token(self, request).await
     }
 }

@@ -1,6 +1,8 @@
 //! The event log (paged and live), the status figures and maintenance mode.
 
-use super::{page_size, watch, AdminService, Reply, WatchEventsStream};
+use super::convert::invalid_argument;
+use super::{caller, page_size, watch, AdminService, Reply, WatchEventsStream};
+use crate::model::{EventFilter, EventKind};
 use crate::proto;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -11,13 +13,30 @@ pub(super) async fn list_events(
 ) -> Reply<proto::ListEventsResponse> {
     let request = request.into_inner();
     let limit = page_size(request.page_size);
+    let filter = event_filter(&request)?;
     let (events, next) = service
-        .call(move |store| store.list_events(limit, request.before_id, request.security_only))
+        .call(move |store| store.list_events(limit, request.before_id, &filter))
         .await?;
     Ok(Response::new(proto::ListEventsResponse {
         events: events.into_iter().map(Into::into).collect(),
         next_before_id: next.unwrap_or(0),
     }))
+}
+
+/// The request's filters, parsed; an empty field filters nothing.
+fn event_filter(request: &proto::ListEventsRequest) -> Result<EventFilter, Status> {
+    let text = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    let kind = match request.kind.as_str() {
+        "" => None,
+        kind => Some(EventKind::parse(kind).map_err(invalid_argument)?),
+    };
+    Ok(EventFilter {
+        security_only: request.security_only,
+        actor: text(&request.actor),
+        kind,
+        client_id: text(&request.client_id),
+        since: (request.since > 0).then_some(request.since),
+    })
 }
 
 pub(super) async fn watch_events(
@@ -50,10 +69,11 @@ pub(super) async fn set_maintenance(
     service: &AdminService,
     request: Request<proto::SetMaintenanceRequest>,
 ) -> Reply<proto::Status> {
+    let actor = caller(&request)?.actor();
     let on = request.into_inner().on;
     let now = service.now();
     service
-        .call(move |store| store.set_maintenance(on, now))
+        .call(move |store| store.set_maintenance(actor, on, now))
         .await?;
     Ok(Response::new(status(service).await?))
 }

@@ -10,7 +10,7 @@ pub mod browser;
 mod report;
 
 use crate::clock::Clock;
-use crate::model::{ClientSpec, GrantType, RetryWindow, Username};
+use crate::model::{Actor, ClientSpec, GrantType, RetryWindow, Username};
 use crate::server::LocalServer;
 use browser::{Browser, Partner};
 use report::{Report, Sample, WorkloadResult};
@@ -300,11 +300,18 @@ impl Target {
             false,
         )
         .map_err(|e| e.to_string())?;
-        let (client, secret) = store.create_client(spec, now).map_err(|e| e.to_string())?;
+        let (client, secret) = store
+            .create_client(Actor::Local, spec, now)
+            .map_err(|e| e.to_string())?;
         let password = crate::secret::random_base64(16);
         let username = Username::parse("bench").map_err(|e| e.to_string())?;
         store
-            .create_user(&username, &crate::secret::hash_password(&password), now)
+            .create_user(
+                Actor::Local,
+                &username,
+                &crate::secret::hash_password(&password),
+                now,
+            )
             .map_err(|e| e.to_string())?;
         Ok(Target {
             partner: Partner {
@@ -343,7 +350,7 @@ async fn set_retry_window(target: &Target, window: RetryWindow) -> Result<bool, 
         .shared
         .store
         .call(move |store| {
-            store.update_client(&id, now, move |client| {
+            store.update_client(Actor::Local, &id, now, move |client| {
                 Ok(ClientSpec {
                     refresh_retry_window: window,
                     ..client.spec()
@@ -435,7 +442,9 @@ async fn revoke_client(
     );
     let started = Instant::now();
     let revoked = store
-        .call(move |store| store.revoke_client_families(&client_id, "bench", false, now))
+        .call(move |store| {
+            store.revoke_client_families(Actor::Local, &client_id, "bench", false, now)
+        })
         .await
         .map_err(|e| BenchError::Setup(e.to_string()))?;
     Ok(Some(report::RevokeResult {
@@ -505,7 +514,7 @@ async fn seed_client(
                 &GrantType::ALL,
                 false,
             )?;
-            let (client, _) = store.create_client(spec, now)?;
+            let (client, _) = store.create_client(Actor::Local, spec, now)?;
             store.seed_families(&client.id, "bench", "profile", count, now)?;
             Ok(client.id)
         })

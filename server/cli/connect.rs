@@ -46,11 +46,15 @@ pub fn admin_token(global: &GlobalArgs) -> Result<String, String> {
 
 /// Builds a client for the admin plane; the connection is made lazily on first call.
 pub fn connect(global: &GlobalArgs) -> Result<AdminClient, String> {
-    let token = admin_token(global)?;
+    connect_with_token(&global.grpc_addr, &admin_token(global)?)
+}
+
+/// Builds a client for the admin plane at `grpc_addr` carrying `token`.
+pub fn connect_with_token(grpc_addr: &str, token: &str) -> Result<AdminClient, String> {
     let header = MetadataValue::try_from(format!("Bearer {token}"))
         .map_err(|_| "the admin token holds characters not allowed in a header".to_owned())?;
-    let endpoint = Endpoint::from_shared(format!("http://{}", global.grpc_addr))
-        .map_err(|error| format!("--grpc-addr {:?}: {error}", global.grpc_addr))?
+    let endpoint = Endpoint::from_shared(format!("http://{grpc_addr}"))
+        .map_err(|error| format!("--grpc-addr {grpc_addr:?}: {error}"))?
         .connect_timeout(std::time::Duration::from_secs(3));
     let channel = endpoint.connect_lazy();
     Ok(AdminServiceClient::with_interceptor(

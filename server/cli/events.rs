@@ -1,16 +1,71 @@
 //! `gatehouse events`, `status` and `maintenance` output.
 
-use super::output::{format_time, rfc3339};
+use super::output::{format_time, parse_duration, rfc3339};
 use super::{pick, AdminClient, CliError, Printed};
 use crate::proto;
 use serde_json::{json, Value};
+
+/// `gatehouse events` flags: how many, whether to follow, and the filters.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EventsArgs {
+    /// Keep streaming new events.
+    #[arg(long)]
+    pub follow: bool,
+    /// How many recent events to show first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Only events of this actor: an admin token's name (`bootstrap`, `alice`), `public`,
+    /// `anonymous` or `local`.
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Only events of this kind, e.g. `client_updated`.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only events about this client.
+    #[arg(long = "client", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Only events of the last DURATION (`90s`, `15m`, `2h`, `7d`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<i64>,
+}
+
+impl EventsArgs {
+    /// The filters as a request (the time is resolved against this host's clock).
+    fn request(&self, page_size: u32) -> proto::ListEventsRequest {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs() as i64);
+        proto::ListEventsRequest {
+            page_size,
+            before_id: 0,
+            security_only: false,
+            actor: self.actor.clone().unwrap_or_default(),
+            kind: self.kind.clone().unwrap_or_default(),
+            client_id: self.client_id.clone().unwrap_or_default(),
+            since: self.since.map_or(0, |secs| now - secs),
+        }
+    }
+
+    /// Whether a streamed event passes the same filters.
+    fn matches(&self, event: &proto::Event, since: i64) -> bool {
+        let same =
+            |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
+        same(&self.actor, &event.actor)
+            && same(&self.kind, &event.kind)
+            && same(&self.client_id, &event.client_id)
+            && event.time >= since
+    }
+}
 
 fn event_json(event: &proto::Event) -> Value {
     json!({
         "id": event.id, "time": rfc3339(event.time), "unix_time": event.time, "kind": event.kind, "actor": event.actor,
         "client_id": event.client_id, "family_id": event.family_id, "username": event.username,
         "detail": event.detail, "security": event.security, "count": event.count,
-        "source": event.source,
+        "source": event.source, "rpc": event.rpc,
+        "changes": event.changes.iter().map(|change| json!({
+            "field": change.field, "before": change.before, "after": change.after,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -18,7 +73,7 @@ fn event_line(event: &proto::Event) -> String {
     let mut parts = vec![
         format_time(event.time),
         format!("{:<18}", event.kind),
-        format!("{:<6}", event.actor),
+        format!("{:<9}", event.actor),
     ];
     for (label, value) in [
         ("client", &event.client_id),
@@ -33,28 +88,28 @@ fn event_line(event: &proto::Event) -> String {
     if !event.detail.is_empty() {
         parts.push(event.detail.clone());
     }
+    for change in &event.changes {
+        parts.push(format!(
+            "{}: {:?} → {:?}",
+            change.field, change.before, change.after
+        ));
+    }
     let marker = if event.security { "!" } else { " " };
     format!("{marker} {}", parts.join(" "))
 }
 
 pub(super) async fn events(
     admin: &mut AdminClient,
-    follow: bool,
-    limit: u32,
+    args: EventsArgs,
     json: bool,
 ) -> Result<(), CliError> {
-    let page = admin
-        .list_events(proto::ListEventsRequest {
-            page_size: limit,
-            before_id: 0,
-            security_only: false,
-        })
-        .await?
-        .into_inner();
+    let request = args.request(args.limit);
+    let since = request.since;
+    let page = admin.list_events(request).await?.into_inner();
     let mut recent = page.events;
     recent.reverse();
     let last = recent.last().map(|event| event.id).unwrap_or(0);
-    if !follow {
+    if !args.follow {
         let value = Value::Array(recent.iter().map(event_json).collect());
         print!(
             "{}",
@@ -79,7 +134,8 @@ pub(super) async fn events(
     loop {
         match stream.message().await {
             Ok(Some(message)) if message.heartbeat.is_some() => {}
-            Ok(Some(event)) => print_event(&event, json),
+            Ok(Some(event)) if args.matches(&event, since) => print_event(&event, json),
+            Ok(Some(_)) => {}
             Ok(None) => return Err(CliError::Usage("the event stream ended".into())),
             Err(status) => {
                 return Err(CliError::Usage(format!(

@@ -7,12 +7,15 @@ mod clients;
 mod connect;
 mod events;
 mod grants;
+mod identities;
 pub mod output;
 
 pub use accounts::{ScopeCommand, UserCommand};
 pub use clients::ClientCommand;
-pub use connect::{admin_token, connect, AdminClient};
+pub use connect::{admin_token, connect, connect_with_token, AdminClient};
+pub use events::EventsArgs;
 pub use grants::GrantsCommand;
+pub use identities::{role_name, AdminCommand, TokenCommand};
 
 use crate::config::{GlobalArgs, ServeArgs};
 use crate::model::GrantType;
@@ -52,14 +55,14 @@ pub enum Command {
     /// Token families (grants).
     #[command(subcommand)]
     Grants(GrantsCommand),
-    /// Recent events, newest last; `--follow` keeps streaming.
-    Events {
-        #[arg(long)]
-        follow: bool,
-        /// How many recent events to show first.
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-    },
+    /// Recent events, newest last; `--follow` keeps streaming; filter by actor, kind,
+    /// client and age.
+    Events(EventsArgs),
+    /// Admin identities: named tokens with a role.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The calling admin identity: name, role, expiry.
+    Whoami,
     /// Server version, uptime, counts, database size.
     Status,
     /// Maintenance mode: /authorize and /token answer temporarily_unavailable.
@@ -124,9 +127,11 @@ impl From<tonic::Status> for CliError {
 fn describe(status: &tonic::Status) -> String {
     match status.code() {
         tonic::Code::Unavailable => format!("cannot reach the admin plane: {}", status.message()),
-        tonic::Code::Unauthenticated => {
-            "the admin token was refused (check --admin-token-file / GATEHOUSE_ADMIN_TOKEN)".into()
-        }
+        tonic::Code::Unauthenticated => format!(
+            "the admin token was refused: {} (check --admin-token-file / GATEHOUSE_ADMIN_TOKEN)",
+            status.message().split(':').next().unwrap_or_default()
+        ),
+        tonic::Code::PermissionDenied => format!("permission denied: {}", status.message()),
         tonic::Code::NotFound => format!("not found: {}", status.message()),
         tonic::Code::InvalidArgument => format!("invalid: {}", status.message()),
         _ => status.message().to_owned(),
@@ -153,9 +158,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Scope(command) => accounts::scope(&mut admin, command, json).await?,
         Command::User(command) => accounts::user(&mut admin, command, json).await?,
         Command::Grants(command) => grants::grants(&mut admin, command, json).await?,
-        Command::Events { follow, limit } => {
-            return events::events(&mut admin, follow, limit, json).await
-        }
+        Command::Events(args) => return events::events(&mut admin, args, json).await,
+        Command::Admin(command) => identities::admin(&mut admin, command, json).await?,
+        Command::Whoami => identities::whoami(&mut admin, json).await?,
         Command::Status => events::status_output(
             admin
                 .get_status(proto::GetStatusRequest {})

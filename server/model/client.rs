@@ -72,6 +72,47 @@ impl Client {
             resource_server: self.resource_server,
         }
     }
+
+    /// The fields `spec` would change, before and after (the audit of an update).
+    pub fn changes_to(&self, spec: &ClientSpec) -> Vec<super::FieldChange> {
+        let uris = |uris: &[RedirectUri]| {
+            let texts: Vec<&str> = uris.iter().map(RedirectUri::as_str).collect();
+            texts.join(" ")
+        };
+        let grants = |grants: &[GrantType]| {
+            let mut names: Vec<&str> = grants.iter().map(|grant| grant.as_str()).collect();
+            names.sort_unstable();
+            names.join(" ")
+        };
+        let mut changes = Vec::new();
+        let mut push = |field, before: String, after: String| {
+            super::FieldChange::push_if_changed(&mut changes, field, before, after)
+        };
+        push("name", self.name.clone(), spec.name.clone());
+        push(
+            "redirect_uris",
+            uris(&self.redirect_uris),
+            uris(&spec.redirect_uris),
+        );
+        push("scopes", self.scopes.to_string(), spec.scopes.to_string());
+        push(
+            "grant_types",
+            grants(&self.grant_types),
+            grants(&spec.grant_types),
+        );
+        push("public", self.public.to_string(), spec.public.to_string());
+        push(
+            "refresh_retry_window_secs",
+            self.refresh_retry_window.secs().to_string(),
+            spec.refresh_retry_window.secs().to_string(),
+        );
+        push(
+            "resource_server",
+            self.resource_server.to_string(),
+            spec.resource_server.to_string(),
+        );
+        changes
+    }
 }
 
 /// A validated client registration or full replacement.

@@ -1,17 +1,89 @@
 //! The event log: kinds, actors, events to record and recorded ones.
 
-/// Who made a change: the admin plane or the public plane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who made a change: an admin identity, or the public plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    Admin,
+    /// An authenticated admin identity acting through one admin RPC.
+    Admin(AdminActor),
+    /// The admin plane before any identity was established (a refused token).
+    Anonymous,
+    /// Someone holding the data directory itself, outside the admin plane
+    /// (`gatehouse restore`, `gatehouse bench`).
+    Local,
     Public,
 }
 
+/// The acting admin identity and the RPC it called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminActor {
+    pub name: String,
+    /// The gRPC method, e.g. `UpdateClient`.
+    pub rpc: &'static str,
+}
+
 impl Actor {
-    pub fn as_str(self) -> &'static str {
+    pub fn admin(name: &str, rpc: &'static str) -> Self {
+        Actor::Admin(AdminActor {
+            name: name.to_owned(),
+            rpc,
+        })
+    }
+
+    /// The name events show: the identity's name, `anonymous`, `local` or `public`.
+    pub fn name(&self) -> &str {
         match self {
-            Actor::Admin => "admin",
+            Actor::Admin(actor) => &actor.name,
+            Actor::Anonymous => "anonymous",
+            Actor::Local => "local",
             Actor::Public => "public",
+        }
+    }
+
+    /// The plane a change came from, `admin` or `public` (a family's `revoked_by`).
+    pub fn plane(&self) -> &'static str {
+        match self {
+            Actor::Public => "public",
+            Actor::Admin(_) | Actor::Anonymous | Actor::Local => "admin",
+        }
+    }
+
+    /// The admin RPC, or empty.
+    pub fn rpc(&self) -> &'static str {
+        match self {
+            Actor::Admin(actor) => actor.rpc,
+            _ => "",
+        }
+    }
+}
+
+/// One changed field of an update: before and after, as text. Never a secret:
+/// a changed password is recorded as changed, without either value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl FieldChange {
+    pub fn new(field: &str, before: impl Into<String>, after: impl Into<String>) -> Self {
+        FieldChange {
+            field: field.to_owned(),
+            before: before.into(),
+            after: after.into(),
+        }
+    }
+
+    /// Adds a change to `changes` only when the values differ.
+    pub fn push_if_changed(
+        changes: &mut Vec<FieldChange>,
+        field: &str,
+        before: impl Into<String>,
+        after: impl Into<String>,
+    ) {
+        let (before, after) = (before.into(), after.into());
+        if before != after {
+            changes.push(FieldChange::new(field, before, after));
         }
     }
 }
@@ -26,6 +98,8 @@ pub enum EventKind {
     ClientDeleted,
     SecretRotated,
     ScopeAdded,
+    /// An existing scope's description changed.
+    ScopeUpdated,
     ScopeRemoved,
     UserCreated,
     UserUpdated,
@@ -42,9 +116,47 @@ pub enum EventKind {
     MaintenanceOn,
     MaintenanceOff,
     DatabaseRestored,
+    AdminTokenCreated,
+    AdminTokenRevoked,
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 25] = [
+        EventKind::ClientCreated,
+        EventKind::ClientUpdated,
+        EventKind::ClientDisabled,
+        EventKind::ClientEnabled,
+        EventKind::ClientDeleted,
+        EventKind::SecretRotated,
+        EventKind::ScopeAdded,
+        EventKind::ScopeUpdated,
+        EventKind::ScopeRemoved,
+        EventKind::UserCreated,
+        EventKind::UserUpdated,
+        EventKind::UserDisabled,
+        EventKind::UserEnabled,
+        EventKind::FamilyRevoked,
+        EventKind::RefreshReplay,
+        EventKind::RefreshRetried,
+        EventKind::CodeReuse,
+        EventKind::ClientAuthFailed,
+        EventKind::LoginFailed,
+        EventKind::AdminAuthFailed,
+        EventKind::MaintenanceOn,
+        EventKind::MaintenanceOff,
+        EventKind::DatabaseRestored,
+        EventKind::AdminTokenCreated,
+        EventKind::AdminTokenRevoked,
+    ];
+
+    /// A kind by its name (an event filter).
+    pub fn parse(text: &str) -> Result<Self, super::Invalid> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| super::Invalid::new("kind", format!("unknown event kind {text:?}")))
+    }
+
     pub fn as_str(self) -> &'static str {
         use EventKind::*;
         match self {
@@ -55,6 +167,7 @@ impl EventKind {
             ClientDeleted => "client_deleted",
             SecretRotated => "secret_rotated",
             ScopeAdded => "scope_added",
+            ScopeUpdated => "scope_updated",
             ScopeRemoved => "scope_removed",
             UserCreated => "user_created",
             UserUpdated => "user_updated",
@@ -70,6 +183,8 @@ impl EventKind {
             MaintenanceOn => "maintenance_on",
             MaintenanceOff => "maintenance_off",
             DatabaseRestored => "database_restored",
+            AdminTokenCreated => "admin_token_created",
+            AdminTokenRevoked => "admin_token_revoked",
         }
     }
 
@@ -88,7 +203,8 @@ impl EventKind {
     }
 }
 
-/// An event about to be recorded.
+/// An event about to be recorded: the one builder for every event row
+/// (`NewEvent::new(kind, actor, detail)`, then the target and the changes).
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub kind: EventKind,
@@ -101,6 +217,8 @@ pub struct NewEvent {
     pub count: i64,
     /// The client address it came from, when the public plane saw one.
     pub source: Option<std::net::IpAddr>,
+    /// For updates: the fields that changed, before and after.
+    pub changes: Vec<FieldChange>,
 }
 
 impl NewEvent {
@@ -114,7 +232,13 @@ impl NewEvent {
             detail: detail.into(),
             count: 1,
             source: None,
+            changes: Vec::new(),
         }
+    }
+
+    pub fn changes(mut self, changes: Vec<FieldChange>) -> Self {
+        self.changes = changes;
+        self
     }
 
     pub fn count(mut self, count: i64) -> Self {
@@ -157,4 +281,29 @@ pub struct Event {
     pub count: i64,
     /// The client address, or empty.
     pub source: String,
+    /// The admin RPC that made the change, or empty.
+    pub rpc: String,
+    pub changes: Vec<FieldChange>,
+}
+
+/// Which events a listing shows; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub security_only: bool,
+    /// The actor's name: an admin identity, `public`, `anonymous` or `local`.
+    pub actor: Option<String>,
+    pub kind: Option<EventKind>,
+    pub client_id: Option<String>,
+    /// Unix seconds: only events at or after this time.
+    pub since: Option<i64>,
+}
+
+impl EventFilter {
+    /// Security events only, nothing else filtered.
+    pub fn security() -> Self {
+        EventFilter {
+            security_only: true,
+            ..EventFilter::default()
+        }
+    }
 }

@@ -3,10 +3,12 @@
 //! A value of `RedirectUri`, `ScopeName`, `Username` … is valid by construction
 //! (parse, don't validate). Nothing here knows about SQL, HTTP or protobuf.
 
+mod admin;
 mod client;
 mod events;
 mod family;
 
+pub use admin::*;
 pub use client::*;
 pub use events::*;
 pub use family::*;

@@ -162,7 +162,7 @@ pub fn prepare_restored(
     let families_revoked = match policy {
         RestorePolicy::RevokeActive => tx.execute(
             "UPDATE families SET revoked_at = ?1, revoked_reason = ?2, revoked_by = ?3 WHERE revoked_at IS NULL",
-            params![now, RevokeReason::Restored.as_str(), Actor::Admin.as_str()],
+            params![now, RevokeReason::Restored.as_str(), Actor::Local.plane()],
         )? as i64,
         RestorePolicy::KeepActive => 0,
     };
@@ -184,7 +184,7 @@ pub fn prepare_restored(
         now,
         NewEvent::new(
             EventKind::DatabaseRestored,
-            Actor::Admin,
+            Actor::Local,
             format!("restored from {from}: {families_revoked} {kept}; {codes_voided} unexchanged codes voided"),
         ),
     )?;
@@ -194,7 +194,7 @@ pub fn prepare_restored(
             now,
             NewEvent::new(
                 EventKind::FamilyRevoked,
-                Actor::Admin,
+                Actor::Local,
                 format!("{families_revoked} families revoked (reason restored)"),
             ),
         )?;

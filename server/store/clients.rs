@@ -40,7 +40,12 @@ pub struct ClientCredentials {
 
 impl Store {
     /// Registers a client; confidential clients get a secret, returned only here.
-    pub fn create_client(&self, spec: ClientSpec, now: i64) -> Result<(Client, Option<Token>)> {
+    pub fn create_client(
+        &self,
+        actor: Actor,
+        spec: ClientSpec,
+        now: i64,
+    ) -> Result<(Client, Option<Token>)> {
         self.write(now, move |tx| {
             let id = random_base64(16);
             let secret = (!spec.public).then(|| Token::generate(TokenKind::ClientSecret));
@@ -62,7 +67,7 @@ impl Store {
             tx.record(
                 NewEvent::new(
                     EventKind::ClientCreated,
-                    Actor::Admin,
+                    actor,
                     format!("created {:?}", spec.name),
                 )
                 .client(&id),
@@ -125,6 +130,7 @@ impl Store {
     /// Replaces a client's registration with what `change` makes of the current one.
     pub fn update_client(
         &self,
+        actor: Actor,
         id: &str,
         now: i64,
         change: impl FnOnce(&Client) -> std::result::Result<ClientSpec, Invalid> + Send + 'static,
@@ -157,10 +163,11 @@ impl Store {
             tx.record(
                 NewEvent::new(
                     EventKind::ClientUpdated,
-                    Actor::Admin,
+                    actor,
                     format!("updated {:?}", spec.name),
                 )
-                .client(id),
+                .client(id)
+                .changes(current.changes_to(&spec)),
             )?;
             load(tx, id)
         })
@@ -168,7 +175,13 @@ impl Store {
 
     /// Disables or enables a client. Disabling revokes its live families and voids
     /// its unexchanged codes; returns the client and how many families were revoked.
-    pub fn set_client_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<(Client, i64)> {
+    pub fn set_client_disabled(
+        &self,
+        actor: Actor,
+        id: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<(Client, i64)> {
         let id = id.to_owned();
         self.write(now, move |tx| {
             let id = id.as_str();
@@ -182,13 +195,7 @@ impl Store {
                     "UPDATE auth_codes SET voided = 1 WHERE client_seq = ?1 AND used_at IS NULL",
                     [seq],
                 )?;
-                families::revoke_where(
-                    tx,
-                    "client_seq",
-                    seq,
-                    RevokeReason::ClientDisabled,
-                    Actor::Admin,
-                )?
+                families::revoke_where(tx, "client_seq", seq, RevokeReason::ClientDisabled, &actor)?
             } else {
                 0
             };
@@ -202,13 +209,13 @@ impl Store {
             } else {
                 String::new()
             };
-            tx.record(NewEvent::new(kind, Actor::Admin, detail).client(id))?;
+            tx.record(NewEvent::new(kind, actor, detail).client(id))?;
             Ok((load(tx, id)?, revoked))
         })
     }
 
     /// Replaces a confidential client's secret; the old one stops working at once.
-    pub fn rotate_client_secret(&self, id: &str, now: i64) -> Result<Token> {
+    pub fn rotate_client_secret(&self, actor: Actor, id: &str, now: i64) -> Result<Token> {
         let id = id.to_owned();
         self.write(now, move |tx| {
             let id = id.as_str();
@@ -223,13 +230,13 @@ impl Store {
                 "UPDATE clients SET secret_hash = ?2, updated_at = ?3 WHERE id = ?1",
                 params![id, secret.hash().0.to_vec(), now],
             )?;
-            tx.record(NewEvent::new(EventKind::SecretRotated, Actor::Admin, "").client(id))?;
+            tx.record(NewEvent::new(EventKind::SecretRotated, actor, "").client(id))?;
             Ok(secret)
         })
     }
 
     /// Deletes a client with its codes, families and tokens.
-    pub fn delete_client(&self, id: &str, now: i64) -> Result<()> {
+    pub fn delete_client(&self, actor: Actor, id: &str, now: i64) -> Result<()> {
         let id = id.to_owned();
         self.write(now, move |tx| {
             let id = id.as_str();
@@ -238,7 +245,7 @@ impl Store {
             tx.record(
                 NewEvent::new(
                     EventKind::ClientDeleted,
-                    Actor::Admin,
+                    actor,
                     format!("deleted {:?}", client.name),
                 )
                 .client(id),

@@ -1,11 +1,11 @@
 //! The append-only event log: admin changes and security events.
 
 use super::{Result, Store};
-use crate::model::{Event, EventKind, NewEvent};
+use crate::model::{Event, EventFilter, EventKind, FieldChange, NewEvent};
 use rusqlite::{params, Connection, Row};
 
 const SELECT_EVENT: &str =
-    "SELECT id, time, kind, actor, client_id, family_id, username, detail, count, source FROM events";
+    "SELECT id, time, kind, actor, client_id, family_id, username, detail, count, source, rpc, changes FROM events";
 
 impl Store {
     /// Records one event in a transaction of its own (public-plane security events).
@@ -20,21 +20,35 @@ impl Store {
         })
     }
 
-    /// Events newest first, below `before_id` (0 for the newest); returns the page
-    /// and the `before_id` of the next one.
+    /// Events newest first, below `before_id` (0 for the newest), that match
+    /// `filter`; returns the page and the `before_id` of the next one.
     pub fn list_events(
         &self,
         limit: usize,
         before_id: i64,
-        security_only: bool,
+        filter: &EventFilter,
     ) -> Result<(Vec<Event>, Option<i64>)> {
         self.read(|conn| {
             let before = if before_id <= 0 { i64::MAX } else { before_id };
             let mut statement = conn.prepare_cached(&format!(
-                "{SELECT_EVENT} WHERE id < ?1 AND (?2 = 0 OR security = 1) ORDER BY id DESC LIMIT ?3"
+                "{SELECT_EVENT} WHERE id < ?1 AND (?2 = 0 OR security = 1)
+                   AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR kind = ?4)
+                   AND (?5 IS NULL OR client_id = ?5) AND (?6 IS NULL OR time >= ?6)
+                 ORDER BY id DESC LIMIT ?7"
             ))?;
             let mut events = statement
-                .query_map(params![before, security_only, limit as i64 + 1], from_row)?
+                .query_map(
+                    params![
+                        before,
+                        filter.security_only,
+                        filter.actor,
+                        filter.kind.map(EventKind::as_str),
+                        filter.client_id,
+                        filter.since,
+                        limit as i64 + 1
+                    ],
+                    from_row,
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let next = if events.len() > limit {
                 events.truncate(limit);
@@ -63,14 +77,15 @@ impl Store {
 pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Event> {
     let kind = event.kind.as_str();
     let mut statement = conn.prepare_cached(
-        "INSERT INTO events (time, kind, actor, client_id, family_id, username, detail, security, count, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO events (time, kind, actor, client_id, family_id, username, detail, security, count, source, rpc, changes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     let recorded = Event {
         id: 0,
         time: now,
         kind: kind.to_owned(),
-        actor: event.actor.as_str().to_owned(),
+        actor: event.actor.name().to_owned(),
+        rpc: event.actor.rpc().to_owned(),
         client_id: event.client_id.unwrap_or_default(),
         family_id: event.family_id.unwrap_or_default(),
         username: event.username.unwrap_or_default(),
@@ -80,6 +95,7 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
             .source
             .map(|address| address.to_string())
             .unwrap_or_default(),
+        changes: event.changes,
     };
     statement.execute(params![
         now,
@@ -92,6 +108,8 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         EventKind::is_security(kind),
         recorded.count,
         recorded.source,
+        recorded.rpc,
+        changes_text(&recorded.changes),
     ])?;
     Ok(Event {
         id: conn.last_insert_rowid(),
@@ -111,5 +129,23 @@ fn from_row(row: &Row) -> rusqlite::Result<Event> {
         detail: row.get(7)?,
         count: row.get(8)?,
         source: row.get(9)?,
+        rpc: row.get(10)?,
+        changes: changes_from_text(&row.get::<_, String>(11)?),
     })
+}
+
+/// The `changes` column: a JSON array, or empty when nothing changed.
+fn changes_text(changes: &[FieldChange]) -> String {
+    if changes.is_empty() {
+        return String::new();
+    }
+    serde_json::to_string(changes).unwrap_or_default()
+}
+
+/// Reads the `changes` column; a value this binary cannot read shows as none.
+fn changes_from_text(text: &str) -> Vec<FieldChange> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    serde_json::from_str(text).unwrap_or_default()
 }

@@ -104,6 +104,7 @@ impl Store {
     /// Revokes one family (if still live) on an operator's word; returns 1 or 0.
     pub fn revoke_family(
         &self,
+        actor: Actor,
         id: &str,
         note: &str,
         dry_run: bool,
@@ -123,7 +124,7 @@ impl Store {
         self.write_as("revoke_family", now, move |tx| {
             let seq = seq_of(tx)?;
             let counted = count_live(tx, ONE_FAMILY, seq, now)?;
-            let revoked = revoke_family_tx(tx, seq, RevokeReason::Admin, Actor::Admin, &note)?;
+            let revoked = revoke_family_tx(tx, seq, RevokeReason::Admin, &actor, &note)?;
             consents::forget_family(tx, seq)?;
             Ok(RevokeCount {
                 families: revoked,
@@ -135,6 +136,7 @@ impl Store {
     /// Revokes (or with `dry_run`, counts) every live family of a client.
     pub fn revoke_client_families(
         &self,
+        actor: Actor,
         client_id: &str,
         note: &str,
         dry_run: bool,
@@ -143,14 +145,15 @@ impl Store {
         let (owner, client_id, note) =
             (client_id.to_owned(), client_id.to_owned(), note.to_owned());
         self.bulk_revoke(
+            actor,
             now,
             dry_run,
             move |conn| clients::seq_of(conn, &owner),
             ("client_seq", "user_seq"),
-            move |count| {
+            move |actor, count| {
                 NewEvent::new(
                     EventKind::FamilyRevoked,
-                    Actor::Admin,
+                    actor,
                     bulk_detail(count, "client", &note),
                 )
                 .client(&client_id)
@@ -161,6 +164,7 @@ impl Store {
     /// Revokes (or with `dry_run`, counts) every live family of a user.
     pub fn revoke_user_families(
         &self,
+        actor: Actor,
         username: &str,
         note: &str,
         dry_run: bool,
@@ -168,14 +172,15 @@ impl Store {
     ) -> Result<RevokeCount> {
         let (owner, username, note) = (username.to_owned(), username.to_owned(), note.to_owned());
         self.bulk_revoke(
+            actor,
             now,
             dry_run,
             move |conn| users::seq_of(conn, &owner),
             ("user_seq", "client_seq"),
-            move |count| {
+            move |actor, count| {
                 NewEvent::new(
                     EventKind::FamilyRevoked,
-                    Actor::Admin,
+                    actor,
                     bulk_detail(count, "user", &note),
                 )
                 .user(&username)
@@ -187,11 +192,12 @@ impl Store {
     /// the other principals affected.
     fn bulk_revoke(
         &self,
+        actor: Actor,
         now: i64,
         dry_run: bool,
         owner: impl FnOnce(&Connection) -> Result<i64> + Send + 'static,
         columns: (&'static str, &'static str),
-        event: impl FnOnce(&RevokeCount) -> NewEvent + Send + 'static,
+        event: impl FnOnce(Actor, &RevokeCount) -> NewEvent + Send + 'static,
     ) -> Result<RevokeCount> {
         if dry_run {
             return self.read(|conn| {
@@ -202,8 +208,8 @@ impl Store {
         self.write_as("revoke_bulk", now, move |tx| {
             let seq = owner(tx)?;
             let counted = count_live(tx, columns, seq, now)?;
-            let revoked = revoke_where(tx, columns.0, seq, RevokeReason::Admin, Actor::Admin)?;
-            tx.record(event(&counted))?;
+            let revoked = revoke_where(tx, columns.0, seq, RevokeReason::Admin, &actor)?;
+            tx.record(event(actor, &counted))?;
             Ok(RevokeCount {
                 families: revoked,
                 ..counted
@@ -257,13 +263,13 @@ pub(super) fn revoke_family_tx(
     tx: &mut Tx,
     seq: i64,
     reason: RevokeReason,
-    actor: Actor,
+    actor: &Actor,
     note: &str,
 ) -> Result<i64> {
     let now = tx.now;
     let changed = tx.exec(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4 WHERE seq = ?1 AND revoked_at IS NULL",
-        params![seq, now, reason.as_str(), actor.as_str()],
+        params![seq, now, reason.as_str(), actor.plane()],
     )?;
     if changed == 0 {
         return Ok(0);
@@ -282,7 +288,7 @@ pub(super) fn revoke_family_tx(
         detail.push_str(note);
     }
     tx.record(
-        NewEvent::new(EventKind::FamilyRevoked, actor, detail)
+        NewEvent::new(EventKind::FamilyRevoked, actor.clone(), detail)
             .family(&family_id)
             .client(&client_id)
             .user(&username),
@@ -298,16 +304,13 @@ pub(super) fn revoke_where(
     owner_column: &str,
     owner: i64,
     reason: RevokeReason,
-    actor: Actor,
+    actor: &Actor,
 ) -> Result<i64> {
     let sql = format!(
         "UPDATE families SET revoked_at = ?2, revoked_reason = ?3, revoked_by = ?4
          WHERE revoked_at IS NULL AND {owner_column} = ?1"
     );
-    let revoked = tx.exec(
-        &sql,
-        params![owner, tx.now, reason.as_str(), actor.as_str()],
-    )?;
+    let revoked = tx.exec(&sql, params![owner, tx.now, reason.as_str(), actor.plane()])?;
     tx.revoked(reason, revoked as u64);
     // The owner's grants are gone: its consent goes with them.
     consents::forget(tx, owner_column, owner)?;

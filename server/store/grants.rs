@@ -166,7 +166,7 @@ impl Store {
                                 .client(&code.client_id)
                                 .family(&family_id),
                         )?;
-                        families::revoke_family_tx(tx, family_seq, RevokeReason::CodeReuse, Actor::Public, "")?;
+                        families::revoke_family_tx(tx, family_seq, RevokeReason::CodeReuse, &Actor::Public, "")?;
                     }
                     Ok(Err(why))
                 }
@@ -254,7 +254,7 @@ impl Store {
                             .client(&refresh.client_id)
                             .family(&family_id),
                     )?;
-                    families::revoke_family_tx(tx, family_seq, RevokeReason::RefreshReplay, Actor::Public, "")?;
+                    families::revoke_family_tx(tx, family_seq, RevokeReason::RefreshReplay, &Actor::Public, "")?;
                     Ok(Err(why))
                 }
                 RefreshOutcome::Rotate { issue, retry_until } => {
@@ -349,7 +349,7 @@ impl Store {
                 if owner_id != client_id {
                     return Ok(TokenRevocation::OtherClient);
                 }
-                families::revoke_family_tx(tx, family_seq, RevokeReason::RevokeEndpoint, Actor::Public, "")?;
+                families::revoke_family_tx(tx, family_seq, RevokeReason::RevokeEndpoint, &Actor::Public, "")?;
                 return Ok(TokenRevocation::Revoked);
             }
             let access = owner(

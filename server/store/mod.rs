@@ -11,6 +11,7 @@
 //! Methods are synchronous; async callers go through [`Store::call`], which runs
 //! them on tokio's blocking pool so the runtime never waits on SQLite.
 
+mod admin_tokens;
 pub mod backup;
 mod clients;
 mod consents;
@@ -26,6 +27,7 @@ mod seed;
 mod users;
 mod writer;
 
+pub use admin_tokens::AdminTokenLookup;
 pub use clients::{secret_matches, ClientCredentials};
 pub use consents::{CodeGrant, GrantParties};
 #[cfg(feature = "failpoints")]

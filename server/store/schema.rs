@@ -198,6 +198,28 @@ CREATE INDEX refresh_retries_until ON refresh_retries (until);
 ALTER TABLE clients ADD COLUMN resource_server INTEGER NOT NULL DEFAULT 0
     CHECK (resource_server IN (0, 1));
 "#,
+    r#"
+-- Admin identities: named tokens with a role, stored only as SHA-256 hashes.
+-- A name is never reused (revoked rows stay), so an event's actor names one
+-- token for good. The bootstrap token (admin.token) is not a row: it is the
+-- data directory's file; its last use is kept in `settings`.
+CREATE TABLE admin_tokens (
+    seq          INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    role         TEXT NOT NULL CHECK (role IN ('viewer', 'responder', 'operator', 'owner')),
+    hash         BLOB NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+);
+-- Audit: the admin RPC behind an event and, for updates, the changed fields
+-- (a JSON array of {field, before, after}; empty when none).
+ALTER TABLE events ADD COLUMN rpc TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN changes TEXT NOT NULL DEFAULT '';
+CREATE INDEX events_actor ON events (actor, id);
+CREATE INDEX events_client ON events (client_id, id) WHERE client_id <> '';
+"#,
 ];
 
 /// The schema version this binary writes: how many migrations it knows.

@@ -1,7 +1,7 @@
 //! The scope catalog and server settings (maintenance mode, status counts).
 
 use super::{Result, Store, StoreError};
-use crate::model::{Actor, Counts, EventKind, NewEvent, Scope, ScopeName};
+use crate::model::{Actor, Counts, EventKind, FieldChange, NewEvent, Scope, ScopeName};
 use rusqlite::{params, OptionalExtension};
 
 impl Store {
@@ -24,24 +24,45 @@ impl Store {
     }
 
     /// Adds a scope to the catalog or changes its description.
-    pub fn upsert_scope(&self, scope: Scope, now: i64) -> Result<Scope> {
+    pub fn upsert_scope(&self, actor: Actor, scope: Scope, now: i64) -> Result<Scope> {
         self.write(now, move |tx| {
+            let before: Option<String> = tx
+                .query_row(
+                    "SELECT description FROM scopes WHERE name = ?1",
+                    [scope.name.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()?;
             tx.execute(
                 "INSERT INTO scopes (name, description, created_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (name) DO UPDATE SET description = excluded.description",
                 params![scope.name.as_str(), scope.description, now],
             )?;
-            tx.record(NewEvent::new(
-                EventKind::ScopeAdded,
-                Actor::Admin,
-                format!("{}: {}", scope.name, scope.description),
-            ))?;
+            let event = match before {
+                None => NewEvent::new(
+                    EventKind::ScopeAdded,
+                    actor,
+                    format!("{}: {}", scope.name, scope.description),
+                ),
+                Some(before) => {
+                    let mut changes = Vec::new();
+                    FieldChange::push_if_changed(
+                        &mut changes,
+                        "description",
+                        before,
+                        scope.description.clone(),
+                    );
+                    NewEvent::new(EventKind::ScopeUpdated, actor, scope.name.to_string())
+                        .changes(changes)
+                }
+            };
+            tx.record(event)?;
             Ok(scope)
         })
     }
 
     /// Removes a scope no client is allowed any more.
-    pub fn remove_scope(&self, name: &str, now: i64) -> Result<()> {
+    pub fn remove_scope(&self, actor: Actor, name: &str, now: i64) -> Result<()> {
         let name = name.to_owned();
         self.write(now, move |tx| {
             let name = name.as_str();
@@ -54,7 +75,7 @@ impl Store {
             if tx.execute("DELETE FROM scopes WHERE name = ?1", [name])? == 0 {
                 return Err(StoreError::not_found("scope", name));
             }
-            tx.record(NewEvent::new(EventKind::ScopeRemoved, Actor::Admin, name))
+            tx.record(NewEvent::new(EventKind::ScopeRemoved, actor, name))
         })
     }
 
@@ -84,7 +105,7 @@ impl Store {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
-    pub fn set_maintenance(&self, on: bool, now: i64) -> Result<()> {
+    pub fn set_maintenance(&self, actor: Actor, on: bool, now: i64) -> Result<()> {
         self.write(now, move |tx| {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES ('maintenance', ?1)
@@ -96,7 +117,7 @@ impl Store {
             } else {
                 EventKind::MaintenanceOff
             };
-            tx.record(NewEvent::new(kind, Actor::Admin, ""))
+            tx.record(NewEvent::new(kind, actor, ""))
         })?;
         self.inner
             .maintenance

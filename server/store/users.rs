@@ -1,7 +1,7 @@
 //! Local users: creation, passwords, disabling.
 
 use super::{families, Result, Store, StoreError};
-use crate::model::{Actor, EventKind, NewEvent, RevokeReason, User, Username};
+use crate::model::{Actor, EventKind, FieldChange, NewEvent, RevokeReason, User, Username};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// What a login needs to know about a user.
@@ -14,7 +14,13 @@ pub struct UserCredentials {
 
 impl Store {
     /// Creates a user with an already-hashed password.
-    pub fn create_user(&self, username: &Username, password_hash: &str, now: i64) -> Result<User> {
+    pub fn create_user(
+        &self,
+        actor: Actor,
+        username: &Username,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<User> {
         let password_hash = password_hash.to_owned();
         let username = username.clone();
         self.write(now, move |tx| {
@@ -28,7 +34,7 @@ impl Store {
             if inserted == 0 {
                 return Err(StoreError::Conflict(format!("user {:?} already exists", username.as_str())));
             }
-            tx.record(NewEvent::new(EventKind::UserCreated, Actor::Admin, "").user(username.as_str()))?;
+            tx.record(NewEvent::new(EventKind::UserCreated, actor, "").user(username.as_str()))?;
             load(tx, username.as_str())
         })
     }
@@ -49,6 +55,7 @@ impl Store {
     /// voids their unexchanged codes.
     pub fn set_user_disabled(
         &self,
+        actor: Actor,
         username: &str,
         disabled: bool,
         now: i64,
@@ -66,13 +73,7 @@ impl Store {
                     "UPDATE auth_codes SET voided = 1 WHERE user_seq = ?1 AND used_at IS NULL",
                     [seq],
                 )?;
-                families::revoke_where(
-                    tx,
-                    "user_seq",
-                    seq,
-                    RevokeReason::UserDisabled,
-                    Actor::Admin,
-                )?
+                families::revoke_where(tx, "user_seq", seq, RevokeReason::UserDisabled, &actor)?
             } else {
                 0
             };
@@ -86,12 +87,19 @@ impl Store {
             } else {
                 String::new()
             };
-            tx.record(NewEvent::new(kind, Actor::Admin, detail).user(username))?;
+            tx.record(NewEvent::new(kind, actor, detail).user(username))?;
             Ok((load(tx, username)?, revoked))
         })
     }
 
-    pub fn set_user_password(&self, username: &str, password_hash: &str, now: i64) -> Result<User> {
+    /// Replaces a user's password hash; the event records that it changed, never a value.
+    pub fn set_user_password(
+        &self,
+        actor: Actor,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<User> {
         let username = username.to_owned();
         let password_hash = password_hash.to_owned();
         self.write(now, move |tx| {
@@ -103,8 +111,9 @@ impl Store {
                 params![seq, password_hash, now],
             )?;
             tx.record(
-                NewEvent::new(EventKind::UserUpdated, Actor::Admin, "password changed")
-                    .user(username),
+                NewEvent::new(EventKind::UserUpdated, actor, "password changed")
+                    .user(username)
+                    .changes(vec![FieldChange::new("password", "(hidden)", "(changed)")]),
             )?;
             load(tx, username)
         })

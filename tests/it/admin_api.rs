@@ -780,7 +780,8 @@ async fn admin_changes_write_events_and_watch_events_delivers_new_ones() {
             event.actor.as_str(),
             event.client_id.as_str()
         ),
-        ("client_created", "admin", client.as_str())
+        // The actor is the admin identity's name: the admin.token is `bootstrap`.
+        ("client_created", "bootstrap", client.as_str())
     );
 
     admin
@@ -796,6 +797,7 @@ async fn admin_changes_write_events_and_watch_events_delivers_new_ones() {
             page_size: 10,
             before_id: 0,
             security_only: false,
+            ..Default::default()
         })
         .await
         .unwrap()

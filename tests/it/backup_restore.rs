@@ -159,7 +159,9 @@ async fn a_backup_under_refresh_load_restores_with_every_grant_of_the_backup_rev
     assert!(families
         .iter()
         .all(|family| family.revoked.as_ref().unwrap().reason == "restored"));
-    let (events, _) = store.list_events(10, 0, true).unwrap();
+    let (events, _) = store
+        .list_events(10, 0, &gatehouse::model::EventFilter::security())
+        .unwrap();
     let event = events
         .iter()
         .find(|event| event.kind == "database_restored")

@@ -121,7 +121,10 @@ async fn operator_creates_a_client_then_revokes_its_live_grant_from_the_console(
         introspect(&server, &client_id, &client_secret, second).await,
         serde_json::json!({"active": false})
     );
-    let (events, _) = server.store.list_events(5, 0, true).unwrap();
+    let (events, _) = server
+        .store
+        .list_events(5, 0, &gatehouse::model::EventFilter::security())
+        .unwrap();
     assert!(
         events
             .iter()

@@ -350,13 +350,20 @@ async fn purging_deletes_dead_families_that_never_had_a_refresh_token() {
 #[tokio::test]
 async fn event_retention_is_applied_by_the_periodic_purge() {
     let (server, _, _) = partner_setup().await;
-    let (old, _) = server.store.list_events(100, 0, false).unwrap();
+    let (old, _) = server
+        .store
+        .list_events(100, 0, &gatehouse::model::EventFilter::default())
+        .unwrap();
     assert!(!old.is_empty());
     server.clock.advance(91 * 24 * 3600);
     let server = server.restart().await;
     let mut newest = Vec::new();
     for _ in 0..100 {
-        newest = server.store.list_events(100, 0, false).unwrap().0;
+        newest = server
+            .store
+            .list_events(100, 0, &gatehouse::model::EventFilter::default())
+            .unwrap()
+            .0;
         if newest.is_empty() {
             break;
         }

@@ -13,7 +13,12 @@ async fn a_failing_request_in_a_batch_leaves_its_neighbours_committed() {
     let store = server.store.clone();
     let now = server.clock.now();
     store
-        .create_user(&Username::parse("taken").unwrap(), "x", now)
+        .create_user(
+            gatehouse::model::Actor::Local,
+            &Username::parse("taken").unwrap(),
+            "x",
+            now,
+        )
         .unwrap();
     let before = store.write_stats();
     let barrier = Arc::new(Barrier::new(64));
@@ -28,7 +33,12 @@ async fn a_failing_request_in_a_batch_leaves_its_neighbours_committed() {
                 };
                 barrier.wait();
                 store
-                    .create_user(&Username::parse(&name).unwrap(), "x", now)
+                    .create_user(
+                        gatehouse::model::Actor::Local,
+                        &Username::parse(&name).unwrap(),
+                        "x",
+                        now,
+                    )
                     .is_ok()
             })
         })

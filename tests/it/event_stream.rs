@@ -55,6 +55,7 @@ async fn all_event_ids(admin: &mut AdminClient) -> Vec<i64> {
             page_size: 1000,
             before_id: 0,
             security_only: false,
+            ..Default::default()
         })
         .await
         .unwrap()

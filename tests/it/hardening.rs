@@ -76,6 +76,7 @@ async fn no_rpc_returns_a_secret_after_creation_or_rotation() {
                 page_size: 100,
                 before_id: 0,
                 security_only: false,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -101,7 +102,10 @@ async fn events_are_append_only_and_pruned_only_through_the_explicit_path() {
     let now = server.clock.now();
     let removed = server.store.prune_events(now + 1, now).unwrap();
     assert!(removed >= 2, "client_created and user_created were pruned");
-    server.store.set_maintenance(false, now + 2).unwrap();
+    server
+        .store
+        .set_maintenance(gatehouse::model::Actor::Local, false, now + 2)
+        .unwrap();
     let again = conn.execute("DELETE FROM events", []).unwrap_err();
     assert!(
         again.to_string().contains("append-only"),

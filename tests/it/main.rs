@@ -7,6 +7,8 @@ mod support;
 mod admin_api;
 /// The `gatehouse` admin command line against a running server.
 mod admin_cli;
+/// The audit trail: actor, RPC and changed fields on every admin event; event filters.
+mod audit;
 /// /authorize, login and consent pages, metadata.
 mod authorize;
 /// `gatehouse backup` under refresh load, `gatehouse restore` and its policy.
@@ -51,6 +53,8 @@ mod resource;
 mod retries;
 /// /revoke and /introspect.
 mod revoke_introspect;
+/// Admin roles: each role allowed exactly its calls (every RPC), revoked and expired tokens.
+mod roles;
 /// `deploy/gatehouse.service` under `systemd-analyze verify` and `security`.
 mod service_unit;
 /// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.

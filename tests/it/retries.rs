@@ -92,7 +92,10 @@ async fn retried_events(server: &TestServer, expected: i64) -> Vec<gatehouse::mo
     server.clock.advance(60);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (events, _) = server.store.list_events(1000, 0, false).unwrap();
+        let (events, _) = server
+            .store
+            .list_events(1000, 0, &gatehouse::model::EventFilter::default())
+            .unwrap();
         let rows: Vec<_> = events
             .into_iter()
             .filter(|event| event.kind == "refresh_retried")

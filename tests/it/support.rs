@@ -104,6 +104,12 @@ impl TestServer {
         gatehouse::cli::connect(&self.global_args()).expect("admin client")
     }
 
+    /// An admin client carrying `token` (a named admin token).
+    pub fn admin_with(&self, token: &str) -> AdminClient {
+        gatehouse::cli::connect_with_token(&self.grpc_addr.to_string(), token)
+            .expect("admin client")
+    }
+
     /// An admin client with no token at all.
     pub fn admin_without_token(
         &self,
@@ -159,6 +165,7 @@ impl TestServer {
     }
 }
 
+#[derive(Debug)]
 pub struct CliOutput {
     pub success: bool,
     pub stdout: String,
@@ -530,10 +537,17 @@ pub fn seeded_data_dir(
         false,
     )
     .unwrap();
-    let (client, secret) = store.create_client(spec, now).unwrap();
+    let (client, secret) = store
+        .create_client(gatehouse::model::Actor::Local, spec, now)
+        .unwrap();
     let hash = gatehouse::secret::hash_password(PASSWORD);
     store
-        .create_user(&Username::parse("alice").unwrap(), &hash, now)
+        .create_user(
+            gatehouse::model::Actor::Local,
+            &Username::parse("alice").unwrap(),
+            &hash,
+            now,
+        )
         .unwrap();
     let issued = (0..families)
         .map(|_| {
@@ -622,7 +636,10 @@ pub async fn create_public_client(admin: &mut AdminClient) -> String {
 pub async fn await_events(server: &TestServer, kind: &str, expected: usize) -> usize {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (events, _) = server.store.list_events(1000, 0, true).unwrap();
+        let (events, _) = server
+            .store
+            .list_events(1000, 0, &gatehouse::model::EventFilter::security())
+            .unwrap();
         let count = events.iter().filter(|event| event.kind == kind).count();
         if count >= expected || std::time::Instant::now() > deadline {
             return count;
@@ -642,7 +659,10 @@ pub async fn flushed_failures(
     server.clock.advance(60);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (events, _) = server.store.list_events(10_000, 0, true).unwrap();
+        let (events, _) = server
+            .store
+            .list_events(10_000, 0, &gatehouse::model::EventFilter::security())
+            .unwrap();
         let rows: Vec<_> = events.into_iter().filter(|e| e.kind == kind).collect();
         let total: i64 = rows.iter().map(|e| e.count).sum();
         if total >= expected || std::time::Instant::now() > deadline {

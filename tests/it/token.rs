@@ -391,7 +391,10 @@ async fn invalid_grant_authorization_code_already_used_revokes_what_it_issued() 
         "invalid_grant",
     )
     .await;
-    let (events, _) = server.store.list_events(20, 0, true).unwrap();
+    let (events, _) = server
+        .store
+        .list_events(20, 0, &gatehouse::model::EventFilter::security())
+        .unwrap();
     assert!(events.iter().any(|e| e.kind == "code_reuse"));
     let family = newest_family(&server);
     assert_eq!(family.revoked.unwrap().reason, "code_reuse");

@@ -64,6 +64,7 @@ impl App {
                 self.grant_filter = filter;
                 vec![self.load_families()]
             }
+            Screen::Events => self.filter_events(&text),
             _ => {
                 self.client_filter = text;
                 self.screen = Screen::Clients;
@@ -79,7 +80,10 @@ impl App {
             "grants" | "families" | "3" => self.screen = Screen::Grants,
             "events" | "4" => self.screen = Screen::Events,
             "help" => self.help = true,
-            "new" | "new client" => return self.open_form(None),
+            "new" | "new client" => match self.refusal(gatehouse::model::Role::Operator) {
+                Some(refusal) => self.toast = Some(format!("new client {refusal}")),
+                None => return self.open_form(None),
+            },
             "quit" | "q" => return vec![Cmd::Quit],
             "refresh" => return self.refresh(),
             other => {

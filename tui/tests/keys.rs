@@ -87,9 +87,9 @@ fn the_help_lists_exactly_the_table_rows() {
         let rows = keys::help_rows(screen);
         let text = draw(&app, 120, 40).backend().to_string();
         let lines: Vec<&str> = text.lines().collect();
-        for (label, what) in &rows {
-            let start: String = what.chars().take(40).collect();
-            let row = format!("{label:<16}{start}");
+        for row in &rows {
+            let start: String = row.what.chars().take(40).collect();
+            let row = format!("{:<16}{start}", row.label);
             assert!(text.contains(&row), "{screen:?}: help lacks {row:?}");
         }
         let title = lines.iter().position(|l| l.contains(" Help: ")).unwrap();

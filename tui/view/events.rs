@@ -14,11 +14,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         lines.push(Line::from(Span::styled(format!("⋯ {note}"), theme.dim())));
     }
     let room = height.saturating_sub(lines.len());
-    let visible = window(app.events.len(), app.event_selected, room);
-    for (offset, event) in app.events.range(visible.clone()).enumerate() {
+    let events = app.shown_events();
+    let visible = window(events.len(), app.event_selected, room);
+    for (offset, event) in events.range(visible.clone()).enumerate() {
         let marker = if event.security { "⚠" } else { "·" };
         let mut text = format!(
-            "{marker} {} {:<18} {:<6}",
+            "{marker} {} {:<18} {:<9}",
             short_time(event.time),
             event.kind,
             event.actor
@@ -35,6 +36,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
         if !event.detail.is_empty() {
             text.push(' ');
             text.push_str(&event.detail);
+        }
+        for change in &event.changes {
+            text.push_str(&format!(
+                " {}: {:?} → {:?}",
+                change.field, change.before, change.after
+            ));
         }
         let mut style = if event.security {
             theme.alert()
@@ -54,7 +61,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     } else {
         "▶ following".into()
     };
-    let title = format!(" Events ({}) {mode} ", app.events.len());
+    let title = if app.event_filter.is_empty() {
+        format!(" Events ({}) {mode} ", events.len())
+    } else {
+        format!(
+            " Events ({}) {mode} | filter: {} ",
+            events.len(),
+            app.event_filter.text
+        )
+    };
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(title)),
         area,

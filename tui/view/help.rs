@@ -20,10 +20,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     };
     let rows: Vec<_> = keys::help_rows(app.screen)
         .into_iter()
-        .filter(|(key, what)| {
+        .filter(|row| {
             filter.is_empty()
-                || key.to_lowercase().contains(&filter)
-                || what.to_lowercase().contains(&filter)
+                || row.label.to_lowercase().contains(&filter)
+                || row.what.to_lowercase().contains(&filter)
         })
         .collect();
     let area = centered(area, 78, rows.len() as u16 + 4);
@@ -31,11 +31,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let room = (area.width as usize).saturating_sub(2 + KEY_WIDTH);
     let mut lines: Vec<Line> = rows
         .into_iter()
-        .map(|(key, what)| {
-            Line::from(vec![
-                Span::styled(format!("{key:<KEY_WIDTH$}"), theme.title()),
-                Span::raw(cut(what, room)),
-            ])
+        .map(|row| match app.refusal(row.needs) {
+            // Disabled, not hidden: dimmed, with the reason.
+            Some(_) => {
+                let reason = format!(" — needs {}", row.needs);
+                let what = cut(row.what, room.saturating_sub(reason.chars().count()));
+                Line::from(vec![
+                    Span::styled(format!("{:<KEY_WIDTH$}", row.label), theme.dim()),
+                    Span::styled(what + &reason, theme.dim()),
+                ])
+            }
+            None => Line::from(vec![
+                Span::styled(format!("{:<KEY_WIDTH$}", row.label), theme.title()),
+                Span::raw(cut(row.what, room)),
+            ]),
         })
         .collect();
     lines.push(Line::default());

@@ -144,6 +144,10 @@ fn render_status_bar(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     };
     let mode = if app.writable() { "RW" } else { "RO" };
     let mut middle = format!(" {} | {mode} | {}", app.server, app.screen.title());
+    if let Some(identity) = &app.identity {
+        middle.push_str(" | ");
+        middle.push_str(&identity.label());
+    }
     if app.paused {
         middle.push_str(" | ⏸ paused");
     }
