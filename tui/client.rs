@@ -142,7 +142,10 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
         ),
         Cmd::RotateSecret(id) => Msg::SecretRotated(
             admin
-                .rotate_client_secret(proto::RotateClientSecretRequest { id })
+                .rotate_client_secret(proto::RotateClientSecretRequest {
+                    id,
+                    ..Default::default()
+                })
                 .await
                 .map(|r| r.into_inner())
                 .map_err(err),

@@ -8,6 +8,7 @@ mod convert;
 mod grants;
 mod observe;
 mod operations;
+mod secrets;
 mod watch;
 
 use crate::model::Invalid;
@@ -182,7 +183,7 @@ impl proto::admin_service_server::AdminService for AdminService {
         &self,
         request: Request<proto::RotateClientSecretRequest>,
     ) -> Reply<proto::RotateClientSecretResponse> {
-        clients::rotate_client_secret(self, request).await
+        secrets::rotate_client_secret(self, request).await
     }
 
     async fn delete_client(
@@ -296,5 +297,19 @@ impl proto::admin_service_server::AdminService for AdminService {
         request: Request<proto::SetMaintenanceRequest>,
     ) -> Reply<proto::Status> {
         operations::set_maintenance(self, request).await
+    }
+
+    async fn list_client_secrets(
+        &self,
+        request: Request<proto::ListClientSecretsRequest>,
+    ) -> Reply<proto::ListClientSecretsResponse> {
+        secrets::list_client_secrets(self, request).await
+    }
+
+    async fn revoke_client_secret(
+        &self,
+        request: Request<proto::RevokeClientSecretRequest>,
+    ) -> Reply<proto::RevokeClientSecretResponse> {
+        secrets::revoke_client_secret(self, request).await
     }
 }

@@ -8,6 +8,7 @@ mod connect;
 mod events;
 mod grants;
 pub mod output;
+mod secrets;
 
 pub use accounts::{ScopeCommand, UserCommand};
 pub use clients::ClientCommand;

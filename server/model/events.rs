@@ -25,6 +25,12 @@ pub enum EventKind {
     ClientEnabled,
     ClientDeleted,
     SecretRotated,
+    /// An old secret reached the end of its overlap (recorded by the purge).
+    SecretExpired,
+    /// A secret ended by `revoke-secret`.
+    SecretRevoked,
+    /// A secret authenticated its client for the first time.
+    SecretFirstUsed,
     ScopeAdded,
     ScopeRemoved,
     UserCreated,
@@ -54,6 +60,9 @@ impl EventKind {
             ClientEnabled => "client_enabled",
             ClientDeleted => "client_deleted",
             SecretRotated => "secret_rotated",
+            SecretExpired => "secret_expired",
+            SecretRevoked => "secret_revoked",
+            SecretFirstUsed => "secret_first_used",
             ScopeAdded => "scope_added",
             ScopeRemoved => "scope_removed",
             UserCreated => "user_created",

@@ -6,10 +6,12 @@
 mod client;
 mod events;
 mod family;
+mod secrets;
 
 pub use client::*;
 pub use events::*;
 pub use family::*;
+pub use secrets::*;
 
 use std::fmt;
 

@@ -22,11 +22,12 @@ mod purge;
 mod retries;
 mod schema;
 mod scopes;
+mod secrets;
 mod seed;
 mod users;
 mod writer;
 
-pub use clients::{secret_matches, ClientCredentials};
+pub use clients::ClientCredentials;
 pub use consents::{CodeGrant, GrantParties};
 #[cfg(feature = "failpoints")]
 pub use fail_points::FailAction;
@@ -37,6 +38,7 @@ pub use grants::{
 };
 pub use purge::Purged;
 pub use retries::StoredRetry;
+pub use secrets::{SecretUse, StoredSecret};
 pub use users::UserCredentials;
 pub use writer::WriteStats;
 

@@ -198,6 +198,38 @@ CREATE INDEX refresh_retries_until ON refresh_retries (until);
 ALTER TABLE clients ADD COLUMN resource_server INTEGER NOT NULL DEFAULT 0
     CHECK (resource_server IN (0, 1));
 "#,
+    r#"
+-- Client secrets as rows: at most two live per confidential client (the
+-- current one, and the one a rotation with overlap replaced, until its end),
+-- each with a public id, its SHA-256 hash, created, optional expiry and last
+-- use (time and client address, written at most once a minute per secret).
+-- Revoked secrets are deleted at once; expired ones by the hourly purge, which
+-- records `secret_expired` for each.
+--
+-- clients.secret_hash stays but is no longer read. Dropping it needs a rebuild
+-- of `clients` (its CHECK names the column, so DROP COLUMN refuses), and a
+-- rebuild drops `clients`, which with foreign keys on (they cannot be turned
+-- off inside this migration's transaction) would cascade into every code,
+-- family and consent. So the column becomes a marker: an empty blob for a
+-- confidential client, NULL for a public one, which keeps the CHECK true; the
+-- hashes move here. A carried-over secret's `created_at` is the client's last
+-- change (the secret cannot be newer than that), its last use unknown.
+CREATE TABLE client_secrets (
+    id              TEXT PRIMARY KEY,
+    client_seq      INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    hash            BLOB NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER,
+    last_used_at    INTEGER,
+    last_used_from  TEXT
+);
+CREATE INDEX client_secrets_client ON client_secrets (client_seq);
+CREATE INDEX client_secrets_expiring ON client_secrets (expires_at) WHERE expires_at IS NOT NULL;
+INSERT INTO client_secrets (id, client_seq, hash, created_at)
+    SELECT lower(hex(randomblob(6))), seq, secret_hash, updated_at
+    FROM clients WHERE secret_hash IS NOT NULL;
+UPDATE clients SET secret_hash = X'' WHERE secret_hash IS NOT NULL;
+"#,
 ];
 
 /// The schema version this binary writes: how many migrations it knows.
