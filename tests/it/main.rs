@@ -51,6 +51,8 @@ mod resource;
 mod retries;
 /// /revoke and /introspect.
 mod revoke_introspect;
+/// Client secrets: the rotation overlap, revoke-secret, last use at most once a minute.
+mod secrets;
 /// `deploy/gatehouse.service` under `systemd-analyze verify` and `security`.
 mod service_unit;
 /// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.
