@@ -4,11 +4,14 @@
 //! index) when the dialog opens; keys are ignored for an arming delay after it
 //! opens; only `y` confirms, so neither the opening key nor Enter ever does; the
 //! default is Cancel; bulk revokes need the client name or username typed and a
-//! reason, and the server's blast-radius count before they can be confirmed.
+//! reason, and the server's blast-radius count before they can be confirmed. A
+//! dialog with a text field (the bulk revokes, and the rotation's overlap)
+//! confirms with Ctrl-Y only, which no field consumes.
 
 use crate::event::Cmd;
 use crate::view::count;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gatehouse::model::{overlap_text, Overlap};
 use gatehouse::proto;
 
 /// Keys are ignored this long after a dialog opens (defeats key repeat and reflexes).
@@ -57,6 +60,11 @@ impl Action {
         }
     }
 
+    /// Whether the dialog has text fields (then Ctrl-Y confirms, not `y`).
+    pub fn has_fields(&self) -> bool {
+        self.typed_confirmation().is_some() || matches!(self, Action::RotateSecret { .. })
+    }
+
     pub fn title(&self) -> &'static str {
         match self {
             Action::RevokeFamily { .. } => "Revoke grant",
@@ -93,6 +101,8 @@ impl Action {
 pub enum Focus {
     Confirmation,
     Reason,
+    /// The rotation's overlap ("7d", "12h"; empty for none).
+    Overlap,
     Buttons,
 }
 
@@ -103,6 +113,8 @@ pub struct Dialog {
     pub now_ms: u64,
     pub confirmation: String,
     pub reason: String,
+    /// The overlap typed into a rotation dialog.
+    pub overlap: String,
     pub focus: Focus,
     /// The server's count; `None` while the dry run is in flight.
     pub blast: Option<proto::RevokeResponse>,
@@ -123,6 +135,8 @@ impl Dialog {
         let dry_run = action.dry_run();
         let focus = if action.typed_confirmation().is_some() {
             Focus::Confirmation
+        } else if action.has_fields() {
+            Focus::Overlap
         } else {
             Focus::Buttons
         };
@@ -133,6 +147,7 @@ impl Dialog {
             now_ms,
             confirmation: String::new(),
             reason: String::new(),
+            overlap: String::new(),
             focus,
             error: None,
         };
@@ -147,6 +162,9 @@ impl Dialog {
     pub fn ready(&self) -> bool {
         if !self.armed() {
             return false;
+        }
+        if matches!(self.action, Action::RotateSecret { .. }) {
+            return self.overlap().is_ok();
         }
         match self.action.typed_confirmation() {
             None => true,
@@ -188,7 +206,7 @@ impl Dialog {
 
     /// The key that confirms, as the footer names it.
     pub fn confirm_key(&self) -> &'static str {
-        if self.action.typed_confirmation().is_some() {
+        if self.action.has_fields() {
             "Ctrl-Y"
         } else {
             "y"
@@ -206,32 +224,53 @@ impl Dialog {
         Outcome::Stay
     }
 
+    /// The typed overlap: empty is none.
+    pub fn overlap(&self) -> Result<Overlap, String> {
+        match self.overlap.trim() {
+            "" => Ok(Overlap::default()),
+            text => Overlap::parse_text(text).map_err(|invalid| invalid.message),
+        }
+    }
+
     fn field(&mut self) -> &mut String {
         match self.focus {
             Focus::Confirmation => &mut self.confirmation,
+            Focus::Overlap => &mut self.overlap,
             _ => &mut self.reason,
         }
     }
 
     fn next_focus(&self) -> Focus {
+        if matches!(self.action, Action::RotateSecret { .. }) {
+            return match self.focus {
+                Focus::Overlap => Focus::Buttons,
+                _ => Focus::Overlap,
+            };
+        }
         match (self.action.typed_confirmation().is_some(), self.focus) {
             (false, _) => Focus::Buttons,
             (true, Focus::Confirmation) => Focus::Reason,
             (true, Focus::Reason) => Focus::Buttons,
-            (true, Focus::Buttons) => Focus::Confirmation,
+            (true, Focus::Buttons | Focus::Overlap) => Focus::Confirmation,
         }
     }
 
     fn previous_focus(&self) -> Focus {
+        if matches!(self.action, Action::RotateSecret { .. }) {
+            return self.next_focus();
+        }
         match (self.action.typed_confirmation().is_some(), self.focus) {
             (false, _) => Focus::Buttons,
             (true, Focus::Confirmation) => Focus::Buttons,
             (true, Focus::Reason) => Focus::Confirmation,
-            (true, Focus::Buttons) => Focus::Reason,
+            (true, Focus::Buttons | Focus::Overlap) => Focus::Reason,
         }
     }
 
     fn missing(&self) -> String {
+        if let Err(message) = self.overlap() {
+            return message;
+        }
         match self.action.typed_confirmation() {
             Some(expected) if self.confirmation != expected => {
                 format!("type {expected:?} to confirm")
@@ -267,7 +306,10 @@ impl Dialog {
                 id: client_id.clone(),
                 disabled: *disable,
             },
-            Action::RotateSecret { client_id, .. } => Cmd::RotateSecret(client_id.clone()),
+            Action::RotateSecret { client_id, .. } => Cmd::RotateSecret {
+                id: client_id.clone(),
+                overlap_secs: self.overlap().map(Overlap::secs).unwrap_or_default(),
+            },
             Action::DeleteClient { client_id, .. } => Cmd::DeleteClient(client_id.clone()),
         }
     }
@@ -317,7 +359,16 @@ impl Dialog {
                 client_name,
             } => vec![
                 format!("client  {client_name} ({client_id})"),
-                "The current secret stops working at once; the new one is shown once.".into(),
+                match self.overlap() {
+                    Ok(overlap) if overlap.secs() > 0 => format!(
+                        "The current secret keeps working for {}, then dies by itself; \
+                         the new one is shown once.",
+                        overlap_text(overlap.secs())
+                    ),
+                    _ => "No overlap: the current secret stops working at once (what a \
+                          leak needs); the new one is shown once."
+                        .into(),
+                },
             ],
             Action::DeleteClient {
                 client_id,

@@ -184,7 +184,7 @@ pub const CLIENTS: &[Binding<ClientsAction>] = &[
     Binding {
         keys: &[(Char('S'), ClientsAction::RotateSecret)],
         label: "S",
-        what: "rotate the secret (asks first)",
+        what: "rotate the secret, with an overlap for the old one (asks first)",
     },
     Binding {
         keys: &[(Char('D'), ClientsAction::Delete)],

@@ -41,6 +41,7 @@ pub(super) async fn list_client_secrets(
         .await?;
     Ok(Response::new(proto::ListClientSecretsResponse {
         secrets: secrets.into_iter().map(to_proto).collect(),
+        server_time: now,
     }))
 }
 
