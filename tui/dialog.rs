@@ -14,6 +14,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatehouse::model::{overlap_text, Overlap};
 use gatehouse::proto;
 
+const TWO_LIVE: &str = "it already has two live secrets: rotate without an overlap \
+     (both end now), or revoke one first (gatehouse client revoke-secret)";
+
 /// Keys are ignored this long after a dialog opens (defeats key repeat and reflexes).
 pub const ARMING_DELAY_MS: u64 = 300;
 
@@ -42,6 +45,9 @@ pub enum Action {
     RotateSecret {
         client_id: String,
         client_name: String,
+        /// Live secrets when the dialog opened, if the panel had them: with
+        /// two, only a rotation without overlap is possible.
+        live_secrets: Option<usize>,
     },
     DeleteClient {
         client_id: String,
@@ -164,7 +170,7 @@ impl Dialog {
             return false;
         }
         if matches!(self.action, Action::RotateSecret { .. }) {
-            return self.overlap().is_ok();
+            return self.overlap().is_ok() && !self.would_be_three();
         }
         match self.action.typed_confirmation() {
             None => true,
@@ -224,6 +230,16 @@ impl Dialog {
         Outcome::Stay
     }
 
+    /// Whether an overlapping rotation would leave three live secrets (the
+    /// server refuses it; the dialog says so first).
+    fn would_be_three(&self) -> bool {
+        let live = match self.action {
+            Action::RotateSecret { live_secrets, .. } => live_secrets.unwrap_or(0),
+            _ => 0,
+        };
+        live >= 2 && self.overlap().is_ok_and(|overlap| overlap.secs() > 0)
+    }
+
     /// The typed overlap: empty is none.
     pub fn overlap(&self) -> Result<Overlap, String> {
         match self.overlap.trim() {
@@ -270,6 +286,9 @@ impl Dialog {
     fn missing(&self) -> String {
         if let Err(message) = self.overlap() {
             return message;
+        }
+        if self.would_be_three() {
+            return TWO_LIVE.into();
         }
         match self.action.typed_confirmation() {
             Some(expected) if self.confirmation != expected => {
@@ -357,6 +376,7 @@ impl Dialog {
             Action::RotateSecret {
                 client_id,
                 client_name,
+                ..
             } => vec![
                 format!("client  {client_name} ({client_id})"),
                 match self.overlap() {

@@ -15,6 +15,8 @@ use ratatui::Terminal;
 mod keys;
 /// The connection: LIVE/LOST, resume, refetch.
 mod link;
+/// A client's secrets: the detail panel and the rotate dialog's overlap.
+mod secrets;
 
 const T0: i64 = 1_795_000_000;
 

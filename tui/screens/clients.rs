@@ -59,10 +59,16 @@ impl App {
                 })
             }
             (ClientsAction::RotateSecret, Some(client)) if !client.public => {
+                let live_secrets = self
+                    .client_secrets
+                    .as_ref()
+                    .filter(|panel| panel.client_id == client.id)
+                    .map(|panel| panel.rows.len());
                 return self.open_dialog(dialog::Action::RotateSecret {
                     client_id: client.id,
                     client_name: client.name,
-                })
+                    live_secrets,
+                });
             }
             (ClientsAction::Delete, Some(client)) => {
                 return self.open_dialog(dialog::Action::DeleteClient {

@@ -37,35 +37,52 @@ fn render_secrets(app: &App, panel: &SecretsPanel, frame: &mut Frame, area: Rect
         .map(|client| client.name.as_str())
         .unwrap_or_default();
     let now = panel.server_time;
+    let used: Vec<String> = panel
+        .rows
+        .iter()
+        .map(|secret| match secret.last_used_at {
+            0 => "never used".to_owned(),
+            at => format!(
+                "last used {} from {}",
+                ago(now - at),
+                if secret.last_used_from.is_empty() {
+                    "?"
+                } else {
+                    &secret.last_used_from
+                }
+            ),
+        })
+        .collect();
+    let used_width = used
+        .iter()
+        .map(|text| text.chars().count())
+        .max()
+        .unwrap_or(0);
+    let room = usize::from(area.width.saturating_sub(2));
     let mut lines: Vec<Line> = panel
         .rows
         .iter()
-        .map(|secret| {
+        .zip(&used)
+        .map(|(secret, used)| {
             let expiry = match secret.expires_at {
-                0 => Span::raw("no expiry"),
+                0 => Span::raw(format!("{:<17}", "no expiry")),
                 end => Span::styled(
-                    format!("expires in {}", overlap_text(end - now)),
+                    format!("{:<17}", format!("expires in {}", overlap_text(end - now))),
                     theme.alert(),
                 ),
             };
-            let used = match secret.last_used_at {
-                0 => "never used".to_owned(),
-                at => format!(
-                    "last used {} from {}",
-                    ago(now - at),
-                    if secret.last_used_from.is_empty() {
-                        "?"
-                    } else {
-                        &secret.last_used_from
-                    }
-                ),
-            };
-            Line::from(vec![
+            let mut spans = vec![
                 Span::styled(secret.id.clone(), theme.title()),
-                Span::raw(format!("  created {}  ", short_time(secret.created_at))),
+                Span::raw(format!("  {used:<used_width$}  ")),
                 expiry,
-                Span::raw(format!("  {used}")),
-            ])
+            ];
+            // The creation time only where it fits whole.
+            let created = format!("  created {}", short_time(secret.created_at));
+            let width: usize = spans.iter().map(|span| span.width()).sum();
+            if width + created.chars().count() <= room {
+                spans.push(Span::raw(created));
+            }
+            Line::from(spans)
         })
         .collect();
     if lines.is_empty() {
