@@ -23,6 +23,8 @@ mod cli_manners;
 mod console;
 /// The real console in tmux across a SIGTERM and a SIGKILL of the real server.
 mod console_restart;
+/// The real console in tmux: a secret rotated with an overlap, both listed.
+mod console_secrets;
 /// Fail points, SIGKILL before and after COMMIT, the kill loop, purge, clock steps, failing closed.
 mod crashes;
 /// The storage engine: group commit isolation and durability.
