@@ -254,3 +254,58 @@ pub fn migrate(conn: &mut Connection) -> super::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client-secrets migration moves each confidential client's hash into
+    /// `client_secrets` and leaves the empty marker, wherever it sits in the list.
+    #[test]
+    fn client_secret_hashes_move_into_their_own_table() {
+        let position = MIGRATIONS
+            .iter()
+            .position(|migration| migration.contains("CREATE TABLE client_secrets"))
+            .expect("the client-secrets migration");
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for (index, migration) in MIGRATIONS.iter().enumerate().take(position) {
+            conn.execute_batch(migration).unwrap();
+            conn.pragma_update(None, "user_version", index + 1).unwrap();
+        }
+        let hash = crate::secret::TokenHash::of("gcs_carried_over").0.to_vec();
+        conn.execute(
+            "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
+             VALUES ('conf', 'Confidential', 0, ?1, 100, 200), ('pub', 'Public', 1, NULL, 100, 100)",
+            [&hash],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        // (client, hash, created, no expiry and no last use)
+        let rows: Vec<(String, Vec<u8>, i64, bool)> = conn
+            .prepare(
+                "SELECT c.id, s.hash, s.created_at, s.expires_at IS NULL AND s.last_used_at IS NULL
+                 FROM client_secrets s JOIN clients c ON c.seq = s.client_seq",
+            )
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, vec![("conf".into(), hash, 200, true)]);
+        let markers: Vec<Option<Vec<u8>>> = conn
+            .prepare("SELECT secret_hash FROM clients ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(markers, vec![Some(Vec::new()), None], "conf, pub");
+        let id: String = conn
+            .query_row("SELECT id FROM client_secrets", [], |row| row.get(0))
+            .unwrap();
+        assert!(crate::model::SecretId::parse(&id).is_ok(), "{id}");
+    }
+}

@@ -53,8 +53,10 @@ mod resource;
 mod retries;
 /// /revoke and /introspect.
 mod revoke_introspect;
-/// Client secrets: the rotation overlap, revoke-secret, last use at most once a minute.
+/// Client secrets: the rotation overlap, revoke-secret, at most two live, the CLI.
 mod secrets;
+/// Client secrets' last use: once a minute under load, trusted proxy, nothing leaked.
+mod secrets_last_use;
 /// `deploy/gatehouse.service` under `systemd-analyze verify` and `security`.
 mod service_unit;
 /// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.
