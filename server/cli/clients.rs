@@ -42,10 +42,14 @@ pub enum ClientCommand {
         filter: String,
     },
     Show {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Change a client; each list flag replaces the whole list.
     Update {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         name: Option<String>,
@@ -67,14 +71,20 @@ pub enum ClientCommand {
     },
     /// Disable a client: revokes its live families, its tokens stop working.
     Disable {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     Enable {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Give a confidential client a new secret; prints it (once). The old one
     /// dies at once unless --overlap keeps it valid a while.
     RotateSecret {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// How long the old secret stays valid: 7d, 12h, 30m, 90s (at most 30d).
         /// Without it the old secret dies at once (what a leak needs).
@@ -83,15 +93,21 @@ pub enum ClientCommand {
     },
     /// A confidential client's live secrets: id, created, expiry, last use.
     Secrets {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// End one of a client's two live secrets now.
     RevokeSecret {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         secret_id: String,
     },
     /// Delete a client with all its families and tokens.
     Delete {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }
@@ -373,4 +389,44 @@ fn client_text(client: &proto::Client) -> String {
         format_time(client.created_at),
         format_time(client.updated_at),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// Client ids are base64url: one in 32 begins with `-`, and must still
+    /// parse as the id, not as a flag (with `--json` and `--help` intact).
+    #[test]
+    fn client_ids_may_begin_with_a_hyphen() {
+        let parsed = |args: &[&str]| {
+            Cli::try_parse_from([&["gatehouse"], args].concat()).map_err(|e| e.to_string())
+        };
+        let cli = parsed(&[
+            "client",
+            "rotate-secret",
+            "-gOL8",
+            "--overlap",
+            "7d",
+            "--json",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert!(matches!(
+            cli.command,
+            Command::Client(super::ClientCommand::RotateSecret { id, overlap: Some(_) }) if id == "-gOL8"
+        ));
+        for args in [
+            &["client", "show", "-gOL8"][..],
+            &["client", "secrets", "-gOL8"],
+            &["client", "revoke-secret", "-gOL8", "0123456789ab"],
+            &["grants", "list", "--client", "-gOL8"],
+            &["grants", "revoke", "--client", "-gOL8"],
+        ] {
+            assert!(parsed(args).is_ok(), "{args:?}: {:?}", parsed(args).err());
+        }
+        let help = parsed(&["client", "show", "--help"]).unwrap_err();
+        assert!(help.contains("Usage"), "{help}");
+    }
 }
