@@ -15,6 +15,8 @@
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
 //! - [`tally`]: failures anyone can cause, and refresh retries, counted per minute
 //!   (bounded event rows).
+//! - [`secret_uses`]: client secrets' last use, queued at most once a minute per
+//!   secret and written off the request path.
 //! - [`metrics`]: Prometheus metrics, recorded at the edges, served on their own listener.
 //! - [`ops`]: `backup`, `restore` and `serve --check`, on the data directory itself.
 //! - [`data_dir`]: the data directory's files, modes and lock; opens the store.
@@ -54,6 +56,7 @@ pub mod oauth;
 pub mod ops;
 pub mod sealed;
 pub mod secret;
+pub mod secret_uses;
 pub mod server;
 pub mod shutdown;
 pub mod store;

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::http;
 use crate::metrics::Metrics;
+use crate::secret_uses::SecretUses;
 use crate::shutdown;
 use crate::store::{Store, StoreError};
 use crate::tally::FailureTally;
@@ -49,6 +50,8 @@ pub struct Shared {
     pub started: Instant,
     /// Failures anyone can cause, counted per minute until flushed to events.
     pub tally: Arc<FailureTally>,
+    /// Client secrets' last uses, queued until the flush writes them.
+    pub secret_uses: Arc<SecretUses>,
     /// The public plane's bounded in-memory state (browsers, login throttle).
     pub public: Arc<http::PublicState>,
     /// Present when `--metrics-addr` is set: nothing is recorded otherwise.
@@ -68,6 +71,7 @@ impl Shared {
             clock,
             started: Instant::now(),
             tally,
+            secret_uses: Arc::default(),
             public,
             metrics,
         }
@@ -183,6 +187,7 @@ pub async fn run(
     // Failures counted in the minute in progress are written before we go.
     let last = shared.tally.take_all();
     record_failures(&shared, last).await;
+    record_secret_uses(&shared).await;
     let Ok((http, grpc)) = drained else {
         tracing::warn!(
             grace_secs = grace.as_secs(),
@@ -201,7 +206,8 @@ pub async fn run(
 /// Dead rows are kept this long after they die, for incident review.
 const KEEP_DEAD_SECS: i64 = 7 * 24 * 3600;
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-/// How often finished minutes of failure counts are written to the event log.
+/// How often finished minutes of failure counts, and queued secret uses, are
+/// written.
 const FLUSH_FAILURES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How often answers kept for refresh retries are deleted once their window
 /// ended, when no rotation did it first (a read; a write only when one is due).
@@ -240,6 +246,25 @@ async fn flush_failures_periodically(shared: Shared) {
         interval.tick().await;
         let finished = shared.tally.take_finished(shared.clock.now());
         record_failures(&shared, finished).await;
+        record_secret_uses(&shared).await;
+    }
+}
+
+/// Writes the queued last uses of client secrets (at most one per secret and
+/// minute), in one transaction.
+async fn record_secret_uses(shared: &Shared) {
+    let uses = shared.secret_uses.take();
+    if uses.is_empty() {
+        return;
+    }
+    let now = shared.clock.now();
+    let rows = uses.len();
+    if let Err(error) = shared
+        .store
+        .call(move |store| store.record_secret_uses(uses, now))
+        .await
+    {
+        tracing::warn!(%error, rows, "could not record the last use of client secrets");
     }
 }
 

@@ -100,6 +100,17 @@ pub struct SecretModal {
     pub secret: String,
     pub revealed: bool,
     pub copied: bool,
+    /// What became of the old secret, after a rotation ("works until …").
+    pub note: String,
+}
+
+/// The live secrets of the selected client, as its detail panel shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretsPanel {
+    pub client_id: String,
+    /// The server's clock when it answered: last uses are "N minutes ago" from it.
+    pub server_time: i64,
+    pub rows: Vec<proto::ClientSecret>,
 }
 
 /// Line-editing state of the `/` filter or the `:` palette.
@@ -138,6 +149,10 @@ pub struct App {
     pub form: Option<ClientForm>,
     pub dialog: Option<Dialog>,
     pub secret: Option<SecretModal>,
+    /// The selected client's secrets, once loaded (Clients screen).
+    pub client_secrets: Option<SecretsPanel>,
+    /// The client whose secrets were last asked for.
+    pub secrets_wanted: String,
     pub help: bool,
     pub prompt: Option<Prompt>,
     pub toast: Option<String>,
@@ -179,6 +194,8 @@ impl App {
             form: None,
             dialog: None,
             secret: None,
+            client_secrets: None,
+            secrets_wanted: String::new(),
             help: false,
             prompt: None,
             toast: None,
@@ -219,6 +236,7 @@ impl App {
             }),
             Msg::Clients { result, append } => {
                 self.clients.answered(&result, !append);
+                let fresh = result.is_ok() && !append;
                 self.on_reply(result, |app, page| {
                     if !append {
                         app.clients.rows.clear();
@@ -226,6 +244,20 @@ impl App {
                     app.clients.rows.extend(page.clients);
                     app.clients.next_page = page.next_page_token;
                     app.clients.move_by(0);
+                });
+                // A fresh list may follow a secret's change: reload the panel.
+                self.selected_secrets(fresh).into_iter().collect()
+            }
+            Msg::Secrets { client_id, result } => {
+                if client_id != self.secrets_wanted {
+                    return Vec::new();
+                }
+                self.on_reply(result, |app, reply| {
+                    app.client_secrets = Some(SecretsPanel {
+                        client_id,
+                        server_time: reply.server_time,
+                        rows: reply.secrets,
+                    });
                 })
             }
             Msg::Scopes(result) => self.on_reply(result, |app, scopes| {
@@ -246,22 +278,33 @@ impl App {
                 self.on_reply(result, |app, detail| app.family = Some(detail))
             }
             Msg::Saved(result) => self.on_saved(result),
-            Msg::SecretRotated(result) => self.on_reply(result, |app, reply| {
-                let client_name = app
-                    .clients
-                    .rows
-                    .iter()
-                    .find(|c| c.id == reply.client_id)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
-                app.secret = Some(SecretModal {
-                    client_id: reply.client_id,
-                    client_name,
-                    secret: reply.client_secret,
-                    revealed: false,
-                    copied: false,
+            Msg::SecretRotated(result) => {
+                self.on_reply(result, |app, reply| {
+                    let client_name = app
+                        .clients
+                        .rows
+                        .iter()
+                        .find(|c| c.id == reply.client_id)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default();
+                    let note = match reply.old_secret_expires_at {
+                        0 => "The old secret no longer works.".to_owned(),
+                        end => format!(
+                            "The old secret works until {}, then dies by itself.",
+                            gatehouse::cli::output::format_time(end)
+                        ),
+                    };
+                    app.secret = Some(SecretModal {
+                        client_id: reply.client_id,
+                        client_name,
+                        secret: reply.client_secret,
+                        revealed: false,
+                        copied: false,
+                        note,
+                    });
                 });
-            }),
+                self.selected_secrets(true).into_iter().collect()
+            }
             Msg::BlastRadius(result) => self.on_reply(result, |app, count| {
                 if let Some(dialog) = &mut app.dialog {
                     dialog.blast = Some(count);
@@ -332,6 +375,7 @@ impl App {
                         secret,
                         revealed: false,
                         copied: false,
+                        note: String::new(),
                     });
                 }
                 vec![self.load_clients(), Cmd::LoadStatus]
@@ -380,6 +424,21 @@ impl App {
             // Keep the selected event in place while new ones arrive above it.
             self.event_selected = (self.event_selected + 1).min(self.events.len() - 1);
         }
+    }
+
+    /// On the Clients screen, asks for the selected confidential client's
+    /// secrets when the selection moved to another client (or, with `again`,
+    /// in any case); the panel shows only the secrets of the selected client.
+    pub(crate) fn selected_secrets(&mut self, again: bool) -> Option<Cmd> {
+        if self.screen != Screen::Clients {
+            return None;
+        }
+        let client = self.clients.current().filter(|client| !client.public)?;
+        if client.id == self.secrets_wanted && !again {
+            return None;
+        }
+        self.secrets_wanted = client.id.clone();
+        Some(Cmd::LoadSecrets(client.id.clone()))
     }
 
     pub fn load_clients(&self) -> Cmd {
@@ -521,6 +580,7 @@ impl App {
             GlobalAction::Goto(screen) => {
                 self.screen = screen;
                 self.family = None;
+                return self.selected_secrets(false).into_iter().collect();
             }
         }
         Vec::new()

@@ -154,13 +154,23 @@ async fn call(admin: &mut AdminClient, cmd: Cmd, sender: &UnboundedSender<Msg>) 
                 })
                 .map_err(err),
         ),
-        Cmd::RotateSecret(id) => Msg::SecretRotated(
+        Cmd::RotateSecret { id, overlap_secs } => Msg::SecretRotated(
             admin
-                .rotate_client_secret(proto::RotateClientSecretRequest { id })
+                .rotate_client_secret(proto::RotateClientSecretRequest { id, overlap_secs })
                 .await
                 .map(|r| r.into_inner())
                 .map_err(err),
         ),
+        Cmd::LoadSecrets(client_id) => Msg::Secrets {
+            result: admin
+                .list_client_secrets(proto::ListClientSecretsRequest {
+                    client_id: client_id.clone(),
+                })
+                .await
+                .map(|r| r.into_inner())
+                .map_err(err),
+            client_id,
+        },
         Cmd::DeleteClient(id) => Msg::Done(
             admin
                 .delete_client(proto::DeleteClientRequest { id: id.clone() })

@@ -4,12 +4,19 @@
 //! index) when the dialog opens; keys are ignored for an arming delay after it
 //! opens; only `y` confirms, so neither the opening key nor Enter ever does; the
 //! default is Cancel; bulk revokes need the client name or username typed and a
-//! reason, and the server's blast-radius count before they can be confirmed.
+//! reason, and the server's blast-radius count before they can be confirmed. A
+//! dialog with a text field (the bulk revokes, and the rotation's overlap)
+//! confirms with Ctrl-Y only, which no field consumes.
+
+mod describe;
 
 use crate::event::Cmd;
-use crate::view::count;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use gatehouse::model::Overlap;
 use gatehouse::proto;
+
+const TWO_LIVE: &str = "it already has two live secrets: rotate without an overlap \
+     (both end now), or revoke one first (gatehouse client revoke-secret)";
 
 /// Keys are ignored this long after a dialog opens (defeats key repeat and reflexes).
 pub const ARMING_DELAY_MS: u64 = 300;
@@ -39,6 +46,9 @@ pub enum Action {
     RotateSecret {
         client_id: String,
         client_name: String,
+        /// Live secrets when the dialog opened, if the panel had them: with
+        /// two, only a rotation without overlap is possible.
+        live_secrets: Option<usize>,
     },
     DeleteClient {
         client_id: String,
@@ -55,6 +65,11 @@ impl Action {
             Action::RevokeUser { username } => Some(username),
             _ => None,
         }
+    }
+
+    /// Whether the dialog has text fields (then Ctrl-Y confirms, not `y`).
+    pub fn has_fields(&self) -> bool {
+        self.typed_confirmation().is_some() || matches!(self, Action::RotateSecret { .. })
     }
 
     pub fn title(&self) -> &'static str {
@@ -93,6 +108,8 @@ impl Action {
 pub enum Focus {
     Confirmation,
     Reason,
+    /// The rotation's overlap ("7d", "12h"; empty for none).
+    Overlap,
     Buttons,
 }
 
@@ -103,6 +120,8 @@ pub struct Dialog {
     pub now_ms: u64,
     pub confirmation: String,
     pub reason: String,
+    /// The overlap typed into a rotation dialog.
+    pub overlap: String,
     pub focus: Focus,
     /// The server's count; `None` while the dry run is in flight.
     pub blast: Option<proto::RevokeResponse>,
@@ -123,6 +142,8 @@ impl Dialog {
         let dry_run = action.dry_run();
         let focus = if action.typed_confirmation().is_some() {
             Focus::Confirmation
+        } else if action.has_fields() {
+            Focus::Overlap
         } else {
             Focus::Buttons
         };
@@ -133,6 +154,7 @@ impl Dialog {
             now_ms,
             confirmation: String::new(),
             reason: String::new(),
+            overlap: String::new(),
             focus,
             error: None,
         };
@@ -147,6 +169,9 @@ impl Dialog {
     pub fn ready(&self) -> bool {
         if !self.armed() {
             return false;
+        }
+        if matches!(self.action, Action::RotateSecret { .. }) {
+            return self.overlap().is_ok() && !self.would_be_three();
         }
         match self.action.typed_confirmation() {
             None => true,
@@ -188,7 +213,7 @@ impl Dialog {
 
     /// The key that confirms, as the footer names it.
     pub fn confirm_key(&self) -> &'static str {
-        if self.action.typed_confirmation().is_some() {
+        if self.action.has_fields() {
             "Ctrl-Y"
         } else {
             "y"
@@ -206,32 +231,66 @@ impl Dialog {
         Outcome::Stay
     }
 
+    /// Whether an overlapping rotation would leave three live secrets (the
+    /// server refuses it; the dialog says so first).
+    fn would_be_three(&self) -> bool {
+        let live = match self.action {
+            Action::RotateSecret { live_secrets, .. } => live_secrets.unwrap_or(0),
+            _ => 0,
+        };
+        live >= 2 && self.overlap().is_ok_and(|overlap| overlap.secs() > 0)
+    }
+
+    /// The typed overlap: empty is none.
+    pub fn overlap(&self) -> Result<Overlap, String> {
+        match self.overlap.trim() {
+            "" => Ok(Overlap::default()),
+            text => Overlap::parse_text(text).map_err(|invalid| invalid.message),
+        }
+    }
+
     fn field(&mut self) -> &mut String {
         match self.focus {
             Focus::Confirmation => &mut self.confirmation,
+            Focus::Overlap => &mut self.overlap,
             _ => &mut self.reason,
         }
     }
 
     fn next_focus(&self) -> Focus {
+        if matches!(self.action, Action::RotateSecret { .. }) {
+            return match self.focus {
+                Focus::Overlap => Focus::Buttons,
+                _ => Focus::Overlap,
+            };
+        }
         match (self.action.typed_confirmation().is_some(), self.focus) {
             (false, _) => Focus::Buttons,
             (true, Focus::Confirmation) => Focus::Reason,
             (true, Focus::Reason) => Focus::Buttons,
-            (true, Focus::Buttons) => Focus::Confirmation,
+            (true, Focus::Buttons | Focus::Overlap) => Focus::Confirmation,
         }
     }
 
     fn previous_focus(&self) -> Focus {
+        if matches!(self.action, Action::RotateSecret { .. }) {
+            return self.next_focus();
+        }
         match (self.action.typed_confirmation().is_some(), self.focus) {
             (false, _) => Focus::Buttons,
             (true, Focus::Confirmation) => Focus::Buttons,
             (true, Focus::Reason) => Focus::Confirmation,
-            (true, Focus::Buttons) => Focus::Reason,
+            (true, Focus::Buttons | Focus::Overlap) => Focus::Reason,
         }
     }
 
     fn missing(&self) -> String {
+        if let Err(message) = self.overlap() {
+            return message;
+        }
+        if self.would_be_three() {
+            return TWO_LIVE.into();
+        }
         match self.action.typed_confirmation() {
             Some(expected) if self.confirmation != expected => {
                 format!("type {expected:?} to confirm")
@@ -267,88 +326,11 @@ impl Dialog {
                 id: client_id.clone(),
                 disabled: *disable,
             },
-            Action::RotateSecret { client_id, .. } => Cmd::RotateSecret(client_id.clone()),
+            Action::RotateSecret { client_id, .. } => Cmd::RotateSecret {
+                id: client_id.clone(),
+                overlap_secs: self.overlap().map(Overlap::secs).unwrap_or_default(),
+            },
             Action::DeleteClient { client_id, .. } => Cmd::DeleteClient(client_id.clone()),
         }
-    }
-
-    /// Lines describing the target and what the action affects.
-    pub fn description(&self) -> Vec<String> {
-        let mut lines = match &self.action {
-            Action::RevokeFamily {
-                family_id,
-                client_name,
-                username,
-                scope,
-            } => vec![
-                format!("family  {family_id}"),
-                format!("client  {client_name}"),
-                format!("user    {username}"),
-                format!("scope   {scope}"),
-                match &self.blast {
-                    Some(blast) => format!(
-                        "Affects 1 family: its {} die at once.",
-                        count(blast.tokens, "live token", "live tokens")
-                    ),
-                    None => "Affects 1 family: counting its live tokens…".into(),
-                },
-            ],
-            Action::RevokeClient {
-                client_id,
-                client_name,
-            } => vec![format!("client  {client_name} ({client_id})")],
-            Action::RevokeUser { username } => vec![format!("user    {username}")],
-            Action::DisableClient {
-                client_id,
-                client_name,
-                disable,
-                active_families,
-            } => {
-                let mut lines = vec![format!("client  {client_name} ({client_id})")];
-                if *disable {
-                    lines.push(format!("Revokes its {active_families} active families; token requests fail with invalid_client."));
-                } else {
-                    lines.push("Enabling brings no revoked token back.".into());
-                }
-                lines
-            }
-            Action::RotateSecret {
-                client_id,
-                client_name,
-            } => vec![
-                format!("client  {client_name} ({client_id})"),
-                "The current secret stops working at once; the new one is shown once.".into(),
-            ],
-            Action::DeleteClient {
-                client_id,
-                client_name,
-                active_families,
-            } => vec![
-                format!("client  {client_name} ({client_id})"),
-                format!("Deletes the client and all its families ({active_families} active)."),
-            ],
-        };
-        if self.action.typed_confirmation().is_some() {
-            lines.push(match &self.blast {
-                None => "Counting what this affects…".into(),
-                Some(blast) => {
-                    let others = if matches!(self.action, Action::RevokeUser { .. }) {
-                        ("client", "clients")
-                    } else {
-                        ("user", "users")
-                    };
-                    format!(
-                        "Affects {}, {}, {}.",
-                        count(blast.revoked, "family", "families"),
-                        count(blast.tokens, "live token", "live tokens"),
-                        count(blast.principals, others.0, others.1)
-                    )
-                }
-            });
-        }
-        if !matches!(self.action, Action::DisableClient { disable: false, .. }) {
-            lines.push("This cannot be undone.".into());
-        }
-        lines
     }
 }

@@ -26,6 +26,11 @@ pub enum Msg {
     /// A client was created (with its secret) or updated.
     Saved(Result<(proto::Client, Option<String>), RpcError>),
     SecretRotated(Result<proto::RotateClientSecretResponse, RpcError>),
+    /// The live secrets of one client, for its detail panel.
+    Secrets {
+        client_id: String,
+        result: Result<proto::ListClientSecretsResponse, RpcError>,
+    },
     /// Counts for a dialog's blast radius (a dry run).
     BlastRadius(Result<proto::RevokeResponse, RpcError>),
     /// A write finished: a toast line, or the error.
@@ -114,7 +119,13 @@ pub enum Cmd {
         id: String,
         disabled: bool,
     },
-    RotateSecret(String),
+    RotateSecret {
+        id: String,
+        /// How long the old secret keeps working (0: it dies at once).
+        overlap_secs: i64,
+    },
+    /// The live secrets of a client (id, times, last use; never the secrets).
+    LoadSecrets(String),
     DeleteClient(String),
     RevokeFamily {
         id: String,

@@ -40,7 +40,10 @@ impl App {
 /// its live families, so revocations change both.
 fn changes(kind: &str) -> (bool, bool) {
     match kind {
-        "client_created" | "client_updated" | "client_enabled" | "secret_rotated" => (true, false),
+        // A secret event reloads the clients, and with them the open client's
+        // secrets panel.
+        "client_created" | "client_updated" | "client_enabled" | "secret_rotated"
+        | "secret_revoked" | "secret_expired" | "secret_first_used" => (true, false),
         "client_disabled" | "client_deleted" | "user_disabled" | "family_revoked"
         | "refresh_replay" | "code_reuse" => (true, true),
         _ => (false, false),

@@ -204,7 +204,7 @@ pub const CLIENTS: &[Binding<ClientsAction>] = &[
     Binding {
         keys: &[(Char('S'), ClientsAction::RotateSecret)],
         label: "S",
-        what: "rotate the secret (asks first)",
+        what: "rotate the secret (overlap optional)",
         needs: Role::Operator,
     },
     Binding {

@@ -19,6 +19,8 @@ mod keys;
 mod link;
 /// The signed-in role: status bar, refused keys, disabled keys in the help.
 mod roles;
+/// A client's secrets: the detail panel and the rotate dialog's overlap.
+mod secrets;
 
 const T0: i64 = 1_795_000_000;
 

@@ -1,4 +1,5 @@
-//! Client RPCs: create, read, update (by field mask), disable, rotate the secret, delete.
+//! Client RPCs: create, read, update (by field mask), disable, delete (secrets
+//! are in `secrets.rs`).
 
 use super::convert::{grant_types_from_proto, invalid_argument};
 use super::{caller, cursor_text, page_size, parse_cursor, AdminService, Reply};
@@ -178,23 +179,6 @@ pub(super) async fn set_client_disabled(
     Ok(Response::new(proto::SetClientDisabledResponse {
         client: Some(client.into()),
         revoked_families: revoked,
-    }))
-}
-
-pub(super) async fn rotate_client_secret(
-    service: &AdminService,
-    request: Request<proto::RotateClientSecretRequest>,
-) -> Reply<proto::RotateClientSecretResponse> {
-    let actor = caller(&request)?.actor();
-    let id = request.into_inner().id;
-    let now = service.now();
-    let client_id = id.clone();
-    let secret = service
-        .call(move |store| store.rotate_client_secret(actor, &id, now))
-        .await?;
-    Ok(Response::new(proto::RotateClientSecretResponse {
-        client_id,
-        client_secret: secret.into_string(),
     }))
 }
 

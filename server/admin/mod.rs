@@ -11,6 +11,7 @@ mod identities;
 mod observe;
 mod operations;
 pub mod roles;
+mod secrets;
 mod watch;
 
 use crate::model::Invalid;
@@ -194,7 +195,7 @@ impl proto::admin_service_server::AdminService for AdminService {
         &self,
         request: Request<proto::RotateClientSecretRequest>,
     ) -> Reply<proto::RotateClientSecretResponse> {
-        clients::rotate_client_secret(self, request).await
+        secrets::rotate_client_secret(self, request).await
     }
 
     async fn delete_client(
@@ -336,5 +337,19 @@ impl proto::admin_service_server::AdminService for AdminService {
         request: Request<proto::RevokeAdminTokenRequest>,
     ) -> Reply<proto::AdminToken> {
         identities::revoke_admin_token(self, request).await
+    }
+
+    async fn list_client_secrets(
+        &self,
+        request: Request<proto::ListClientSecretsRequest>,
+    ) -> Reply<proto::ListClientSecretsResponse> {
+        secrets::list_client_secrets(self, request).await
+    }
+
+    async fn revoke_client_secret(
+        &self,
+        request: Request<proto::RevokeClientSecretRequest>,
+    ) -> Reply<proto::RevokeClientSecretResponse> {
+        secrets::revoke_client_secret(self, request).await
     }
 }

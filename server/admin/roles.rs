@@ -33,6 +33,11 @@ const TABLE: &[(&str, Role, &str)] = &[
     (admin!("ListEvents"), Viewer, "reading events"),
     (admin!("WatchEvents"), Viewer, "following events"),
     (admin!("GetStatus"), Viewer, "reading the status"),
+    (
+        admin!("ListClientSecrets"),
+        Viewer,
+        "reading client secrets",
+    ),
     (admin!("WhoAmI"), Viewer, "asking who you are"),
     (
         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
@@ -72,6 +77,11 @@ const TABLE: &[(&str, Role, &str)] = &[
         "rotating client secrets",
     ),
     (admin!("DeleteClient"), Operator, "deleting clients"),
+    (
+        admin!("RevokeClientSecret"),
+        Operator,
+        "revoking client secrets",
+    ),
     (admin!("UpsertScope"), Operator, "changing scopes"),
     (admin!("RemoveScope"), Operator, "removing scopes"),
     (admin!("CreateUser"), Operator, "creating users"),

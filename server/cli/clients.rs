@@ -1,4 +1,5 @@
-//! `gatehouse client …`: register, show, change, disable, rotate, delete.
+//! `gatehouse client …`: register, show, change, disable, delete; secrets in
+//! `secrets.rs`.
 
 use super::output::{enabled, format_time, Table};
 use super::GrantTypeArg;
@@ -41,10 +42,14 @@ pub enum ClientCommand {
         filter: String,
     },
     Show {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Change a client; each list flag replaces the whole list.
     Update {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[arg(long)]
         name: Option<String>,
@@ -66,17 +71,43 @@ pub enum ClientCommand {
     },
     /// Disable a client: revokes its live families, its tokens stop working.
     Disable {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     Enable {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
-    /// Replace a confidential client's secret; prints the new one (once).
+    /// Give a confidential client a new secret; prints it (once). The old one
+    /// dies at once unless --overlap keeps it valid a while.
     RotateSecret {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
+        /// How long the old secret stays valid: 7d, 12h, 30m, 90s (at most 30d).
+        /// Without it the old secret dies at once (what a leak needs).
+        #[arg(long, value_name = "DURATION")]
+        overlap: Option<String>,
+    },
+    /// A confidential client's live secrets: id, created, expiry, last use.
+    Secrets {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
+    /// End one of a client's two live secrets now.
+    RevokeSecret {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        secret_id: String,
     },
     /// Delete a client with all its families and tokens.
     Delete {
+        /// A client id (ids may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }
@@ -177,7 +208,20 @@ pub(super) async fn client(
                 .get_client(proto::GetClientRequest { id })
                 .await?
                 .into_inner();
-            pick(json, client_json(&client), || client_text(&client))
+            let secrets = if client.public {
+                Vec::new()
+            } else {
+                super::secrets::fetch(admin, &client.id).await?
+            };
+            let mut value = client_json(&client);
+            if !client.public {
+                value["secrets"] = super::secrets::secrets_json(&secrets);
+            }
+            pick(json, value, || {
+                let mut text = client_text(&client);
+                text.push_str(&super::secrets::secret_lines(&secrets));
+                text
+            })
         }
         ClientCommand::Update {
             id,
@@ -236,21 +280,12 @@ pub(super) async fn client(
         }
         ClientCommand::Disable { id } => set_disabled(admin, id, true, json).await?,
         ClientCommand::Enable { id } => set_disabled(admin, id, false, json).await?,
-        ClientCommand::RotateSecret { id } => {
-            let reply = admin
-                .rotate_client_secret(proto::RotateClientSecretRequest { id })
-                .await?
-                .into_inner();
-            pick(
-                json,
-                json!({"client_id": reply.client_id, "client_secret": reply.client_secret}),
-                || {
-                    format!(
-                    "client_id:     {}\nclient_secret: {}\n(shown once: store it now; the old secret no longer works)\n",
-                    reply.client_id, reply.client_secret
-                )
-                },
-            )
+        ClientCommand::RotateSecret { id, overlap } => {
+            super::secrets::rotate(admin, id, overlap.as_deref(), json).await?
+        }
+        ClientCommand::Secrets { id } => super::secrets::list(admin, id, json).await?,
+        ClientCommand::RevokeSecret { id, secret_id } => {
+            super::secrets::revoke(admin, id, secret_id, json).await?
         }
         ClientCommand::Delete { id } => {
             admin

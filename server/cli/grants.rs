@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 pub enum GrantsCommand {
     /// List families, newest first.
     List {
-        /// Only this client's families (client id).
-        #[arg(long)]
+        /// Only this client's families (client id; ids may begin with `-`).
+        #[arg(long, allow_hyphen_values = true)]
         client: Option<String>,
         /// Only this user's families (username).
         #[arg(long)]
@@ -30,8 +30,8 @@ pub enum GrantsCommand {
         /// The family to revoke.
         #[arg(required_unless_present_any = ["client", "user"], conflicts_with_all = ["client", "user"])]
         family_id: Option<String>,
-        /// Revoke every live family of this client id.
-        #[arg(long, conflicts_with = "user")]
+        /// Revoke every live family of this client id (ids may begin with `-`).
+        #[arg(long, conflicts_with = "user", allow_hyphen_values = true)]
         client: Option<String>,
         /// Revoke every live family of this username.
         #[arg(long)]

@@ -9,6 +9,7 @@ mod events;
 mod grants;
 mod identities;
 pub mod output;
+mod secrets;
 
 pub use accounts::{ScopeCommand, UserCommand};
 pub use clients::ClientCommand;
@@ -221,5 +222,45 @@ pub(crate) fn pick(json: bool, value: Value, text: impl FnOnce() -> String) -> P
         Printed::Json(value)
     } else {
         Printed::Text(text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cli, ClientCommand, Command};
+    use clap::Parser;
+
+    /// Client ids are base64url: one in 64 begins with `-`, and must still
+    /// parse as the id, not as a flag (with `--json` and `--help` intact).
+    #[test]
+    fn client_ids_may_begin_with_a_hyphen() {
+        let parsed = |args: &[&str]| {
+            Cli::try_parse_from([&["gatehouse"], args].concat()).map_err(|e| e.to_string())
+        };
+        let cli = parsed(&[
+            "client",
+            "rotate-secret",
+            "-gOL8",
+            "--overlap",
+            "7d",
+            "--json",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert!(matches!(
+            cli.command,
+            Command::Client(ClientCommand::RotateSecret { id, overlap: Some(_) }) if id == "-gOL8"
+        ));
+        for args in [
+            &["client", "show", "-gOL8"][..],
+            &["client", "secrets", "-gOL8"],
+            &["client", "revoke-secret", "-gOL8", "0123456789ab"],
+            &["grants", "list", "--client", "-gOL8"],
+            &["grants", "revoke", "--client", "-gOL8"],
+        ] {
+            assert!(parsed(args).is_ok(), "{args:?}: {:?}", parsed(args).err());
+        }
+        let help = parsed(&["client", "show", "--help"]).unwrap_err();
+        assert!(help.contains("Usage"), "{help}");
     }
 }

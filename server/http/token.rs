@@ -106,6 +106,7 @@ async fn form_endpoint<T: Send + 'static>(
                 authorization: form.authorization.as_deref(),
                 source,
                 tally: &shared.tally,
+                secret_uses: &shared.secret_uses,
             };
             Ok(work(store, now, &shared, &presented, &form.params))
         })

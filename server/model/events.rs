@@ -10,6 +10,8 @@ pub enum Actor {
     /// Someone holding the data directory itself, outside the admin plane
     /// (`gatehouse restore`, `gatehouse bench`).
     Local,
+    /// The server on its own schedule (the hourly purge ending an overlap).
+    Server,
     Public,
 }
 
@@ -29,12 +31,13 @@ impl Actor {
         })
     }
 
-    /// The name events show: the identity's name, `anonymous`, `local` or `public`.
+    /// The name events show: the identity's name, `anonymous`, `local`, `server` or `public`.
     pub fn name(&self) -> &str {
         match self {
             Actor::Admin(actor) => &actor.name,
             Actor::Anonymous => "anonymous",
             Actor::Local => "local",
+            Actor::Server => "server",
             Actor::Public => "public",
         }
     }
@@ -43,7 +46,7 @@ impl Actor {
     pub fn plane(&self) -> &'static str {
         match self {
             Actor::Public => "public",
-            Actor::Admin(_) | Actor::Anonymous | Actor::Local => "admin",
+            Actor::Admin(_) | Actor::Anonymous | Actor::Local | Actor::Server => "admin",
         }
     }
 
@@ -97,6 +100,12 @@ pub enum EventKind {
     ClientEnabled,
     ClientDeleted,
     SecretRotated,
+    /// An old secret reached the end of its overlap (recorded by the purge).
+    SecretExpired,
+    /// A secret ended by `revoke-secret`.
+    SecretRevoked,
+    /// A secret authenticated its client for the first time.
+    SecretFirstUsed,
     ScopeAdded,
     /// An existing scope's description changed.
     ScopeUpdated,
@@ -166,6 +175,9 @@ impl EventKind {
             ClientEnabled => "client_enabled",
             ClientDeleted => "client_deleted",
             SecretRotated => "secret_rotated",
+            SecretExpired => "secret_expired",
+            SecretRevoked => "secret_revoked",
+            SecretFirstUsed => "secret_first_used",
             ScopeAdded => "scope_added",
             ScopeUpdated => "scope_updated",
             ScopeRemoved => "scope_removed",

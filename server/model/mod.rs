@@ -7,11 +7,13 @@ mod admin;
 mod client;
 mod events;
 mod family;
+mod secrets;
 
 pub use admin::*;
 pub use client::*;
 pub use events::*;
 pub use family::*;
+pub use secrets::*;
 
 use std::fmt;
 

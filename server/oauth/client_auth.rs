@@ -5,11 +5,18 @@
 //! secret. Every failure, a malformed Basic header included, is
 //! `invalid_client` (401 with a Basic challenge) and is counted in the failure
 //! tally under the client (only if it exists) and the caller's address.
+//!
+//! A confidential client may have two live secrets (during a rotation's
+//! overlap): the presented secret is hashed once and compared in constant
+//! time with every live hash, without stopping at a match. A successful use
+//! is noted for the secret's last use (written off the request path).
 
 use super::error::OAuthError;
 use super::params::{decode, Params};
-use crate::model::{Client, EventKind};
-use crate::store::{secret_matches, Store};
+use crate::model::{Client, EventKind, SecretId};
+use crate::secret::TokenHash;
+use crate::secret_uses::SecretUses;
+use crate::store::{Store, StoredSecret};
 use crate::tally::{Failure, FailureTally};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -23,6 +30,8 @@ pub struct Presented<'a> {
     /// The client's address (behind a trusted proxy: the forwarded one).
     pub source: IpAddr,
     pub tally: &'a FailureTally,
+    /// Where a successful secret's use is noted.
+    pub secret_uses: &'a SecretUses,
 }
 
 /// Credentials from a Basic header: (client_id, secret).
@@ -139,8 +148,13 @@ pub fn authenticate(
                     "public clients send client_id in the body and no secret",
                 ));
             }
-            if !secret_matches(&basic.secret, credentials.secret_hash.as_deref()) {
+            let Some(secret_id) = matching_secret(&basic.secret, &credentials.secrets, now) else {
                 return Err(fail(known, "wrong client secret"));
+            };
+            if !client.disabled {
+                presented
+                    .secret_uses
+                    .note(&secret_id, now, presented.source);
             }
         }
         None => {
@@ -164,9 +178,47 @@ pub fn authenticate(
     Ok(client)
 }
 
+/// The live secret `presented` is, if any. Hashes it once and compares with
+/// every live hash in constant time, visiting all of them whichever matches.
+pub fn matching_secret(presented: &str, secrets: &[StoredSecret], now: i64) -> Option<SecretId> {
+    let hash = TokenHash::of(presented);
+    let mut matched = None;
+    for secret in secrets {
+        let equal = hash.matches(&secret.hash);
+        if equal && secret.is_live(now) {
+            matched = Some(secret.id.clone());
+        }
+    }
+    matched
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(secret: &str, expires_at: Option<i64>) -> StoredSecret {
+        StoredSecret {
+            id: SecretId::generate(),
+            hash: TokenHash::of(secret).0.to_vec(),
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn either_live_secret_matches_and_an_expired_one_does_not() {
+        let secrets = [stored("old", Some(100)), stored("new", None)];
+        assert_eq!(
+            matching_secret("old", &secrets, 99),
+            Some(secrets[0].id.clone())
+        );
+        assert_eq!(matching_secret("old", &secrets, 100), None, "ends at 100");
+        assert_eq!(
+            matching_secret("new", &secrets, 1_000),
+            Some(secrets[1].id.clone())
+        );
+        assert_eq!(matching_secret("other", &secrets, 0), None);
+        assert_eq!(matching_secret("new", &[], 0), None);
+    }
 
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))

@@ -1,11 +1,12 @@
 //! Clients: registration, changes, disabling, secrets, deletion.
 
+use super::secrets::{self, StoredSecret};
 use super::{families, Result, Store, StoreError, Tx};
 use crate::model::{
     Actor, Client, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri, RetryWindow,
     RevokeReason, ScopeName, ScopeSet,
 };
-use crate::secret::{random_base64, Token, TokenHash, TokenKind};
+use crate::secret::{random_base64, Token, TokenKind};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// A client row with its lists; `{live}` is the active-family count column.
@@ -20,7 +21,7 @@ macro_rules! select_client {
                 (SELECT group_concat(grant_type, ' ') FROM
                     (SELECT grant_type FROM client_grant_types WHERE client_seq = c.seq ORDER BY grant_type)), ",
             $live,
-            ", c.secret_hash, c.refresh_retry_window_secs, c.resource_server FROM clients c"
+            ", c.refresh_retry_window_secs, c.resource_server FROM clients c"
         )
     };
 }
@@ -35,7 +36,8 @@ const SELECT_CLIENT_FOR_AUTH: &str = select_client!("0");
 /// A client together with what authenticating it needs.
 pub struct ClientCredentials {
     pub client: Client,
-    pub secret_hash: Option<Vec<u8>>,
+    /// Its secrets, expired ones not yet purged included (none if public).
+    pub secrets: Vec<StoredSecret>,
 }
 
 impl Store {
@@ -49,6 +51,9 @@ impl Store {
         self.write(now, move |tx| {
             let id = random_base64(16);
             let secret = (!spec.public).then(|| Token::generate(TokenKind::ClientSecret));
+            // `secret_hash` is only a marker now (empty for confidential
+            // clients); the hash lives in `client_secrets` (migration 6).
+            let marker: Option<&[u8]> = secret.as_ref().map(|_| &[][..]);
             tx.execute(
                 "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at, refresh_retry_window_secs, resource_server)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
@@ -56,13 +61,16 @@ impl Store {
                     id,
                     spec.name,
                     spec.public,
-                    secret.as_ref().map(|s| s.hash().0.to_vec()),
+                    marker,
                     now,
                     spec.refresh_retry_window.secs(),
                     spec.resource_server,
                 ],
             )?;
             let seq = tx.last_insert_rowid();
+            if let Some(secret) = &secret {
+                secrets::insert_first(tx, seq, secret, now)?;
+            }
             write_lists(tx, seq, &spec)?;
             tx.record(
                 NewEvent::new(
@@ -87,21 +95,18 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("client", id))
     }
 
-    /// The client and its secret hash, for client authentication; `None` if unknown.
+    /// The client and its secret hashes, for client authentication; `None` if unknown.
     pub fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
         self.read(|conn| {
-            let mut statement =
-                conn.prepare_cached(&format!("{SELECT_CLIENT_FOR_AUTH} WHERE c.id = ?1"))?;
-            let found = statement
-                .query_row([id], |row| {
-                    let (_, client) = from_row(row)?;
-                    Ok(ClientCredentials {
-                        client,
-                        secret_hash: row.get(11)?,
-                    })
-                })
-                .optional()?;
-            Ok(found)
+            let Some((seq, client)) = load_lean(conn, id)? else {
+                return Ok(None);
+            };
+            let secrets = if client.public {
+                Vec::new()
+            } else {
+                secrets::stored(conn, seq)?
+            };
+            Ok(Some(ClientCredentials { client, secrets }))
         })
     }
 
@@ -214,27 +219,6 @@ impl Store {
         })
     }
 
-    /// Replaces a confidential client's secret; the old one stops working at once.
-    pub fn rotate_client_secret(&self, actor: Actor, id: &str, now: i64) -> Result<Token> {
-        let id = id.to_owned();
-        self.write(now, move |tx| {
-            let id = id.as_str();
-            let client = load(tx, id)?;
-            if client.public {
-                return Err(StoreError::Conflict(
-                    "public clients have no secret to rotate".into(),
-                ));
-            }
-            let secret = Token::generate(TokenKind::ClientSecret);
-            tx.execute(
-                "UPDATE clients SET secret_hash = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, secret.hash().0.to_vec(), now],
-            )?;
-            tx.record(NewEvent::new(EventKind::SecretRotated, actor, "").client(id))?;
-            Ok(secret)
-        })
-    }
-
     /// Deletes a client with its codes, families and tokens.
     pub fn delete_client(&self, actor: Actor, id: &str, now: i64) -> Result<()> {
         let id = id.to_owned();
@@ -252,11 +236,6 @@ impl Store {
             )
         })
     }
-}
-
-/// Checks a presented client secret against the stored hash in constant time.
-pub fn secret_matches(presented: &str, stored: Option<&[u8]>) -> bool {
-    stored.is_some_and(|stored| TokenHash::of(presented).matches(stored))
 }
 
 fn write_lists(tx: &mut Tx, seq: i64, spec: &ClientSpec) -> Result<()> {
@@ -330,8 +309,8 @@ fn from_row(row: &Row) -> rusqlite::Result<(i64, Client)> {
         name: row.get(2)?,
         public: row.get(3)?,
         disabled: row.get(4)?,
-        refresh_retry_window: RetryWindow::from_trusted(row.get(12)?),
-        resource_server: row.get(13)?,
+        refresh_retry_window: RetryWindow::from_trusted(row.get(11)?),
+        resource_server: row.get(12)?,
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
         redirect_uris: uris

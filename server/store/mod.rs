@@ -23,12 +23,13 @@ mod purge;
 mod retries;
 mod schema;
 mod scopes;
+mod secrets;
 mod seed;
 mod users;
 mod writer;
 
 pub use admin_tokens::AdminTokenLookup;
-pub use clients::{secret_matches, ClientCredentials};
+pub use clients::ClientCredentials;
 pub use consents::{CodeGrant, GrantParties};
 #[cfg(feature = "failpoints")]
 pub use fail_points::FailAction;
@@ -39,6 +40,7 @@ pub use grants::{
 };
 pub use purge::Purged;
 pub use retries::StoredRetry;
+pub use secrets::{SecretUse, StoredSecret};
 pub use users::UserCredentials;
 pub use writer::WriteStats;
 

@@ -1,7 +1,7 @@
 //! Retention: deleting rows no check needs any more, and the one explicit path
 //! that prunes the otherwise append-only event log.
 
-use super::{retries, Result, Store};
+use super::{retries, secrets, Result, Store};
 use rusqlite::params;
 
 /// What a purge removed.
@@ -10,13 +10,16 @@ pub struct Purged {
     pub codes: usize,
     pub access_tokens: usize,
     pub families: usize,
+    /// Client secrets whose overlap ended (each recorded as `secret_expired`).
+    pub secrets: usize,
 }
 
 impl Store {
     /// Deletes what is dead for more than `keep_secs`: codes never exchanged,
     /// expired access tokens, and whole families that were revoked, or whose
     /// newest refresh token expired (or, for a family that never had one, whose
-    /// last use and last access token are) that long ago. A live family keeps every
+    /// last use and last access token are) that long ago; and client secrets
+    /// whose overlap has ended, at once. A live family keeps every
     /// rotated refresh token, because replay detection needs them.
     pub fn purge_expired(&self, now: i64, keep_secs: i64) -> Result<Purged> {
         let horizon = now - keep_secs;
@@ -35,7 +38,10 @@ impl Store {
                         AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.family_seq = families.seq))",
                 params![horizon],
             )?;
-            Ok(Purged { codes, access_tokens, families })
+            // Expired secrets go (with their event) as soon as they are dead:
+            // authentication already refuses them by the clock.
+            let secrets = secrets::expire(tx, now)?;
+            Ok(Purged { codes, access_tokens, families, secrets })
         })
     }
 

@@ -220,6 +220,38 @@ ALTER TABLE events ADD COLUMN changes TEXT NOT NULL DEFAULT '';
 CREATE INDEX events_actor ON events (actor, id);
 CREATE INDEX events_client ON events (client_id, id) WHERE client_id <> '';
 "#,
+    r#"
+-- Client secrets as rows: at most two live per confidential client (the
+-- current one, and the one a rotation with overlap replaced, until its end),
+-- each with a public id, its SHA-256 hash, created, optional expiry and last
+-- use (time and client address, written at most once a minute per secret).
+-- Revoked secrets are deleted at once; expired ones by the hourly purge, which
+-- records `secret_expired` for each.
+--
+-- clients.secret_hash stays but is no longer read. Dropping it needs a rebuild
+-- of `clients` (its CHECK names the column, so DROP COLUMN refuses), and a
+-- rebuild drops `clients`, which with foreign keys on (they cannot be turned
+-- off inside this migration's transaction) would cascade into every code,
+-- family and consent. So the column becomes a marker: an empty blob for a
+-- confidential client, NULL for a public one, which keeps the CHECK true; the
+-- hashes move here. A carried-over secret's `created_at` is the client's last
+-- change (the secret cannot be newer than that), its last use unknown.
+CREATE TABLE client_secrets (
+    id              TEXT PRIMARY KEY,
+    client_seq      INTEGER NOT NULL REFERENCES clients (seq) ON DELETE CASCADE,
+    hash            BLOB NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER,
+    last_used_at    INTEGER,
+    last_used_from  TEXT
+);
+CREATE INDEX client_secrets_client ON client_secrets (client_seq);
+CREATE INDEX client_secrets_expiring ON client_secrets (expires_at) WHERE expires_at IS NOT NULL;
+INSERT INTO client_secrets (id, client_seq, hash, created_at)
+    SELECT lower(hex(randomblob(6))), seq, secret_hash, updated_at
+    FROM clients WHERE secret_hash IS NOT NULL;
+UPDATE clients SET secret_hash = X'' WHERE secret_hash IS NOT NULL;
+"#,
 ];
 
 /// The schema version this binary writes: how many migrations it knows.
@@ -243,4 +275,59 @@ pub fn migrate(conn: &mut Connection) -> super::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client-secrets migration moves each confidential client's hash into
+    /// `client_secrets` and leaves the empty marker, wherever it sits in the list.
+    #[test]
+    fn client_secret_hashes_move_into_their_own_table() {
+        let position = MIGRATIONS
+            .iter()
+            .position(|migration| migration.contains("CREATE TABLE client_secrets"))
+            .expect("the client-secrets migration");
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for (index, migration) in MIGRATIONS.iter().enumerate().take(position) {
+            conn.execute_batch(migration).unwrap();
+            conn.pragma_update(None, "user_version", index + 1).unwrap();
+        }
+        let hash = crate::secret::TokenHash::of("gcs_carried_over").0.to_vec();
+        conn.execute(
+            "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
+             VALUES ('conf', 'Confidential', 0, ?1, 100, 200), ('pub', 'Public', 1, NULL, 100, 100)",
+            [&hash],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        // (client, hash, created, no expiry and no last use)
+        let rows: Vec<(String, Vec<u8>, i64, bool)> = conn
+            .prepare(
+                "SELECT c.id, s.hash, s.created_at, s.expires_at IS NULL AND s.last_used_at IS NULL
+                 FROM client_secrets s JOIN clients c ON c.seq = s.client_seq",
+            )
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, vec![("conf".into(), hash, 200, true)]);
+        let markers: Vec<Option<Vec<u8>>> = conn
+            .prepare("SELECT secret_hash FROM clients ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(markers, vec![Some(Vec::new()), None], "conf, pub");
+        let id: String = conn
+            .query_row("SELECT id FROM client_secrets", [], |row| row.get(0))
+            .unwrap();
+        assert!(crate::model::SecretId::parse(&id).is_ok(), "{id}");
+    }
 }

@@ -100,6 +100,7 @@ async fn client_lifecycle_create_get_list_update_disable_enable_rotate_delete() 
     let rotated = admin
         .rotate_client_secret(proto::RotateClientSecretRequest {
             id: client.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -134,7 +135,10 @@ async fn public_clients_get_no_secret_and_cannot_rotate() {
     assert!(created.client_secret.is_empty());
     let id = created.client.unwrap().id;
     let refused = admin
-        .rotate_client_secret(proto::RotateClientSecretRequest { id })
+        .rotate_client_secret(proto::RotateClientSecretRequest {
+            id,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -294,7 +298,10 @@ async fn unknown_ids_are_not_found() {
             .unwrap_err()
             .code(),
         admin
-            .rotate_client_secret(proto::RotateClientSecretRequest { id: id() })
+            .rotate_client_secret(proto::RotateClientSecretRequest {
+                id: id(),
+                ..Default::default()
+            })
             .await
             .unwrap_err()
             .code(),
@@ -723,7 +730,10 @@ async fn client_secret_plaintext_is_nowhere_in_the_database_files() {
     create_user(&mut admin, "alice", "correct horse battery").await;
     let (_, access, refresh) = seed_family(&server.store, &client, "alice", server.clock.now());
     let rotated = admin
-        .rotate_client_secret(proto::RotateClientSecretRequest { id: client })
+        .rotate_client_secret(proto::RotateClientSecretRequest {
+            id: client,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()

@@ -97,6 +97,7 @@ async fn every_mutation_names_its_actor_rpc_and_changed_fields() {
     let rotated = olga
         .rotate_client_secret(proto::RotateClientSecretRequest {
             id: client_id.clone(),
+            overlap_secs: 0,
         })
         .await
         .unwrap()

@@ -48,7 +48,10 @@ async fn no_rpc_returns_a_secret_after_creation_or_rotation() {
     let (server, id, secret) = partner_setup().await;
     let mut admin = server.admin();
     let rotated = admin
-        .rotate_client_secret(proto::RotateClientSecretRequest { id: id.clone() })
+        .rotate_client_secret(proto::RotateClientSecretRequest {
+            id: id.clone(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()

@@ -25,6 +25,8 @@ mod cli_manners;
 mod console;
 /// The real console in tmux across a SIGTERM and a SIGKILL of the real server.
 mod console_restart;
+/// The real console in tmux: a secret rotated with an overlap, both listed.
+mod console_secrets;
 /// Fail points, SIGKILL before and after COMMIT, the kill loop, purge, clock steps, failing closed.
 mod crashes;
 /// The storage engine: group commit isolation and durability.
@@ -55,6 +57,10 @@ mod retries;
 mod revoke_introspect;
 /// Admin roles: each role allowed exactly its calls (every RPC), revoked and expired tokens.
 mod roles;
+/// Client secrets: the rotation overlap, revoke-secret, at most two live, the CLI.
+mod secrets;
+/// Client secrets' last use: once a minute under load, trusted proxy, nothing leaked.
+mod secrets_last_use;
 /// `deploy/gatehouse.service` under `systemd-analyze verify` and `security`.
 mod service_unit;
 /// SIGTERM: event streams end, in-flight requests finish, exit within the grace bound.

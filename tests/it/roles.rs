@@ -21,6 +21,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("WatchEvents", "viewer"),
     ("GetStatus", "viewer"),
     ("WhoAmI", "viewer"),
+    ("ListClientSecrets", "viewer"),
     ("RevokeFamily", "responder"),
     ("RevokeClientFamilies", "responder"),
     ("RevokeUserFamilies", "responder"),
@@ -31,6 +32,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("UpdateClient", "operator"),
     ("RotateClientSecret", "operator"),
     ("DeleteClient", "operator"),
+    ("RevokeClientSecret", "operator"),
     ("UpsertScope", "operator"),
     ("RemoveScope", "operator"),
     ("CreateUser", "operator"),
@@ -141,7 +143,10 @@ async fn call(admin: &mut AdminClient, method: &str) -> Result<(), tonic::Status
             .await
             .map(drop),
         "RotateClientSecret" => admin
-            .rotate_client_secret(proto::RotateClientSecretRequest { id: id() })
+            .rotate_client_secret(proto::RotateClientSecretRequest {
+                id: id(),
+                overlap_secs: 0,
+            })
             .await
             .map(drop),
         "DeleteClient" => admin
@@ -177,6 +182,17 @@ async fn call(admin: &mut AdminClient, method: &str) -> Result<(), tonic::Status
             .map(drop),
         "RevokeAdminToken" => admin
             .revoke_admin_token(proto::RevokeAdminTokenRequest { name: id() })
+            .await
+            .map(drop),
+        "ListClientSecrets" => admin
+            .list_client_secrets(proto::ListClientSecretsRequest { client_id: id() })
+            .await
+            .map(drop),
+        "RevokeClientSecret" => admin
+            .revoke_client_secret(proto::RevokeClientSecretRequest {
+                client_id: id(),
+                secret_id: "000000000000".into(),
+            })
             .await
             .map(drop),
         other => panic!("the test table names {other}, which this test cannot call"),

@@ -1,5 +1,6 @@
 //! Screen 2, Clients: move (fetching the next page near the end), filter, open
-//! the form, and the dialogs for disable, rotate, delete and revoke-all.
+//! the form, and the dialogs for disable, rotate (with an overlap), delete and
+//! revoke-all. The selected confidential client's secrets load as it is selected.
 
 use crate::app::{App, GrantFilter, Prompt, Screen};
 use crate::dialog;
@@ -8,6 +9,24 @@ use crate::keys::ClientsAction;
 
 impl App {
     pub(crate) fn on_clients_key(&mut self, action: ClientsAction) -> Vec<Cmd> {
+        let moves = matches!(
+            action,
+            ClientsAction::Down
+                | ClientsAction::Up
+                | ClientsAction::PageDown
+                | ClientsAction::PageUp
+                | ClientsAction::First
+                | ClientsAction::Last
+        );
+        let mut cmds = self.on_clients_action(action);
+        if moves {
+            // The detail panel follows the selection.
+            cmds.extend(self.selected_secrets(false));
+        }
+        cmds
+    }
+
+    fn on_clients_action(&mut self, action: ClientsAction) -> Vec<Cmd> {
         let selected = self.clients.current().cloned();
         match (action, selected) {
             (ClientsAction::Down, _) => {
@@ -40,10 +59,16 @@ impl App {
                 })
             }
             (ClientsAction::RotateSecret, Some(client)) if !client.public => {
+                let live_secrets = self
+                    .client_secrets
+                    .as_ref()
+                    .filter(|panel| panel.client_id == client.id)
+                    .map(|panel| panel.rows.len());
                 return self.open_dialog(dialog::Action::RotateSecret {
                     client_id: client.id,
                     client_name: client.name,
-                })
+                    live_secrets,
+                });
             }
             (ClientsAction::Delete, Some(client)) => {
                 return self.open_dialog(dialog::Action::DeleteClient {

@@ -61,7 +61,7 @@ fn disabled_keys_are_dimmed_and_allowed_keys_are_not() {
     };
     // A responder may disable and revoke, not create, rotate or delete.
     assert!(
-        text.contains("rotate the secret (asks first) — needs operator"),
+        text.contains("rotate the secret (overlap optional) — needs operator"),
         "{text}"
     );
     assert!(style_of("rotate the secret").contains(Modifier::DIM));

@@ -1,16 +1,119 @@
 //! Screen 2, Clients: a server-filtered, keyset-paged table; only the visible
-//! window is rendered.
+//! window is rendered. Below it, the selected confidential client's live
+//! secrets with their last use, once loaded.
 
-use super::{window, Theme};
-use crate::app::App;
-use gatehouse::model::GrantType;
+use super::{short_time, window, Theme};
+use crate::app::{App, SecretsPanel};
+use gatehouse::model::{overlap_text, GrantType};
 use gatehouse::proto;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Cell, Row, Table};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
+    let panel = app.client_secrets.as_ref().filter(|panel| {
+        app.clients
+            .current()
+            .is_some_and(|client| client.id == panel.client_id && !client.public)
+    });
+    match panel {
+        Some(panel) => {
+            let height = panel.rows.len().max(1) as u16 + 2;
+            let [table, secrets] =
+                Layout::vertical([Constraint::Min(3), Constraint::Length(height)]).areas(area);
+            render_table(app, frame, table, theme);
+            render_secrets(app, panel, frame, secrets, theme);
+        }
+        None => render_table(app, frame, area, theme),
+    }
+}
+
+/// The live secrets, newest first: id, age, expiry, last use.
+fn render_secrets(app: &App, panel: &SecretsPanel, frame: &mut Frame, area: Rect, theme: Theme) {
+    let name = app
+        .clients
+        .current()
+        .map(|client| client.name.as_str())
+        .unwrap_or_default();
+    let now = panel.server_time;
+    let used: Vec<String> = panel
+        .rows
+        .iter()
+        .map(|secret| match secret.last_used_at {
+            0 => "never used".to_owned(),
+            at => format!(
+                "last used {} from {}",
+                ago(now - at),
+                if secret.last_used_from.is_empty() {
+                    "?"
+                } else {
+                    &secret.last_used_from
+                }
+            ),
+        })
+        .collect();
+    let used_width = used
+        .iter()
+        .map(|text| text.chars().count())
+        .max()
+        .unwrap_or(0);
+    let room = usize::from(area.width.saturating_sub(2));
+    let mut lines: Vec<Line> = panel
+        .rows
+        .iter()
+        .zip(&used)
+        .map(|(secret, used)| {
+            let expiry = match secret.expires_at {
+                0 => Span::raw(format!("{:<17}", "no expiry")),
+                end => Span::styled(
+                    format!("{:<17}", format!("expires in {}", overlap_text(end - now))),
+                    theme.alert(),
+                ),
+            };
+            let mut spans = vec![
+                Span::styled(secret.id.clone(), theme.title()),
+                Span::raw(format!("  {used:<used_width$}  ")),
+                expiry,
+            ];
+            // The creation time only where it fits whole.
+            let created = format!("  created {}", short_time(secret.created_at));
+            let width: usize = spans.iter().map(|span| span.width()).sum();
+            if width + created.chars().count() <= room {
+                spans.push(Span::raw(created));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from("no live secret: rotate (S) to give it one"));
+    }
+    let title = format!(
+        " Secrets of {name} ({}/2 live) · S rotates ",
+        panel.rows.len()
+    );
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(title)),
+        area,
+    );
+}
+
+/// "just now", "1 minute ago", "3 minutes ago", "2 hours ago", "5 days ago".
+pub fn ago(secs: i64) -> String {
+    let (n, unit) = match secs.max(0) {
+        s if s < 60 => return "just now".into(),
+        s if s < 3600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3600, "hour"),
+        s => (s / 86_400, "day"),
+    };
+    if n == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{n} {unit}s ago")
+    }
+}
+
+fn render_table(app: &App, frame: &mut Frame, area: Rect, theme: Theme) {
     let list = &app.clients;
     let height = area.height.saturating_sub(3) as usize;
     let visible = window(list.rows.len(), list.selected, height);

@@ -2,7 +2,7 @@
 
 use super::{centered, Theme};
 use crate::app::SecretModal;
-use crate::dialog::{Dialog, Focus};
+use crate::dialog::{Action, Dialog, Focus};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -28,6 +28,16 @@ pub fn render(dialog: &Dialog, frame: &mut Frame, area: Rect, theme: Theme) {
             cursor(Focus::Reason)
         )));
     }
+    if matches!(dialog.action, Action::RotateSecret { .. }) {
+        let focused = dialog.focus == Focus::Overlap;
+        lines.push(Line::default());
+        lines.push(Line::from(format!(
+            "{} Overlap (7d, 12h, 30m; empty: none; at most 30d): {}{}",
+            if focused { "▶" } else { " " },
+            dialog.overlap,
+            if focused { "▏" } else { "" }
+        )));
+    }
     lines.push(Line::default());
     let key = dialog.confirm_key();
     let confirm = if dialog.ready() {
@@ -49,8 +59,13 @@ pub fn render(dialog: &Dialog, frame: &mut Frame, area: Rect, theme: Theme) {
             theme.alert(),
         )));
     }
-    let height = lines.len() as u16 + 2;
-    let area = centered(area, 72, height);
+    // Long lines wrap: count the rows they take inside the borders.
+    let inner = usize::from(area.width.min(72).saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|line| line.width().max(1).div_ceil(inner))
+        .sum();
+    let area = centered(area, 72, rows as u16 + 2);
     frame.render_widget(Clear, area);
     let title = format!(" ⚠ {} ", dialog.action.title());
     let block = Block::bordered().title(Span::styled(title, theme.alert()));
@@ -77,7 +92,7 @@ pub fn render_secret(secret: &SecretModal, frame: &mut Frame, area: Rect, theme:
     } else {
         ""
     };
-    let lines = vec![
+    let mut lines = vec![
         Line::from(format!("client_id      {}", secret.client_id)),
         Line::from(format!("client_secret  {shown}")),
         Line::default(),
@@ -91,6 +106,9 @@ pub fn render_secret(secret: &SecretModal, frame: &mut Frame, area: Rect, theme:
             theme.dim(),
         )),
     ];
+    if !secret.note.is_empty() {
+        lines.insert(4, Line::from(secret.note.as_str()));
+    }
     let area = centered(area, 76, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let title = format!(" Secret for {} ", secret.client_name);
