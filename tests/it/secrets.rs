@@ -148,11 +148,13 @@ async fn both_secrets_work_during_the_overlap_and_only_the_new_one_after_it() {
     assert_eq!(rotated.len(), 1);
     assert!(rotated[0].detail.contains("7d"), "{}", rotated[0].detail);
     assert_eq!(rotated[0].client_id, id);
+    assert_eq!(rotated[0].actor, "bootstrap", "the acting admin identity");
     assert!(events_of(&server, "secret_expired").is_empty());
     let purged = server.store.purge_expired(server.clock.now(), 0).unwrap();
     assert_eq!(purged.secrets, 1);
     let expired = events_of(&server, "secret_expired");
     assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].actor, "server", "the purge, not an admin");
     assert!(
         expired[0].detail.contains(&listed[1].id),
         "{}",
@@ -260,6 +262,7 @@ async fn revoke_secret_ends_one_now_and_a_client_never_has_three() {
     let revoked = events_of(&server, "secret_revoked");
     assert_eq!(revoked.len(), 1);
     assert!(revoked[0].detail.contains(&old_id));
+    assert_eq!(revoked[0].actor, "bootstrap");
 
     let revoke = |secret_id: &str| proto::RevokeClientSecretRequest {
         client_id: id.clone(),
