@@ -1,5 +1,7 @@
 //! Human output for the admin command line: aligned tables and UTC times.
 
+pub use crate::clock::{format_time, rfc3339};
+
 /// A plain text table whose columns are as wide as their widest cell.
 pub struct Table {
     rows: Vec<Vec<String>>,
@@ -51,51 +53,9 @@ pub fn enabled(disabled: bool) -> &'static str {
     }
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SSZ` (UTC); `-` for 0.
-pub fn format_time(unix: i64) -> String {
-    if unix == 0 {
-        return "-".into();
-    }
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// RFC 3339 in UTC: `2026-12-01T14:03:00Z`.
-pub fn rfc3339(unix: i64) -> String {
-    format_time(unix).replacen(' ', "T", 1)
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(format_time(0), "-");
-        assert_eq!(format_time(1_795_000_000), "2026-11-18 11:06:40Z");
-        assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00Z");
-    }
 
     #[test]
     fn aligns_columns() {

@@ -42,7 +42,9 @@ impl Store {
                     name.as_str()
                 )));
             }
-            let expiry = expires_at.map_or("never expires".to_owned(), |at| format!("expires at {at}"));
+            let expiry = expires_at.map_or("never expires".to_owned(), |at| {
+                format!("expires {}", crate::clock::format_time(at))
+            });
             tx.record(NewEvent::new(
                 EventKind::AdminTokenCreated,
                 actor,

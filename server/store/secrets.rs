@@ -93,12 +93,17 @@ impl Store {
                             "UPDATE client_secrets SET expires_at = ?2 WHERE id = ?1",
                             params![old.id.as_str(), end],
                         )?;
-                        let detail = format!(
-                            "new secret {secret_id}; {} stays valid for {} (overlap {})",
+                        let mut detail = format!(
+                            "new secret {secret_id}; {} stays valid for {}",
                             old.id,
-                            overlap_text(end - now),
-                            overlap_text(overlap.secs())
+                            overlap_text(end - now)
                         );
+                        if end - now < overlap.secs() {
+                            detail.push_str(&format!(
+                                ", not the {} asked: it was already ending",
+                                overlap_text(overlap.secs())
+                            ));
+                        }
                         (Some(end), detail)
                     }
                     _ => {

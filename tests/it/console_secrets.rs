@@ -123,5 +123,9 @@ async fn operator_rotates_a_secret_with_an_overlap_from_the_console() {
         .iter()
         .find(|event| event.kind == "secret_rotated")
         .expect("the rotation's event");
-    assert!(rotated.detail.contains("overlap 7d"), "{}", rotated.detail);
+    assert!(
+        rotated.detail.contains("stays valid for 7d"),
+        "{}",
+        rotated.detail
+    );
 }
