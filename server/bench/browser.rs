@@ -1,10 +1,8 @@
-//! The bench's HTTP side: a cookie-keeping browser for the authorization flow,
-//! and one request per workload.
+//! The bench's browser side: a cookie-keeping browser for the authorization
+//! flow, and the partner that seeds families and runs the flow workload with it.
 
 use super::report::Outcome;
-use super::Workload;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -135,7 +133,7 @@ impl Partner {
             .unwrap_or("http://127.0.0.1:9/cb")
     }
 
-    fn authorize_path(&self) -> String {
+    pub(super) fn authorize_path(&self) -> String {
         let query = form_urlencoded::Serializer::new(String::new())
             .extend_pairs([
                 ("response_type", "code"),
@@ -150,7 +148,7 @@ impl Partner {
         format!("/authorize?{query}")
     }
 
-    fn basic(&self) -> String {
+    pub(super) fn basic(&self) -> String {
         use base64::Engine;
         let encode =
             |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
@@ -266,95 +264,16 @@ impl Partner {
         Ok(families)
     }
 
-    /// One request of `workload`; `slot` is a family this worker owns.
-    pub async fn request(
-        &self,
-        workload: Workload,
-        browser: &mut Browser,
-        families: &Arc<Mutex<Vec<Tokens>>>,
-        slot: Option<usize>,
-    ) -> Outcome {
-        let family = slot.and_then(|slot| families.lock().ok()?.get(slot).cloned());
-        let result = match (workload, family) {
-            (Workload::Baseline, _) => browser
-                .http
-                .get(format!("{}/livez", self.base))
-                .send()
-                .await
-                .map_err(|e| e.to_string()),
-            (Workload::Introspect, Some(family)) => browser
-                .http
-                .post(format!("{}/introspect", self.base))
-                .header("authorization", self.basic())
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(format!("token={}", family.access))
-                .send()
-                .await
-                .map_err(|e| e.to_string()),
-            (Workload::Me, Some(family)) => browser
-                .http
-                .get(format!("{}/api/public/v1/me", self.base))
-                .header("authorization", format!("Bearer {}", family.access))
-                .send()
-                .await
-                .map_err(|e| e.to_string()),
-            (Workload::Refresh | Workload::RefreshWindow, Some(family)) => {
-                let response = self
-                    .token_request(
-                        browser,
-                        &[
-                            ("grant_type", "refresh_token"),
-                            ("refresh_token", &family.refresh),
-                        ],
-                    )
-                    .await;
-                return self.keep_rotated(response, families, slot).await;
-            }
-            (Workload::AuthorizeFlood, _) => browser
-                .http
-                .get(format!("{}{}", self.base, self.authorize_path()))
-                .send()
-                .await
-                .map_err(|e| e.to_string()),
-            (Workload::Flow, _) => match self.code(browser).await {
-                Ok(code) => self.exchange(browser, &code).await,
-                Err(error) => Err(error),
-            },
-            _ => return Outcome::Failed("no family for this worker".into()),
+    /// One authorization code flow: /authorize (login and consent on the
+    /// first), then the exchange at /token.
+    pub async fn flow(&self, browser: &mut Browser) -> Outcome {
+        let result = match self.code(browser).await {
+            Ok(code) => self.exchange(browser, &code).await,
+            Err(error) => Err(error),
         };
         match result {
             Ok(response) => Outcome::of(response).await,
             Err(error) => Outcome::Failed(error),
         }
-    }
-
-    /// Keeps the newest tokens of a refreshed family.
-    async fn keep_rotated(
-        &self,
-        response: Result<reqwest::Response, String>,
-        families: &Arc<Mutex<Vec<Tokens>>>,
-        slot: Option<usize>,
-    ) -> Outcome {
-        let response = match response {
-            Ok(response) => response,
-            Err(error) => return Outcome::Failed(error),
-        };
-        if response.status() != 200 {
-            return Outcome::of(response).await;
-        }
-        let body: serde_json::Value = match response.json().await {
-            Ok(body) => body,
-            Err(error) => return Outcome::Failed(error.to_string()),
-        };
-        if let (Some(slot), Ok(mut families)) = (slot, families.lock()) {
-            families[slot] = Tokens {
-                access: body["access_token"].as_str().unwrap_or_default().to_owned(),
-                refresh: body["refresh_token"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            };
-        }
-        Outcome::Ok
     }
 }

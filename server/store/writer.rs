@@ -12,7 +12,7 @@ use crate::metrics::StoreMetrics;
 use crate::model::{Event, EventKind, RevokeReason};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -52,17 +52,20 @@ struct Reporting {
     metrics: StoreMetrics,
 }
 
-/// How many jobs ran and how many COMMITs carried them.
+/// How many jobs ran, how many COMMITs carried them, and how long the thread
+/// was busy with them (from taking a batch to answering its last caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteStats {
     pub jobs: usize,
     pub commits: usize,
+    pub busy: std::time::Duration,
 }
 
 #[derive(Default)]
 struct Counters {
     jobs: AtomicUsize,
     commits: AtomicUsize,
+    busy_nanos: AtomicU64,
 }
 
 /// The handle callers use; the thread stops when the last handle is dropped.
@@ -94,6 +97,7 @@ impl Writer {
         WriteStats {
             jobs: self.counters.jobs.load(Ordering::Relaxed),
             commits: self.counters.commits.load(Ordering::Relaxed),
+            busy: std::time::Duration::from_nanos(self.counters.busy_nanos.load(Ordering::Relaxed)),
         }
     }
 
@@ -140,6 +144,7 @@ fn write_loop(
     reporting: &Reporting,
 ) {
     while let Ok(first) = jobs.recv() {
+        let busy = std::time::Instant::now();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -148,6 +153,11 @@ fn write_loop(
             }
         }
         run_batch(&conn, batch, fail_points, events, reporting);
+        let busy = u64::try_from(busy.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        reporting
+            .counters
+            .busy_nanos
+            .fetch_add(busy, Ordering::Relaxed);
     }
 }
 
