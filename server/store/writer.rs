@@ -172,7 +172,7 @@ fn run_batch(
     let counters = &reporting.counters;
     let jobs = batch.len();
     counters.jobs.fetch_add(jobs, Ordering::Relaxed);
-    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(error) = execute(conn, "BEGIN IMMEDIATE") {
         // Busy: another process holds the lock. Nothing ran; nothing changed.
         let error = StoreError::from(error);
         for queued in batch {
@@ -185,7 +185,7 @@ fn run_batch(
         .filter_map(|queued| run_job(conn, queued, fail_points))
         .collect();
     let committing = std::time::Instant::now();
-    let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    let committed = execute(conn, "COMMIT").map_err(StoreError::from);
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     } else {
