@@ -12,6 +12,7 @@
 //! them on tokio's blocking pool so the runtime never waits on SQLite.
 
 pub mod backup;
+mod checkpoint;
 mod clients;
 mod consents;
 mod events;
@@ -127,6 +128,8 @@ struct Inner {
     fail_points: Arc<FailPoints>,
     maintenance: std::sync::atomic::AtomicBool,
     metrics: StoreMetrics,
+    /// The checkpoint thread runs while this lives.
+    _checkpointing: Arc<()>,
 }
 
 /// A write transaction in progress, collecting the events it records and the
@@ -191,6 +194,8 @@ impl Store {
             )));
         }
         schema::migrate(&mut writer)?;
+        // COMMITs never checkpoint: the checkpoint thread does (checkpoint.rs).
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         let metrics = StoreMetrics::default();
         let maintenance = Store::stored_maintenance(&writer)?;
         let readers = (0..READERS)
@@ -205,6 +210,12 @@ impl Store {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>>>()?;
+        let checkpointer = Connection::open(path)?;
+        configure(&checkpointer)?;
+        let checkpointing = checkpoint::alive();
+        checkpoint::start(checkpointer, Arc::downgrade(&checkpointing)).map_err(|error| {
+            StoreError::internal(format!("cannot start the checkpoint thread: {error}"))
+        })?;
         let (events, _) = broadcast::channel(1024);
         let fail_points = Arc::new(FailPoints::default());
         let writer =
@@ -222,6 +233,7 @@ impl Store {
                 fail_points,
                 maintenance: maintenance.into(),
                 metrics,
+                _checkpointing: checkpointing,
             }),
         })
     }
@@ -319,8 +331,17 @@ impl Store {
     }
 }
 
+/// Pages are read through a memory map of this many bytes (no read(2) and
+/// copy per page that is not in SQLite's own cache); writes still go through
+/// the write-ahead log, durably.
+const MMAP_BYTES: i64 = 256 << 20;
+/// SQLite's page cache per connection, in KiB (negative: KiB, not pages).
+const CACHE_KIB: i64 = -16_384;
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    conn.pragma_update(None, "cache_size", CACHE_KIB)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(())
