@@ -29,7 +29,10 @@
 //! - Only `admin`, `cli` and the console touch generated proto types.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes,
 //!   and a retry window's answer sealed under a key only the rotated token derives.
-//! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
+//! - The async runtime never waits on the writer or a slow query: writes and admin
+//!   reads run on the blocking pool. Only the hot reads (a token or client by its
+//!   key: /introspect, the bearer check) run inline on a worker thread, on the
+//!   read-only connections, where an indexed lookup costs less than the hop.
 //! - One server per data directory (an flock on `gatehouse.lock`); a restore
 //!   takes the same lock, so it never runs under a live server.
 //! - Metrics labels come from closed sets; no log line carries a token, code,

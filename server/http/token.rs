@@ -79,11 +79,22 @@ fn read_form(
     })
 }
 
-/// Runs one form endpoint: the common checks, then `work` off the runtime, then
-/// `respond` on success or the OAuth error.
+/// Where an endpoint's store work runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Reads only (indexed lookups in SQLite's page cache): on this worker
+    /// thread, which costs less than the hop to the blocking pool and back.
+    Inline,
+    /// It may wait for the writer's COMMIT: on the blocking pool.
+    Blocking,
+}
+
+/// Runs one form endpoint: the common checks, then `work` (inline or off the
+/// runtime), then `respond` on success or the OAuth error.
 async fn form_endpoint<T: Send + 'static>(
     app: AppState,
     ClientAddr(source): ClientAddr,
+    run: Run,
     request: (Method, HeaderMap, Uri, Bytes),
     work: impl FnOnce(&Store, i64, &Shared, &Presented, &Params) -> Result<T, OAuthError>
         + Send
@@ -96,17 +107,30 @@ async fn form_endpoint<T: Send + 'static>(
         Err(rejection) => return rejection.into_response(),
     };
     let now = app.shared.clock.now();
-    let shared = app.shared.clone();
+    if run == Run::Inline {
+        let shared = &app.shared;
+        let presented = Presented {
+            authorization: form.authorization.as_deref(),
+            source,
+            tally: &shared.tally,
+        };
+        return match work(&shared.store, now, shared, &presented, &form.params) {
+            Ok(value) => respond(value),
+            Err(error) => oauth_error(&error),
+        };
+    }
+    let shared = app.clone();
     let outcome = app
         .shared
         .store
         .call(move |store| {
+            let shared = &shared.shared;
             let presented = Presented {
                 authorization: form.authorization.as_deref(),
                 source,
                 tally: &shared.tally,
             };
-            Ok(work(store, now, &shared, &presented, &form.params))
+            Ok(work(store, now, shared, &presented, &form.params))
         })
         .await;
     match outcome.map_err(OAuthError::from).and_then(|result| result) {
@@ -142,9 +166,14 @@ pub async fn token(
         }
         Ok(tokens)
     };
-    form_endpoint(app, address, (method, headers, uri, body), work, |tokens| {
-        json(&tokens)
-    })
+    form_endpoint(
+        app,
+        address,
+        Run::Blocking,
+        (method, headers, uri, body),
+        work,
+        |tokens| json(&tokens),
+    )
     .await
 }
 
@@ -167,7 +196,15 @@ pub async fn revoke(
         );
         response
     };
-    form_endpoint(app, address, (method, headers, uri, body), work, respond).await
+    form_endpoint(
+        app,
+        address,
+        Run::Blocking,
+        (method, headers, uri, body),
+        work,
+        respond,
+    )
+    .await
 }
 
 pub async fn introspect(
@@ -181,8 +218,13 @@ pub async fn introspect(
     let work = |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
         oauth::token::introspect(store, now, &shared.config.issuer, presented, params)
     };
-    form_endpoint(app, address, (method, headers, uri, body), work, |answer| {
-        json(&answer)
-    })
+    form_endpoint(
+        app,
+        address,
+        Run::Inline,
+        (method, headers, uri, body),
+        work,
+        |answer| json(&answer),
+    )
     .await
 }

@@ -9,7 +9,11 @@
 //! read-only connections.
 //!
 //! Methods are synchronous; async callers go through [`Store::call`], which runs
-//! them on tokio's blocking pool so the runtime never waits on SQLite.
+//! them on tokio's blocking pool, except the hot reads (a token or a client by
+//! its key), which the public plane calls inline on its worker threads: a
+//! read-only connection never waits for the writer (WAL), and an indexed lookup
+//! in the page cache costs less than the two thread hops around it. COMMITs
+//! never checkpoint: `checkpoint.rs` does, on its own thread.
 
 pub mod backup;
 mod checkpoint;
