@@ -20,7 +20,6 @@
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`shutdown`]: the signals that start a shutdown, and the drain every
 //!   long-lived call (the event streams) ends on.
-//! - [`bench`]: `gatehouse bench`, the hot paths measured against a baseline route.
 //!
 //! # Invariants
 //! - Only `store` writes SQL. One writer thread owns the write connection; every
@@ -41,7 +40,6 @@
 //!   exits within `--shutdown-grace-secs` whatever its clients do.
 
 pub mod admin;
-pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

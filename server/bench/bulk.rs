@@ -6,9 +6,9 @@
 use super::args::BenchError;
 use super::report::{RevokeResult, ScaleResult};
 use super::target::Target;
-use crate::clock::Clock;
-use crate::model::{ClientSpec, FamilyFilter, GrantType};
-use crate::store::Store;
+use gatehouse::clock::Clock;
+use gatehouse::model::{ClientSpec, FamilyFilter, GrantType};
+use gatehouse::store::Store;
 use std::time::Instant;
 
 fn setup(error: impl std::fmt::Display) -> BenchError {

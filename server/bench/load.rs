@@ -6,7 +6,8 @@
 //! through the cookie-keeping browser.
 
 use super::args::Workload;
-use super::browser::{Browser, Partner, Tokens};
+use super::browser::Browser;
+use super::partner::{Partner, Tokens};
 use super::report::{Outcome, Sample};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -1,4 +1,5 @@
-//! `gatehouse bench`: measures the hot paths against a baseline route served by
+//! `gatehouse bench` (a module of the `gatehouse` binary, not of the library):
+//! measures the hot paths against a baseline route served by
 //! the same HTTP stack, at the same concurrency, with the server's CPU per
 //! request read from /proc for its process alone.
 //!
@@ -14,23 +15,25 @@
 //! - `floor.rs`: the floor workload's minimal hyper server.
 //! - `machine.rs`: CPU, load and machine figures from /proc; writer figures
 //!   from the server's /metrics.
-//! - `browser.rs`: the cookie-keeping browser: seeding and the flow workload.
+//! - `browser.rs`: the cookie-keeping browser (the integration tests include it).
+//! - `partner.rs`: the partner application: seeding and the flow workload.
 //! - `bulk.rs`: revoke-client and the scale test, through the store.
 //! - `report.rs`: the figures, as a table or one JSON document.
 
 mod args;
-pub mod browser;
+mod browser;
 mod bulk;
 mod floor;
 mod load;
 mod machine;
+mod partner;
 mod report;
 mod target;
 
 pub use args::{BenchArgs, BenchError, Workload};
 
-use crate::model::RetryWindow;
-use browser::Tokens;
+use gatehouse::model::RetryWindow;
+use partner::Tokens;
 use report::{Report, WorkloadResult};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -166,7 +169,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
     }
     if args.metrics_cost {
         if let Some(store) = target.store() {
-            let metrics = crate::metrics::Metrics::new(store, Arc::default(), Arc::default());
+            let metrics = gatehouse::metrics::Metrics::new(store, Arc::default(), Arc::default());
             report.metrics_record_ns = Some(record_cost_ns(&metrics));
         }
     }
@@ -181,7 +184,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), BenchError> {
 
 /// What recording one /token request costs the request layer and the token
 /// endpoint, in nanoseconds: a steadier figure than two req/s on a busy machine.
-fn record_cost_ns(metrics: &crate::metrics::Metrics) -> f64 {
+fn record_cost_ns(metrics: &gatehouse::metrics::Metrics) -> f64 {
     const CALLS: u32 = 200_000;
     let elapsed = Duration::from_micros(1500);
     let started = Instant::now();

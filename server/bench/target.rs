@@ -6,10 +6,10 @@
 //! same database (SQLite serialises the two processes' writes).
 
 use super::args::{BenchArgs, BenchError};
-use super::browser::Partner;
-use crate::clock::Clock;
-use crate::model::{ClientSpec, GrantType, RetryWindow, Username};
-use crate::store::Store;
+use super::partner::Partner;
+use gatehouse::clock::Clock;
+use gatehouse::model::{ClientSpec, GrantType, RetryWindow, Username};
+use gatehouse::store::Store;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -110,9 +110,9 @@ impl Target {
     pub async fn child(exe: &Path, metrics: bool) -> Result<Self, BenchError> {
         let data_dir = std::env::temp_dir().join(format!(
             "gatehouse-bench-{}",
-            crate::secret::random_base64(8)
+            gatehouse::secret::random_base64(8)
         ));
-        let prepared = crate::server::prepare(&data_dir).map_err(setup)?;
+        let prepared = gatehouse::server::prepare(&data_dir).map_err(setup)?;
         // The server takes the data directory's lock; the bench keeps only
         // its database handle.
         drop(prepared.lock);
@@ -128,10 +128,10 @@ impl Target {
         )
         .map_err(setup)?;
         let (client, secret) = store.create_client(spec, now).map_err(setup)?;
-        let password = crate::secret::random_base64(16);
+        let password = gatehouse::secret::random_base64(16);
         let username = Username::parse("bench").map_err(setup)?;
         store
-            .create_user(&username, &crate::secret::hash_password(&password), now)
+            .create_user(&username, &gatehouse::secret::hash_password(&password), now)
             .map_err(setup)?;
         let (http, grpc) = (free_port()?, free_port()?);
         let metrics = match metrics {
@@ -182,7 +182,7 @@ impl Target {
         let addr = free_port()?;
         let data_dir = std::env::temp_dir().join(format!(
             "gatehouse-floor-{}",
-            crate::secret::random_base64(8)
+            gatehouse::secret::random_base64(8)
         ));
         std::fs::create_dir_all(&data_dir).map_err(setup)?;
         let log = data_dir.join("floor.log");

@@ -27,6 +27,7 @@ mod purge;
 mod retries;
 mod schema;
 mod scopes;
+#[cfg(feature = "bench")]
 mod seed;
 mod users;
 mod writer;
