@@ -141,40 +141,50 @@ async fn form_endpoint<T: Send + 'static>(
 
 pub async fn token(
     State(app): State<AppState>,
-    address: ClientAddr,
+    ClientAddr(source): ClientAddr,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let work = |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
-        if store.maintenance()? {
+    let form = match read_form(&method, &headers, &uri, &body) {
+        Ok(form) => form,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let shared = &app.shared;
+    let now = shared.clock.now();
+    let presented = Presented {
+        authorization: form.authorization.as_deref(),
+        source,
+        tally: &shared.tally,
+    };
+    // No hop to the blocking pool: client authentication and the token's
+    // state are hot reads, and a rotation waits for its COMMIT as a task.
+    let issued = async {
+        if shared.store.maintenance()? {
             return Err(OAuthError::temporarily_unavailable());
         }
-        let tokens = oauth::token::token(store, now, &shared.config.lifetimes, presented, params)?;
-        if let Some(metrics) = &shared.metrics {
-            // Only the two grant types the server supports ever succeed.
-            let refresh = matches!(params.get("grant_type"), Ok(Some("refresh_token")));
-            metrics.token_issued(if refresh {
-                "refresh_token"
-            } else {
-                "authorization_code"
-            });
-            if tokens.repeated {
-                metrics.refresh_retried();
-            }
-        }
-        Ok(tokens)
+        let lifetimes = &shared.config.lifetimes;
+        oauth::token::token(&shared.store, now, lifetimes, &presented, &form.params).await
+    }
+    .await;
+    let tokens = match issued {
+        Ok(tokens) => tokens,
+        Err(error) => return oauth_error(&error),
     };
-    form_endpoint(
-        app,
-        address,
-        Run::Blocking,
-        (method, headers, uri, body),
-        work,
-        |tokens| json(&tokens),
-    )
-    .await
+    if let Some(metrics) = &shared.metrics {
+        // Only the two grant types the server supports ever succeed.
+        let refresh = matches!(form.params.get("grant_type"), Ok(Some("refresh_token")));
+        metrics.token_issued(if refresh {
+            "refresh_token"
+        } else {
+            "authorization_code"
+        });
+        if tokens.repeated {
+            metrics.refresh_retried();
+        }
+    }
+    json(&tokens)
 }
 
 pub async fn revoke(

@@ -204,7 +204,7 @@ impl Store {
     /// or a replay). Simultaneous first uses therefore still rotate once: the
     /// later ones, in the same batch or a later one, find the token rotated
     /// and its answer kept.
-    pub fn rotate_refresh<R: Send + 'static>(
+    pub async fn rotate_refresh<R: Send + 'static>(
         &self,
         refresh_token: &str,
         now: i64,
@@ -213,6 +213,7 @@ impl Store {
         let hash = TokenHash::of(refresh_token).0.to_vec();
         // The retry's key is derived from the token itself; it never leaves memory.
         let presented = refresh_token.to_owned();
+        // A hot read on the caller's thread (a worker thread for /token).
         let snapshot = self.read(|conn| stored_refresh(conn, &hash))?;
         let fast = match &snapshot {
             None => match decide(None) {
@@ -236,7 +237,7 @@ impl Store {
             },
             Some(_) => None,
         };
-        self.write_as("rotate", now, move |tx| {
+        self.write_async_as("rotate", now, move |tx| {
             if let Some(rotation) = fast {
                 if let Some(tokens) = rotation.apply(tx, &hash)? {
                     return Ok(Ok(tokens));
@@ -244,6 +245,7 @@ impl Store {
             }
             rotate_in_tx(tx, &hash, &presented, &decide)
         })
+        .await
     }
 
     /// A live access or refresh token by its plaintext; `None` if unknown,

@@ -323,6 +323,18 @@ impl Store {
         self.inner.writer.run(name, now, work)
     }
 
+    /// [`Store::write_as`] for async callers: the task waits for the COMMIT,
+    /// no thread is parked (the hot write, a refresh rotation, needs no hop to
+    /// the blocking pool).
+    pub(crate) async fn write_async_as<T: Send + 'static>(
+        &self,
+        name: &str,
+        now: i64,
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.inner.writer.run_async(name, now, work).await
+    }
+
     /// Runs `work` on a read-only connection (a consistent WAL snapshot per statement).
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let readers = &self.inner.readers;

@@ -101,7 +101,8 @@ impl Writer {
         }
     }
 
-    /// Queues `work` and waits until the COMMIT that made it durable.
+    /// Queues `work` and waits (blocking this thread) until the COMMIT that
+    /// made it durable.
     pub(super) fn run<T: Send + 'static>(
         &self,
         name: &str,
@@ -109,17 +110,45 @@ impl Writer {
         work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (answer, answered) = mpsc::sync_channel::<Result<T>>(1);
+        self.enqueue(name, now, work, answer)?;
+        answered
+            .recv()
+            .map_err(|_| StoreError::internal("a write job was lost"))?
+    }
+
+    /// [`Writer::run`] for async callers: the task waits, no thread is parked.
+    pub(super) async fn run_async<T: Send + 'static>(
+        &self,
+        name: &str,
+        now: i64,
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (answer, mut answered) = tokio::sync::mpsc::unbounded_channel::<Result<T>>();
+        self.enqueue(name, now, work, answer)?;
+        answered
+            .recv()
+            .await
+            .ok_or_else(|| StoreError::internal("a write job was lost"))?
+    }
+
+    fn enqueue<T: Send + 'static>(
+        &self,
+        name: &str,
+        now: i64,
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
+        answer: impl Reply<T>,
+    ) -> Result<()> {
         let fail_answer = answer.clone();
         let job: Job = Box::new(move |tx| {
             let result = work(tx);
             let succeeded = result.is_ok();
             let deliver: Deliver = Box::new(move |committed| {
-                let _ = answer.send(committed.and(result));
+                answer.reply(committed.and(result));
             });
             (succeeded, deliver)
         });
         let fail: Fail = Box::new(move |error| {
-            let _ = fail_answer.send(Err(error));
+            fail_answer.reply(Err(error));
         });
         let queued = Queued {
             name: name.to_owned(),
@@ -129,10 +158,25 @@ impl Writer {
         };
         self.queue
             .send(queued)
-            .map_err(|_| StoreError::internal("the writer thread has stopped"))?;
-        answered
-            .recv()
-            .map_err(|_| StoreError::internal("a write job was lost"))?
+            .map_err(|_| StoreError::internal("the writer thread has stopped"))
+    }
+}
+
+/// Where a job's outcome goes: a blocked thread or a waiting task.
+trait Reply<T>: Clone + Send + 'static {
+    fn reply(&self, outcome: Result<T>);
+}
+
+impl<T: Send + 'static> Reply<T> for mpsc::SyncSender<Result<T>> {
+    fn reply(&self, outcome: Result<T>) {
+        // The caller may have gone; nobody is left to answer.
+        let _ = self.send(outcome);
+    }
+}
+
+impl<T: Send + 'static> Reply<T> for tokio::sync::mpsc::UnboundedSender<Result<T>> {
+    fn reply(&self, outcome: Result<T>) {
+        let _ = self.send(outcome);
     }
 }
 
