@@ -28,9 +28,10 @@
 //! - Only `admin`, `cli` and the console touch generated proto types.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes,
 //!   and a retry window's answer sealed under a key only the rotated token derives.
-//! - The async runtime never waits on the writer or a slow query: writes and admin
-//!   reads run on the blocking pool. Only the hot reads (a token or client by its
-//!   key: /introspect, the bearer check) run inline on a worker thread, on the
+//! - The async runtime never blocks on the writer or a slow query: admin reads and
+//!   most writes run on the blocking pool, and a refresh rotation awaits its
+//!   COMMIT as a task. Only the hot reads (a token or client by its key: /token,
+//!   /introspect, the bearer check) run inline on a worker thread, on the
 //!   read-only connections, where an indexed lookup costs less than the hop.
 //! - One server per data directory (an flock on `gatehouse.lock`); a restore
 //!   takes the same lock, so it never runs under a live server.
