@@ -23,7 +23,6 @@
 //! - [`server`]: binds both planes and runs them until shutdown.
 //! - [`shutdown`]: the signals that start a shutdown, and the drain every
 //!   long-lived call (the event streams) ends on.
-//! - [`bench`]: `gatehouse bench`, the hot paths measured against a baseline route.
 //!
 //! # Invariants
 //! - Only `store` writes SQL. One writer thread owns the write connection; every
@@ -35,7 +34,11 @@
 //!   `owner`); every admin change's event names the acting identity.
 //! - No token, code or secret is stored or logged in plaintext: only SHA-256 hashes,
 //!   and a retry window's answer sealed under a key only the rotated token derives.
-//! - The async runtime never blocks on SQLite: store calls run on the blocking pool.
+//! - The async runtime never blocks on the writer or a slow query: admin reads and
+//!   most writes run on the blocking pool, and a refresh rotation awaits its
+//!   COMMIT as a task. Only the hot reads (a token or client by its key: /token,
+//!   /introspect, the bearer check) run inline on a worker thread, on the
+//!   read-only connections, where an indexed lookup costs less than the hop.
 //! - One server per data directory (an flock on `gatehouse.lock`); a restore
 //!   takes the same lock, so it never runs under a live server.
 //! - Metrics labels come from closed sets; no log line carries a token, code,
@@ -44,7 +47,6 @@
 //!   exits within `--shutdown-grace-secs` whatever its clients do.
 
 pub mod admin;
-pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,5 +1,8 @@
 //! The `gatehouse` binary: `serve`, or a command against a running server or its data dir.
 
+#[cfg(feature = "bench")]
+mod bench;
+
 use clap::Parser;
 use gatehouse::cli::{self, Cli, Command};
 use gatehouse::config::Config;
@@ -15,9 +18,8 @@ async fn main() -> ExitCode {
             .await
             .map_err(Into::into),
         Command::Serve(args) => serve(Config::from_args(global, args).map_err(Into::into)).await,
-        Command::Bench(args) => gatehouse::bench::run(args.clone(), json)
-            .await
-            .map_err(Into::into),
+        #[cfg(feature = "bench")]
+        Command::Bench(args) => bench::run(args.clone(), json).await.map_err(Into::into),
         Command::Backup(args) => gatehouse::ops::backup(global, args, json).map_err(Into::into),
         Command::Restore(args) => gatehouse::ops::restore(global, args, json).map_err(Into::into),
         _ => cli::run(cli).await.map_err(Into::into),

@@ -363,6 +363,13 @@ impl Collector for Figures {
             None,
             writes.metric_type(),
         )?)?;
+        let busy = ConstCounter::new(stats.busy.as_secs_f64());
+        busy.encode(encoder.encode_descriptor(
+            "writer_busy",
+            "Time the writer thread spent on batches, from taking one to answering its last caller",
+            Some(&Unit::Seconds),
+            busy.metric_type(),
+        )?)?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Bench figures: latency percentiles, errors by status and code, ratios to
 //! the baseline, memory; printed as a table or one JSON document.
 
+use super::machine::{MachineInfo, ServerCost};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,6 +34,20 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// An answer read whole: success, or the status and the OAuth error code.
+    pub fn answer(status: u16, body: &[u8]) -> Outcome {
+        if (200..300).contains(&status) {
+            return Outcome::Ok;
+        }
+        let code = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|body| body["error"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Outcome::Status(status, code)
+    }
+}
+
 pub struct Sample {
     pub micros: u32,
     pub outcome: Outcome,
@@ -51,12 +66,18 @@ pub struct WorkloadResult {
     pub errors: BTreeMap<String, usize>,
     /// requests/s divided by the baseline run just before it.
     pub ratio_to_baseline: Option<f64>,
-    /// Group commit at work: writes carried per COMMIT (in-process runs).
-    pub writes_per_commit: Option<f64>,
+    /// What the run cost the server, its writer and the machine.
+    #[serde(flatten)]
+    pub cost: ServerCost,
 }
 
 impl WorkloadResult {
-    pub fn new(workload: &'static str, samples: Vec<Sample>, elapsed: Duration) -> Self {
+    pub fn new(
+        workload: &'static str,
+        samples: Vec<Sample>,
+        elapsed: Duration,
+        cost: ServerCost,
+    ) -> Self {
         let mut micros: Vec<u32> = samples.iter().map(|s| s.micros).collect();
         micros.sort_unstable();
         let percentile = |p: f64| -> f64 {
@@ -91,7 +112,7 @@ impl WorkloadResult {
             max_ms: percentile(1.0),
             errors,
             ratio_to_baseline: None,
-            writes_per_commit: None,
+            cost,
         }
     }
 
@@ -118,6 +139,7 @@ pub struct ScaleResult {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    pub machine: MachineInfo,
     pub concurrency: usize,
     pub baselines: Vec<WorkloadResult>,
     pub workloads: Vec<WorkloadResult>,
@@ -168,24 +190,26 @@ pub struct FloodMemory {
 
 /// Samples resident memory every 50 ms while a workload runs.
 pub struct MemorySampler {
+    pid: u32,
     before_kib: u64,
     peak: Arc<std::sync::atomic::AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl MemorySampler {
-    pub fn start() -> Self {
-        let before_kib = resident_kib().unwrap_or(0);
+    pub fn start(pid: u32) -> Self {
+        let before_kib = resident_kib(pid).unwrap_or(0);
         let peak = Arc::new(std::sync::atomic::AtomicU64::new(before_kib));
         let sampled = peak.clone();
         let task = tokio::spawn(async move {
             let mut interval = tokio::time::interval(Duration::from_millis(50));
             loop {
                 interval.tick().await;
-                sampled.fetch_max(resident_kib().unwrap_or(0), Ordering::Relaxed);
+                sampled.fetch_max(resident_kib(pid).unwrap_or(0), Ordering::Relaxed);
             }
         });
         MemorySampler {
+            pid,
             before_kib,
             peak,
             task,
@@ -194,7 +218,7 @@ impl MemorySampler {
 
     pub async fn finish(self) -> FloodMemory {
         self.task.abort();
-        let after_kib = resident_kib().unwrap_or(0);
+        let after_kib = resident_kib(self.pid).unwrap_or(0);
         FloodMemory {
             before_kib: self.before_kib,
             peak_kib: self.peak.load(Ordering::Relaxed).max(after_kib),
@@ -204,8 +228,9 @@ impl MemorySampler {
 }
 
 impl Report {
-    pub fn new(concurrency: usize) -> Self {
+    pub fn new(concurrency: usize, machine: MachineInfo) -> Self {
         Report {
+            machine,
             concurrency,
             baselines: Vec::new(),
             workloads: Vec::new(),
@@ -231,39 +256,66 @@ impl Report {
             println!("{}", serde_json::to_string_pretty(self).unwrap_or_default());
             return;
         }
-        println!("gatehouse bench — concurrency {}", self.concurrency);
         println!(
-            "{:<14} {:>9} {:>11} {:>8} {:>8} {:>8} {:>9}  errors",
-            "workload", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "vs base"
+            "gatehouse bench — concurrency {}; {} cores, Linux {}, {}",
+            self.concurrency, self.machine.cores, self.machine.kernel, self.machine.cpu
         );
+        println!(
+            "{:<15} {:>9} {:>9} {:>7} {:>7} {:>7} {:>6} {:>7} {:>8} {:>7} {:>6}  errors",
+            "workload",
+            "requests",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "vs base",
+            "srv CPU",
+            "µs/req",
+            "machine",
+            "load"
+        );
+        let percent = |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.0}%"));
         for (baseline, result) in self.baselines.iter().zip(&self.workloads) {
             for (row, ratio) in [
                 (baseline, String::new()),
-                (
-                    result,
-                    format!("{:.0}%", result.ratio_to_baseline.unwrap_or(0.0) * 100.0),
-                ),
+                (result, percent(result.ratio_to_baseline.map(|r| r * 100.0))),
             ] {
-                let mut errors = if row.errors.is_empty() {
+                let errors = if row.errors.is_empty() {
                     "none".to_owned()
                 } else {
                     format!("{:?}", row.errors)
                 };
-                if let Some(per_commit) = row.writes_per_commit {
-                    errors.push_str(&format!("  ({per_commit:.1} writes per commit)"));
-                }
+                let cost = &row.cost;
                 println!(
-                    "{:<14} {:>9} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>9}  {errors}",
+                    "{:<15} {:>9} {:>9.0} {:>7.2} {:>7.2} {:>7.2} {:>6} {:>7} {:>8} {:>7} {:>6}  {errors}",
                     row.workload,
                     row.requests,
                     row.requests_per_sec,
                     row.p50_ms,
                     row.p99_ms,
                     row.max_ms,
-                    ratio
+                    ratio,
+                    percent(cost.server_cpu_percent),
+                    cost.server_cpu_us_per_request.map_or("-".to_owned(), |v| format!("{v:.1}")),
+                    percent(cost.machine_busy_percent),
+                    cost.load_average.map_or("-".to_owned(), |v| format!("{v:.2}")),
                 );
+                if let Some(per_commit) = cost.writes_per_commit {
+                    let micros =
+                        |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.1} µs"));
+                    println!(
+                        "{:<15} {per_commit:.1} writes per COMMIT; writer busy {} and on CPU {} per write; COMMIT (fsync) {:.2} ms",
+                        "  writer",
+                        micros(cost.writer_busy_us_per_write),
+                        micros(cost.writer_cpu_us_per_write),
+                        cost.commit_ms.unwrap_or(0.0),
+                    );
+                }
             }
         }
+        println!(
+            "(srv CPU: the server process, % of one core; machine: all cores busy, every process; load: 1-minute load average; load generator CPU in --json)"
+        );
         for cost in &self.metrics_cost {
             println!(
                 "metrics        {:<14} {:>9.0} req/s off, {:>9.0} on ({:+.1} %); p99 {:.2} → {:.2} ms",
@@ -296,13 +348,13 @@ impl Report {
                 .unwrap_or("unknown".into())
         };
         println!(
-            "memory         resident idle {}, peak {}",
+            "memory         server resident idle {}, peak {}",
             kib(self.rss_idle_kib),
             kib(self.rss_peak_kib)
         );
         if let Some(flood) = self.flood_memory {
             println!(
-                "flood memory   resident before {}, peak {}, after {} (server and load generator in one process)",
+                "flood memory   server resident before {}, peak {}, after {}",
                 kib(Some(flood.before_kib)),
                 kib(Some(flood.peak_kib)),
                 kib(Some(flood.after_kib))
@@ -324,18 +376,18 @@ pub async fn progress(name: &'static str, done: Arc<AtomicUsize>, deadline: Inst
     }
 }
 
-fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Resident memory now, in KiB (Linux).
-pub fn resident_kib() -> Option<u64> {
-    status_kib("VmRSS:")
+/// The server's resident memory now, in KiB (Linux).
+pub fn resident_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
 }
 
-/// Peak resident memory, in KiB (Linux).
-pub fn peak_resident_kib() -> Option<u64> {
-    status_kib("VmHWM:")
+/// The server's peak resident memory, in KiB (Linux).
+pub fn peak_resident_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
 }

@@ -3,6 +3,7 @@
 //! document with `--json`, a one-line error and a non-zero exit on failure.
 
 mod accounts;
+pub mod bench;
 mod clients;
 mod connect;
 mod events;
@@ -69,7 +70,7 @@ pub enum Command {
     /// Maintenance mode: /authorize and /token answer temporarily_unavailable.
     Maintenance { state: OnOff },
     /// Measure refresh, introspection, bearer checks and the full flow against a baseline route.
-    Bench(crate::bench::BenchArgs),
+    Bench(bench::BenchArgs),
     /// Copy the database, consistently, while the server serves (no admin token needed:
     /// it reads the database file in --data-dir).
     Backup(crate::ops::BackupArgs),

@@ -43,11 +43,23 @@ const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// run at once, so a login flood queues instead of exhausting memory.
 const CONCURRENT_PASSWORD_CHECKS: usize = 4;
 
-/// What every handler sees.
+/// What every handler sees: one reference-counted pointer, so the state
+/// every extractor and layer clones per request costs one atomic increment.
 #[derive(Clone)]
 pub struct AppState {
+    inner: Arc<AppInner>,
+}
+
+pub struct AppInner {
     pub shared: Shared,
-    password_checks: Arc<tokio::sync::Semaphore>,
+    password_checks: tokio::sync::Semaphore,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.inner
+    }
 }
 
 /// In-memory state of the public plane, each part bounded (see its module).
@@ -107,8 +119,10 @@ impl AppState {
 /// The public router.
 pub fn router(shared: Shared) -> Router {
     let app = AppState {
-        shared,
-        password_checks: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
+        inner: Arc::new(AppInner {
+            shared,
+            password_checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS),
+        }),
     };
     let api =
         Router::new()

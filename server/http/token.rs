@@ -80,11 +80,22 @@ fn read_form(
     })
 }
 
-/// Runs one form endpoint: the common checks, then `work` off the runtime, then
-/// `respond` on success or the OAuth error.
+/// Where an endpoint's store work runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Reads only (indexed lookups in SQLite's page cache): on this worker
+    /// thread, which costs less than the hop to the blocking pool and back.
+    Inline,
+    /// It may wait for the writer's COMMIT: on the blocking pool.
+    Blocking,
+}
+
+/// Runs one form endpoint: the common checks, then `work` (inline or off the
+/// runtime), then `respond` on success or the OAuth error.
 async fn form_endpoint<T: Send + 'static>(
     app: AppState,
     ClientAddr(source): ClientAddr,
+    run: Run,
     request: (Method, HeaderMap, Uri, Bytes),
     work: impl FnOnce(&Store, i64, &Shared, &Presented, &Params) -> Result<T, OAuthError>
         + Send
@@ -97,18 +108,32 @@ async fn form_endpoint<T: Send + 'static>(
         Err(rejection) => return rejection.into_response(),
     };
     let now = app.shared.clock.now();
-    let shared = app.shared.clone();
+    if run == Run::Inline {
+        let shared = &app.shared;
+        let presented = Presented {
+            authorization: form.authorization.as_deref(),
+            source,
+            tally: &shared.tally,
+            secret_uses: &shared.secret_uses,
+        };
+        return match work(&shared.store, now, shared, &presented, &form.params) {
+            Ok(value) => respond(value),
+            Err(error) => oauth_error(&error),
+        };
+    }
+    let shared = app.clone();
     let outcome = app
         .shared
         .store
         .call(move |store| {
+            let shared = &shared.shared;
             let presented = Presented {
                 authorization: form.authorization.as_deref(),
                 source,
                 tally: &shared.tally,
                 secret_uses: &shared.secret_uses,
             };
-            Ok(work(store, now, &shared, &presented, &form.params))
+            Ok(work(store, now, shared, &presented, &form.params))
         })
         .await;
     match outcome.map_err(OAuthError::from).and_then(|result| result) {
@@ -119,38 +144,52 @@ async fn form_endpoint<T: Send + 'static>(
 
 pub async fn token(
     State(app): State<AppState>,
-    address: ClientAddr,
+    ClientAddr(source): ClientAddr,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let work = |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
-        if store.maintenance()? {
+    let form = match read_form(&method, &headers, &uri, &body) {
+        Ok(form) => form,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let shared = &app.shared;
+    let now = shared.clock.now();
+    let presented = Presented {
+        authorization: form.authorization.as_deref(),
+        source,
+        tally: &shared.tally,
+        secret_uses: &shared.secret_uses,
+    };
+    // No hop to the blocking pool: client authentication and the token's
+    // state are hot reads, and a rotation waits for its COMMIT as a task.
+    let issued = async {
+        if shared.store.maintenance()? {
             return Err(OAuthError::temporarily_unavailable());
         }
-        let tokens = oauth::token::token(store, now, &shared.config.lifetimes, presented, params)?;
-        if let Some(metrics) = &shared.metrics {
-            // Only a grant type the server supports ever succeeds.
-            let refresh = matches!(params.get("grant_type"), Ok(Some(name)) if name == GrantType::RefreshToken.as_str());
-            metrics.token_issued(
-                if refresh {
-                    GrantType::RefreshToken
-                } else {
-                    GrantType::AuthorizationCode
-                }
-                .as_str(),
-            );
-            if tokens.repeated {
-                metrics.refresh_retried();
-            }
-        }
-        Ok(tokens)
+        let lifetimes = &shared.config.lifetimes;
+        oauth::token::token(&shared.store, now, lifetimes, &presented, &form.params).await
+    }
+    .await;
+    let tokens = match issued {
+        Ok(tokens) => tokens,
+        Err(error) => return oauth_error(&error),
     };
-    form_endpoint(app, address, (method, headers, uri, body), work, |tokens| {
-        json(&tokens)
-    })
-    .await
+    if let Some(metrics) = &shared.metrics {
+        // Only a grant type the server supports ever succeeds.
+        let refresh = matches!(form.params.get("grant_type"), Ok(Some(name)) if name == GrantType::RefreshToken.as_str());
+        let grant = if refresh {
+            GrantType::RefreshToken
+        } else {
+            GrantType::AuthorizationCode
+        };
+        metrics.token_issued(grant.as_str());
+        if tokens.repeated {
+            metrics.refresh_retried();
+        }
+    }
+    json(&tokens)
 }
 
 pub async fn revoke(
@@ -172,7 +211,15 @@ pub async fn revoke(
         );
         response
     };
-    form_endpoint(app, address, (method, headers, uri, body), work, respond).await
+    form_endpoint(
+        app,
+        address,
+        Run::Blocking,
+        (method, headers, uri, body),
+        work,
+        respond,
+    )
+    .await
 }
 
 pub async fn introspect(
@@ -186,8 +233,13 @@ pub async fn introspect(
     let work = |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
         oauth::token::introspect(store, now, &shared.config.issuer, presented, params)
     };
-    form_endpoint(app, address, (method, headers, uri, body), work, |answer| {
-        json(&answer)
-    })
+    form_endpoint(
+        app,
+        address,
+        Run::Inline,
+        (method, headers, uri, body),
+        work,
+        |answer| json(&answer),
+    )
     .await
 }

@@ -8,7 +8,7 @@ use super::params::Params;
 use crate::model::{Client, GrantType, Lifetimes, ScopeSet};
 use crate::secret::{constant_time_eq, pkce_s256};
 use crate::store::{
-    CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, Store, TokenRevocation,
+    CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, Store, StoredCode, TokenRevocation,
 };
 
 /// A successful token response (RFC 6749 §5.1).
@@ -55,12 +55,14 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, OAuthError> {
     param(params, name)?.ok_or_else(|| OAuthError::invalid_request(format!("{name} required")))
 }
 
-/// POST /token: authenticate the client, then run the requested grant.
-pub fn token(
+/// POST /token: authenticate the client, then run the requested grant. The
+/// reads run on the caller's thread (an async worker); a code exchange runs on
+/// the blocking pool, and a rotation waits for its COMMIT as a task.
+pub async fn token(
     store: &Store,
     now: i64,
     lifetimes: &Lifetimes,
-    presented: &Presented,
+    presented: &Presented<'_>,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     for name in [
@@ -76,9 +78,9 @@ pub fn token(
     let client = authenticate(store, now, presented, params, Accept::AnyClient)?;
     match param(params, "grant_type")? {
         None => Err(OAuthError::invalid_request("grant_type required")),
-        Some("authorization_code") => exchange_code(store, now, lifetimes, &client, params),
+        Some("authorization_code") => exchange_code(store, now, lifetimes, &client, params).await,
         Some("refresh_token") => {
-            let issued = refresh(store, now, lifetimes, &client, params)?;
+            let issued = refresh(store, now, lifetimes, &client, params).await?;
             if issued.repeat {
                 presented
                     .tally
@@ -100,7 +102,7 @@ pub fn token(
     }
 }
 
-fn exchange_code(
+async fn exchange_code(
     store: &Store,
     now: i64,
     lifetimes: &Lifetimes,
@@ -131,7 +133,8 @@ fn exchange_code(
         .allows(GrantType::RefreshToken)
         .then_some(now + lifetimes.refresh_idle);
     let access_expires_at = now + lifetimes.access;
-    let issued = store.redeem_code(code, now, move |stored| {
+    let code = code.to_owned();
+    let decide = move |stored: Option<&StoredCode>| {
         let Some(stored) = stored else {
             return Refuse("authorization code is invalid");
         };
@@ -166,7 +169,10 @@ fn exchange_code(
             access_expires_at,
             refresh_expires_at,
         })
-    })?;
+    };
+    let issued = store
+        .call(move |store| store.redeem_code(&code, now, decide))
+        .await?;
     issued
         .map(|tokens| response(tokens, now))
         .map_err(OAuthError::invalid_grant)
@@ -175,7 +181,7 @@ fn exchange_code(
 /// A refresh: rotate, or for a client with a retry window answer a retry of a
 /// rotation whose answer was lost with that same answer; any other reuse of a
 /// rotated token is a replay that revokes the family.
-fn refresh(
+async fn refresh(
     store: &Store,
     now: i64,
     lifetimes: &Lifetimes,
@@ -200,55 +206,59 @@ fn refresh(
     let client_id = client.id.clone();
     let lifetimes = *lifetimes;
     let window = client.refresh_retry_window;
-    store.rotate_refresh(refresh_token, now, move |stored| {
-        let Some(stored) = stored else {
-            return Refuse(OAuthError::invalid_grant("refresh token is invalid"));
-        };
-        // Only a request that could have redeemed the token may revoke its
-        // family (no denial of service): another client is refused, and never
-        // gets a retry's answer either.
-        if stored.client_id != client_id {
-            return Refuse(OAuthError::invalid_grant(
-                "refresh token was issued to another client",
-            ));
-        }
-        if stored.family_revoked || stored.client_disabled || stored.user_disabled {
-            return Refuse(OAuthError::invalid_grant("refresh token was revoked"));
-        }
-        let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
-        let scope = match &requested {
-            Some(requested) if !requested.is_subset_of(&granted) => None,
-            Some(requested) => Some(requested.to_string()),
-            None => Some(stored.family_scope.clone()),
-        };
-        if stored.rotated {
-            // Only the exact retry of the newest rotation within the window is
-            // answered again; `retry` is gone once the window ended or the
-            // successor was used. Anything else is a replay.
-            return match &stored.retry {
-                Some(retry) if scope.as_ref() == Some(&retry.scope) && now < retry.until => Repeat,
-                _ => RevokeReplay(OAuthError::invalid_grant(
-                    "refresh token was already used; the grant is revoked",
-                )),
+    store
+        .rotate_refresh(refresh_token, now, move |stored| {
+            let Some(stored) = stored else {
+                return Refuse(OAuthError::invalid_grant("refresh token is invalid"));
             };
-        }
-        if now >= stored.expires_at {
-            return Refuse(OAuthError::invalid_grant("refresh token expired"));
-        }
-        let Some(scope) = scope else {
-            return Refuse(OAuthError::invalid_scope(
-                "scope may only narrow the original grant",
-            ));
-        };
-        Rotate {
-            issue: IssueSpec {
-                access_scope: scope,
-                access_expires_at: now + lifetimes.access,
-                refresh_expires_at: Some(now + lifetimes.refresh_idle),
-            },
-            retry_until: (!window.is_strict()).then_some(now + window.secs()),
-        }
-    })?
+            // Only a request that could have redeemed the token may revoke its
+            // family (no denial of service): another client is refused, and never
+            // gets a retry's answer either.
+            if stored.client_id != client_id {
+                return Refuse(OAuthError::invalid_grant(
+                    "refresh token was issued to another client",
+                ));
+            }
+            if stored.family_revoked || stored.client_disabled || stored.user_disabled {
+                return Refuse(OAuthError::invalid_grant("refresh token was revoked"));
+            }
+            let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
+            let scope = match &requested {
+                Some(requested) if !requested.is_subset_of(&granted) => None,
+                Some(requested) => Some(requested.to_string()),
+                None => Some(stored.family_scope.clone()),
+            };
+            if stored.rotated {
+                // Only the exact retry of the newest rotation within the window is
+                // answered again; `retry` is gone once the window ended or the
+                // successor was used. Anything else is a replay.
+                return match &stored.retry {
+                    Some(retry) if scope.as_ref() == Some(&retry.scope) && now < retry.until => {
+                        Repeat
+                    }
+                    _ => RevokeReplay(OAuthError::invalid_grant(
+                        "refresh token was already used; the grant is revoked",
+                    )),
+                };
+            }
+            if now >= stored.expires_at {
+                return Refuse(OAuthError::invalid_grant("refresh token expired"));
+            }
+            let Some(scope) = scope else {
+                return Refuse(OAuthError::invalid_scope(
+                    "scope may only narrow the original grant",
+                ));
+            };
+            Rotate {
+                issue: IssueSpec {
+                    access_scope: scope,
+                    access_expires_at: now + lifetimes.access,
+                    refresh_expires_at: Some(now + lifetimes.refresh_idle),
+                },
+                retry_until: (!window.is_strict()).then_some(now + window.secs()),
+            }
+        })
+        .await?
 }
 
 fn response(tokens: IssuedTokens, now: i64) -> TokenResponse {

@@ -54,20 +54,19 @@ pub(super) fn find(tx: &Tx, family_seq: i64, hash: &[u8]) -> Result<Option<Store
         .optional()?)
 }
 
-/// Keeps `pair`, the answer to rotating the token `presented` (hash `hash`),
-/// sealed until `until`, in place of the family's older kept answer.
-pub(super) fn keep(
+/// Keeps an answer already sealed (outside the write lock) for the token
+/// whose hash is `hash`, until `until`, in place of the family's older one.
+pub(super) fn keep_sealed(
     tx: &Tx,
     hash: &[u8],
     family_seq: i64,
-    presented: &str,
-    pair: &RetryPair,
+    scope: &str,
     until: i64,
+    sealed: &SealedPair,
 ) -> Result<()> {
-    let sealed = sealed::seal(presented, hash, pair);
     tx.exec(
         "INSERT OR REPLACE INTO refresh_retries (hash, family_seq, scope, until, nonce, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![hash, family_seq, pair.scope, until, sealed.nonce, sealed.ciphertext],
+        params![hash, family_seq, scope, until, sealed.nonce, sealed.ciphertext],
     )?;
     Ok(())
 }

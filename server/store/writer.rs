@@ -12,7 +12,7 @@ use crate::metrics::StoreMetrics;
 use crate::model::{Event, EventKind, RevokeReason};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -52,17 +52,20 @@ struct Reporting {
     metrics: StoreMetrics,
 }
 
-/// How many jobs ran and how many COMMITs carried them.
+/// How many jobs ran, how many COMMITs carried them, and how long the thread
+/// was busy with them (from taking a batch to answering its last caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteStats {
     pub jobs: usize,
     pub commits: usize,
+    pub busy: std::time::Duration,
 }
 
 #[derive(Default)]
 struct Counters {
     jobs: AtomicUsize,
     commits: AtomicUsize,
+    busy_nanos: AtomicU64,
 }
 
 /// The handle callers use; the thread stops when the last handle is dropped.
@@ -94,10 +97,12 @@ impl Writer {
         WriteStats {
             jobs: self.counters.jobs.load(Ordering::Relaxed),
             commits: self.counters.commits.load(Ordering::Relaxed),
+            busy: std::time::Duration::from_nanos(self.counters.busy_nanos.load(Ordering::Relaxed)),
         }
     }
 
-    /// Queues `work` and waits until the COMMIT that made it durable.
+    /// Queues `work` and waits (blocking this thread) until the COMMIT that
+    /// made it durable.
     pub(super) fn run<T: Send + 'static>(
         &self,
         name: &str,
@@ -105,17 +110,45 @@ impl Writer {
         work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (answer, answered) = mpsc::sync_channel::<Result<T>>(1);
+        self.enqueue(name, now, work, answer)?;
+        answered
+            .recv()
+            .map_err(|_| StoreError::internal("a write job was lost"))?
+    }
+
+    /// [`Writer::run`] for async callers: the task waits, no thread is parked.
+    pub(super) async fn run_async<T: Send + 'static>(
+        &self,
+        name: &str,
+        now: i64,
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (answer, mut answered) = tokio::sync::mpsc::unbounded_channel::<Result<T>>();
+        self.enqueue(name, now, work, answer)?;
+        answered
+            .recv()
+            .await
+            .ok_or_else(|| StoreError::internal("a write job was lost"))?
+    }
+
+    fn enqueue<T: Send + 'static>(
+        &self,
+        name: &str,
+        now: i64,
+        work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
+        answer: impl Reply<T>,
+    ) -> Result<()> {
         let fail_answer = answer.clone();
         let job: Job = Box::new(move |tx| {
             let result = work(tx);
             let succeeded = result.is_ok();
             let deliver: Deliver = Box::new(move |committed| {
-                let _ = answer.send(committed.and(result));
+                answer.reply(committed.and(result));
             });
             (succeeded, deliver)
         });
         let fail: Fail = Box::new(move |error| {
-            let _ = fail_answer.send(Err(error));
+            fail_answer.reply(Err(error));
         });
         let queued = Queued {
             name: name.to_owned(),
@@ -125,10 +158,25 @@ impl Writer {
         };
         self.queue
             .send(queued)
-            .map_err(|_| StoreError::internal("the writer thread has stopped"))?;
-        answered
-            .recv()
-            .map_err(|_| StoreError::internal("a write job was lost"))?
+            .map_err(|_| StoreError::internal("the writer thread has stopped"))
+    }
+}
+
+/// Where a job's outcome goes: a blocked thread or a waiting task.
+trait Reply<T>: Clone + Send + 'static {
+    fn reply(&self, outcome: Result<T>);
+}
+
+impl<T: Send + 'static> Reply<T> for mpsc::SyncSender<Result<T>> {
+    fn reply(&self, outcome: Result<T>) {
+        // The caller may have gone; nobody is left to answer.
+        let _ = self.send(outcome);
+    }
+}
+
+impl<T: Send + 'static> Reply<T> for tokio::sync::mpsc::UnboundedSender<Result<T>> {
+    fn reply(&self, outcome: Result<T>) {
+        let _ = self.send(outcome);
     }
 }
 
@@ -140,6 +188,7 @@ fn write_loop(
     reporting: &Reporting,
 ) {
     while let Ok(first) = jobs.recv() {
+        let busy = std::time::Instant::now();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -148,6 +197,11 @@ fn write_loop(
             }
         }
         run_batch(&conn, batch, fail_points, events, reporting);
+        let busy = u64::try_from(busy.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        reporting
+            .counters
+            .busy_nanos
+            .fetch_add(busy, Ordering::Relaxed);
     }
 }
 
@@ -162,7 +216,7 @@ fn run_batch(
     let counters = &reporting.counters;
     let jobs = batch.len();
     counters.jobs.fetch_add(jobs, Ordering::Relaxed);
-    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(error) = execute(conn, "BEGIN IMMEDIATE") {
         // Busy: another process holds the lock. Nothing ran; nothing changed.
         let error = StoreError::from(error);
         for queued in batch {
@@ -175,7 +229,7 @@ fn run_batch(
         .filter_map(|queued| run_job(conn, queued, fail_points))
         .collect();
     let committing = std::time::Instant::now();
-    let committed = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    let committed = execute(conn, "COMMIT").map_err(StoreError::from);
     if committed.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     } else {

@@ -58,6 +58,20 @@ async fn a_short_bench_run_reports_every_workload_without_errors() {
             >= 1.0,
         "refresh writes are counted"
     );
+    // The server runs as a child process: its own CPU, and the writer's figures.
+    for workload in report["workloads"].as_array().unwrap() {
+        assert!(
+            workload["server_cpu_us_per_request"].as_f64().unwrap() > 0.0,
+            "{workload}"
+        );
+    }
+    let refresh = &report["workloads"][2];
+    assert!(
+        refresh["writer_busy_us_per_write"].as_f64().unwrap() > 0.0,
+        "{refresh}"
+    );
+    assert!(refresh["commit_ms"].as_f64().unwrap() > 0.0, "{refresh}");
+    assert!(report["machine"]["cores"].as_u64().unwrap() >= 1);
     assert_eq!(report["revoke"]["families"], 200);
     assert_eq!(report["scale"]["families"], 300);
     assert!(report["rss_peak_kib"].as_u64().unwrap() > 0);

@@ -15,6 +15,10 @@ mod authorize;
 mod backup_restore;
 /// gatehouse bench, end to end.
 mod bench;
+/// The bench's cookie-keeping browser (a module of the gatehouse binary), for the tests' browser.
+#[path = "../../server/bench/browser.rs"]
+#[allow(dead_code)]
+mod bench_browser;
 /// The browser flow binds to who and what was checked (consent, client state).
 mod binding;
 /// Headless Chromium through login and consent.

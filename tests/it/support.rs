@@ -256,7 +256,7 @@ pub const PASSWORD: &str = "correct horse battery";
 /// A scripted browser over the bench's cookie-keeping one, panicking on
 /// transport errors.
 pub struct Browser {
-    inner: gatehouse::bench::browser::Browser,
+    inner: crate::bench_browser::Browser,
 }
 
 impl Browser {
@@ -267,7 +267,7 @@ impl Browser {
     /// A browser for the server at `base` (`http://host:port`).
     pub fn at(base: &str) -> Self {
         Browser {
-            inner: gatehouse::bench::browser::Browser::new(base),
+            inner: crate::bench_browser::Browser::new(base),
         }
     }
 
@@ -385,12 +385,11 @@ pub fn authorize_query<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, 
 
 /// The value of a hidden form field.
 pub fn hidden(page: &str, name: &str) -> String {
-    gatehouse::bench::browser::hidden(page, name)
-        .unwrap_or_else(|| panic!("no hidden {name} in {page}"))
+    crate::bench_browser::hidden(page, name).unwrap_or_else(|| panic!("no hidden {name} in {page}"))
 }
 
 pub fn location(response: &reqwest::Response) -> String {
-    gatehouse::bench::browser::location(response).expect("Location header")
+    crate::bench_browser::location(response).expect("Location header")
 }
 
 /// Query parameters of a URL (decoded).
