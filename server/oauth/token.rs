@@ -222,11 +222,10 @@ async fn refresh(
             if stored.family_revoked || stored.client_disabled || stored.user_disabled {
                 return Refuse(OAuthError::invalid_grant("refresh token was revoked"));
             }
-            let granted = ScopeSet::parse_oauth(&stored.family_scope).unwrap_or_default();
             let scope = match &requested {
-                Some(requested) if !requested.is_subset_of(&granted) => None,
+                Some(requested) if !requested.is_subset_of(&stored.family_scope) => None,
                 Some(requested) => Some(requested.to_string()),
-                None => Some(stored.family_scope.clone()),
+                None => Some(stored.family_scope.to_string()),
             };
             if stored.rotated {
                 // Only the exact retry of the newest rotation within the window is

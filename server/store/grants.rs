@@ -7,7 +7,7 @@
 
 use super::retries::{self, StoredRetry};
 use super::{families, Result, Store, StoreError, Tx};
-use crate::model::{Actor, EventKind, NewEvent, RevokeReason};
+use crate::model::{Actor, EventKind, NewEvent, RevokeReason, ScopeSet};
 use crate::sealed::{self, RetryPair, SealedPair};
 use crate::secret::{random_base64, Token, TokenHash, TokenKind};
 use rusqlite::{params, OptionalExtension};
@@ -63,7 +63,8 @@ pub struct IssuedTokens {
 #[derive(Debug, Clone)]
 pub struct StoredRefresh {
     pub client_id: String,
-    pub family_scope: String,
+    /// Parsed once, here: a row that does not parse is a storage error, never an empty grant.
+    pub family_scope: ScopeSet,
     pub expires_at: i64,
     pub rotated: bool,
     pub family_revoked: bool,
@@ -346,7 +347,15 @@ fn stored_refresh(conn: &rusqlite::Connection, hash: &[u8]) -> Result<Option<Ref
             Ok(RefreshState {
                 refresh: StoredRefresh {
                     client_id: row.get(0)?,
-                    family_scope: row.get(1)?,
+                    family_scope: ScopeSet::parse_oauth(&row.get::<_, String>(1)?).map_err(
+                        |invalid| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                1,
+                                rusqlite::types::Type::Text,
+                                Box::new(invalid),
+                            )
+                        },
+                    )?,
                     expires_at: row.get(2)?,
                     rotated: row.get(3)?,
                     family_revoked: row.get(4)?,
