@@ -99,7 +99,7 @@ fn event(id: i64, kind: &str, family_id: &str) -> proto::Event {
         family_id: family_id.into(),
         username: "alice".into(),
         detail: String::new(),
-        security: gatehouse::model::EventKind::is_security(kind),
+        security: gatehouse::model::EventKind::parse(kind).is_ok_and(|kind| kind.is_security()),
         ..Default::default()
     }
 }

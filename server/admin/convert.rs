@@ -2,8 +2,7 @@
 //! mapping from store errors to gRPC statuses.
 
 use crate::model::{
-    Client, Event, EventKind, Family, GrantType, Invalid, RevokeCount, Role, Scope, TokenRecord,
-    User,
+    Client, Event, Family, GrantType, Invalid, RevokeCount, Role, Scope, TokenRecord, User,
 };
 use crate::proto;
 use crate::store::StoreError;
@@ -135,10 +134,10 @@ impl From<TokenRecord> for proto::Token {
 impl From<Event> for proto::Event {
     fn from(event: Event) -> Self {
         proto::Event {
-            security: EventKind::is_security(&event.kind),
+            security: event.kind.is_security(),
             id: event.id,
             time: event.time,
-            kind: event.kind,
+            kind: event.kind.as_str().to_owned(),
             actor: event.actor,
             client_id: event.client_id,
             family_id: event.family_id,

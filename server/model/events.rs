@@ -91,126 +91,87 @@ impl FieldChange {
     }
 }
 
-/// Event kinds; security kinds are highlighted by the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    ClientCreated,
-    ClientUpdated,
-    ClientDisabled,
-    ClientEnabled,
-    ClientDeleted,
-    SecretRotated,
+/// One list of every kind and its name: the enum, [`EventKind::ALL`] and
+/// [`EventKind::as_str`] are generated from it, so a new kind cannot be left
+/// out of the filters or the parser that reads events back.
+macro_rules! event_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// Event kinds; security kinds are highlighted by the console.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl EventKind {
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    ClientCreated => "client_created",
+    ClientUpdated => "client_updated",
+    ClientDisabled => "client_disabled",
+    ClientEnabled => "client_enabled",
+    ClientDeleted => "client_deleted",
+    SecretRotated => "secret_rotated",
     /// An old secret reached the end of its overlap (recorded by the purge).
-    SecretExpired,
+    SecretExpired => "secret_expired",
     /// A secret ended by `revoke-secret`.
-    SecretRevoked,
+    SecretRevoked => "secret_revoked",
     /// A secret authenticated its client for the first time.
-    SecretFirstUsed,
-    ScopeAdded,
+    SecretFirstUsed => "secret_first_used",
+    ScopeAdded => "scope_added",
     /// An existing scope's description changed.
-    ScopeUpdated,
-    ScopeRemoved,
-    UserCreated,
-    UserUpdated,
-    UserDisabled,
-    UserEnabled,
-    FamilyRevoked,
-    RefreshReplay,
+    ScopeUpdated => "scope_updated",
+    ScopeRemoved => "scope_removed",
+    UserCreated => "user_created",
+    UserUpdated => "user_updated",
+    UserDisabled => "user_disabled",
+    UserEnabled => "user_enabled",
+    FamilyRevoked => "family_revoked",
+    RefreshReplay => "refresh_replay",
     /// A lost answer retried within the client's window: the same pair again.
-    RefreshRetried,
-    CodeReuse,
-    ClientAuthFailed,
-    LoginFailed,
-    AdminAuthFailed,
-    MaintenanceOn,
-    MaintenanceOff,
-    DatabaseRestored,
-    AdminTokenCreated,
-    AdminTokenRevoked,
+    RefreshRetried => "refresh_retried",
+    CodeReuse => "code_reuse",
+    ClientAuthFailed => "client_auth_failed",
+    LoginFailed => "login_failed",
+    AdminAuthFailed => "admin_auth_failed",
+    MaintenanceOn => "maintenance_on",
+    MaintenanceOff => "maintenance_off",
+    DatabaseRestored => "database_restored",
+    AdminTokenCreated => "admin_token_created",
+    AdminTokenRevoked => "admin_token_revoked",
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 25] = [
-        EventKind::ClientCreated,
-        EventKind::ClientUpdated,
-        EventKind::ClientDisabled,
-        EventKind::ClientEnabled,
-        EventKind::ClientDeleted,
-        EventKind::SecretRotated,
-        EventKind::ScopeAdded,
-        EventKind::ScopeUpdated,
-        EventKind::ScopeRemoved,
-        EventKind::UserCreated,
-        EventKind::UserUpdated,
-        EventKind::UserDisabled,
-        EventKind::UserEnabled,
-        EventKind::FamilyRevoked,
-        EventKind::RefreshReplay,
-        EventKind::RefreshRetried,
-        EventKind::CodeReuse,
-        EventKind::ClientAuthFailed,
-        EventKind::LoginFailed,
-        EventKind::AdminAuthFailed,
-        EventKind::MaintenanceOn,
-        EventKind::MaintenanceOff,
-        EventKind::DatabaseRestored,
-        EventKind::AdminTokenCreated,
-        EventKind::AdminTokenRevoked,
-    ];
-
-    /// A kind by its name (an event filter).
+    /// A kind by its name (an event filter, a stored row).
     pub fn parse(text: &str) -> Result<Self, super::Invalid> {
         EventKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|kind| kind.as_str() == text)
             .ok_or_else(|| super::Invalid::new("kind", format!("unknown event kind {text:?}")))
     }
 
-    pub fn as_str(self) -> &'static str {
-        use EventKind::*;
-        match self {
-            ClientCreated => "client_created",
-            ClientUpdated => "client_updated",
-            ClientDisabled => "client_disabled",
-            ClientEnabled => "client_enabled",
-            ClientDeleted => "client_deleted",
-            SecretRotated => "secret_rotated",
-            SecretExpired => "secret_expired",
-            SecretRevoked => "secret_revoked",
-            SecretFirstUsed => "secret_first_used",
-            ScopeAdded => "scope_added",
-            ScopeUpdated => "scope_updated",
-            ScopeRemoved => "scope_removed",
-            UserCreated => "user_created",
-            UserUpdated => "user_updated",
-            UserDisabled => "user_disabled",
-            UserEnabled => "user_enabled",
-            FamilyRevoked => "family_revoked",
-            RefreshReplay => "refresh_replay",
-            RefreshRetried => "refresh_retried",
-            CodeReuse => "code_reuse",
-            ClientAuthFailed => "client_auth_failed",
-            LoginFailed => "login_failed",
-            AdminAuthFailed => "admin_auth_failed",
-            MaintenanceOn => "maintenance_on",
-            MaintenanceOff => "maintenance_off",
-            DatabaseRestored => "database_restored",
-            AdminTokenCreated => "admin_token_created",
-            AdminTokenRevoked => "admin_token_revoked",
-        }
-    }
-
     /// Security events: what an incident responder watches for.
-    pub fn is_security(kind: &str) -> bool {
+    pub fn is_security(self) -> bool {
+        use EventKind::*;
         matches!(
-            kind,
-            "family_revoked"
-                | "refresh_replay"
-                | "code_reuse"
-                | "client_auth_failed"
-                | "login_failed"
-                | "admin_auth_failed"
-                | "database_restored"
+            self,
+            FamilyRevoked
+                | RefreshReplay
+                | CodeReuse
+                | ClientAuthFailed
+                | LoginFailed
+                | AdminAuthFailed
+                | DatabaseRestored
         )
     }
 }
@@ -284,7 +245,7 @@ impl NewEvent {
 pub struct Event {
     pub id: i64,
     pub time: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub client_id: String,
     pub family_id: String,
@@ -317,5 +278,19 @@ impl EventFilter {
             security_only: true,
             ..EventFilter::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_reads_back_from_its_name() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Ok(*kind));
+        }
+        assert!(EventKind::ALL.contains(&EventKind::SecretFirstUsed));
+        assert!(EventKind::parse("no_such_kind").is_err());
     }
 }

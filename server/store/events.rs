@@ -75,7 +75,8 @@ impl Store {
 }
 
 pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Event> {
-    let kind = event.kind.as_str();
+    let event_kind = event.kind;
+    let kind = event_kind.as_str();
     let mut statement = conn.prepare_cached(
         "INSERT INTO events (time, kind, actor, client_id, family_id, username, detail, security, count, source, rpc, changes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -83,7 +84,7 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
     let recorded = Event {
         id: 0,
         time: now,
-        kind: kind.to_owned(),
+        kind: event.kind,
         actor: event.actor.name().to_owned(),
         rpc: event.actor.rpc().to_owned(),
         client_id: event.client_id.unwrap_or_default(),
@@ -105,7 +106,7 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         recorded.family_id,
         recorded.username,
         recorded.detail,
-        EventKind::is_security(kind),
+        event_kind.is_security(),
         recorded.count,
         recorded.source,
         recorded.rpc,
@@ -121,7 +122,13 @@ fn from_row(row: &Row) -> rusqlite::Result<Event> {
     Ok(Event {
         id: row.get(0)?,
         time: row.get(1)?,
-        kind: row.get(2)?,
+        kind: EventKind::parse(&row.get::<_, String>(2)?).map_err(|invalid| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                Box::new(invalid),
+            )
+        })?,
         actor: row.get(3)?,
         client_id: row.get(4)?,
         family_id: row.get(5)?,

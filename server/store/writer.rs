@@ -256,10 +256,10 @@ fn count_committed(metrics: &StoreMetrics, events: &[Event], revoked: &[(RevokeR
         metrics.revoked(*reason, *families);
     }
     for event in events {
-        if event.kind == EventKind::RefreshReplay.as_str() {
-            metrics.refresh_replay();
-        } else if event.kind == EventKind::CodeReuse.as_str() {
-            metrics.code_reuse();
+        match event.kind {
+            EventKind::RefreshReplay => metrics.refresh_replay(),
+            EventKind::CodeReuse => metrics.code_reuse(),
+            _ => {}
         }
     }
 }

@@ -164,7 +164,7 @@ async fn a_backup_under_refresh_load_restores_with_every_grant_of_the_backup_rev
         .unwrap();
     let event = events
         .iter()
-        .find(|event| event.kind == "database_restored")
+        .find(|event| event.kind == gatehouse::model::EventKind::DatabaseRestored)
         .expect("a database_restored event");
     assert!(
         event.detail.contains("8 active families revoked"),

@@ -121,7 +121,7 @@ async fn operator_rotates_a_secret_with_an_overlap_from_the_console() {
         .unwrap();
     let rotated = events
         .iter()
-        .find(|event| event.kind == "secret_rotated")
+        .find(|event| event.kind == gatehouse::model::EventKind::SecretRotated)
         .expect("the rotation's event");
     assert!(
         rotated.detail.contains("stays valid for 7d"),

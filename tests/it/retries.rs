@@ -98,7 +98,7 @@ async fn retried_events(server: &TestServer, expected: i64) -> Vec<gatehouse::mo
             .unwrap();
         let rows: Vec<_> = events
             .into_iter()
-            .filter(|event| event.kind == "refresh_retried")
+            .filter(|event| event.kind == gatehouse::model::EventKind::RefreshRetried)
             .collect();
         let total: i64 = rows.iter().map(|event| event.count).sum();
         if total >= expected || std::time::Instant::now() > deadline {
@@ -152,7 +152,7 @@ async fn a_retry_within_the_window_gets_the_identical_pair_and_nothing_new() {
     for event in &events {
         assert_eq!((&event.client_id, &event.family_id), (&id, &family.id));
     }
-    assert!(!gatehouse::model::EventKind::is_security("refresh_retried"));
+    assert!(!gatehouse::model::EventKind::RefreshRetried.is_security());
     assert_eq!(await_events(&server, "refresh_replay", 0).await, 0);
 }
 

@@ -81,7 +81,7 @@ pub(crate) fn events_of(server: &TestServer, kind: &str) -> Vec<gatehouse::model
         .unwrap();
     events
         .into_iter()
-        .filter(|event| event.kind == kind)
+        .filter(|event| event.kind.as_str() == kind)
         .collect()
 }
 

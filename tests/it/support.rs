@@ -639,7 +639,10 @@ pub async fn await_events(server: &TestServer, kind: &str, expected: usize) -> u
             .store
             .list_events(1000, 0, &gatehouse::model::EventFilter::security())
             .unwrap();
-        let count = events.iter().filter(|event| event.kind == kind).count();
+        let count = events
+            .iter()
+            .filter(|event| event.kind.as_str() == kind)
+            .count();
         if count >= expected || std::time::Instant::now() > deadline {
             return count;
         }
@@ -662,7 +665,10 @@ pub async fn flushed_failures(
             .store
             .list_events(10_000, 0, &gatehouse::model::EventFilter::security())
             .unwrap();
-        let rows: Vec<_> = events.into_iter().filter(|e| e.kind == kind).collect();
+        let rows: Vec<_> = events
+            .into_iter()
+            .filter(|e| e.kind.as_str() == kind)
+            .collect();
         let total: i64 = rows.iter().map(|e| e.count).sum();
         if total >= expected || std::time::Instant::now() > deadline {
             return rows;

@@ -395,7 +395,9 @@ async fn invalid_grant_authorization_code_already_used_revokes_what_it_issued() 
         .store
         .list_events(20, 0, &gatehouse::model::EventFilter::security())
         .unwrap();
-    assert!(events.iter().any(|e| e.kind == "code_reuse"));
+    assert!(events
+        .iter()
+        .any(|e| e.kind == gatehouse::model::EventKind::CodeReuse));
     let family = newest_family(&server);
     assert_eq!(family.revoked.unwrap().reason, "code_reuse");
 }
