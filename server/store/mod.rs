@@ -26,6 +26,7 @@ mod families;
 mod grants;
 mod purge;
 mod retries;
+mod rotation;
 mod schema;
 mod scopes;
 mod secrets;
@@ -41,11 +42,12 @@ pub use consents::{CodeGrant, GrantParties};
 pub use fail_points::FailAction;
 use fail_points::FailPoints;
 pub use grants::{
-    AccessTokenInfo, CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, StoredCode,
-    StoredRefresh, TokenLookup, TokenRevocation,
+    AccessTokenInfo, CodeRedemption, IssueSpec, IssuedTokens, StoredCode, TokenLookup,
+    TokenRevocation,
 };
 pub use purge::Purged;
 pub use retries::StoredRetry;
+pub use rotation::{RefreshOutcome, StoredRefresh};
 pub use secrets::{SecretUse, StoredSecret};
 pub use users::UserCredentials;
 pub use writer::WriteStats;
