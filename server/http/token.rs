@@ -110,12 +110,7 @@ async fn form_endpoint<T: Send + 'static>(
     let now = app.shared.clock.now();
     if run == Run::Inline {
         let shared = &app.shared;
-        let presented = Presented {
-            authorization: form.authorization.as_deref(),
-            source,
-            tally: &shared.tally,
-            secret_uses: &shared.secret_uses,
-        };
+        let presented = presented(shared, form.authorization.as_deref(), source);
         return match work(&shared.store, now, shared, &presented, &form.params) {
             Ok(value) => respond(value),
             Err(error) => oauth_error(&error),
@@ -127,12 +122,7 @@ async fn form_endpoint<T: Send + 'static>(
         .store
         .call(move |store| {
             let shared = &shared.shared;
-            let presented = Presented {
-                authorization: form.authorization.as_deref(),
-                source,
-                tally: &shared.tally,
-                secret_uses: &shared.secret_uses,
-            };
+            let presented = presented(shared, form.authorization.as_deref(), source);
             Ok(work(store, now, shared, &presented, &form.params))
         })
         .await;
@@ -156,12 +146,7 @@ pub async fn token(
     };
     let shared = &app.shared;
     let now = shared.clock.now();
-    let presented = Presented {
-        authorization: form.authorization.as_deref(),
-        source,
-        tally: &shared.tally,
-        secret_uses: &shared.secret_uses,
-    };
+    let presented = presented(shared, form.authorization.as_deref(), source);
     // No hop to the blocking pool: client authentication and the token's
     // state are hot reads, and a rotation waits for its COMMIT as a task.
     let issued = async {
@@ -242,4 +227,18 @@ pub async fn introspect(
         |answer| json(&answer),
     )
     .await
+}
+
+/// What the caller presented, with the server's failure tally and last-use queue.
+fn presented<'a>(
+    shared: &'a Shared,
+    authorization: Option<&'a str>,
+    source: std::net::IpAddr,
+) -> Presented<'a> {
+    Presented {
+        authorization,
+        source,
+        tally: &shared.tally,
+        secret_uses: &shared.secret_uses,
+    }
 }

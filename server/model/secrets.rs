@@ -149,8 +149,13 @@ pub struct ClientSecret {
 impl ClientSecret {
     /// Whether it still authenticates at `now`.
     pub fn is_live(&self, now: i64) -> bool {
-        self.expires_at.is_none_or(|end| now < end)
+        live_at(self.expires_at, now)
     }
+}
+
+/// The one expiry rule for secrets: live before its end second, or with none.
+pub fn live_at(expires_at: Option<i64>, now: i64) -> bool {
+    expires_at.is_none_or(|end| now < end)
 }
 
 /// When and from where a secret last authenticated its client.

@@ -20,7 +20,7 @@ pub struct StoredSecret {
 impl StoredSecret {
     /// Whether it still authenticates at `now`.
     pub fn is_live(&self, now: i64) -> bool {
-        self.expires_at.is_none_or(|end| now < end)
+        crate::model::live_at(self.expires_at, now)
     }
 }
 
