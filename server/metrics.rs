@@ -187,6 +187,8 @@ impl Metrics {
 pub struct StoreMetrics {
     batch_jobs: Histogram,
     commit_seconds: Histogram,
+    wal_sync_seconds: Histogram,
+    wal_sync_commits: Histogram,
     families_revoked: Family<Labels<1>, Counter>,
     refresh_replays: Counter,
     code_reuse: Counter,
@@ -197,6 +199,8 @@ impl Default for StoreMetrics {
         StoreMetrics {
             batch_jobs: Histogram::new(exponential_buckets(1.0, 2.0, 9)),
             commit_seconds: Histogram::new(seconds_buckets()),
+            wal_sync_seconds: Histogram::new(seconds_buckets()),
+            wal_sync_commits: Histogram::new(exponential_buckets(1.0, 2.0, 6)),
             families_revoked: Family::default(),
             refresh_replays: Counter::default(),
             code_reuse: Counter::default(),
@@ -209,6 +213,13 @@ impl StoreMetrics {
     pub fn commit(&self, jobs: usize, elapsed: Duration) {
         self.batch_jobs.observe(jobs as f64);
         self.commit_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// One fsync of the write-ahead log: how many COMMITs it made durable
+    /// and how long it took.
+    pub fn wal_sync(&self, commits: usize, elapsed: Duration) {
+        self.wal_sync_commits.observe(commits as f64);
+        self.wal_sync_seconds.observe(elapsed.as_secs_f64());
     }
 
     /// Families revoked by a committed change.
@@ -238,9 +249,20 @@ impl StoreMetrics {
         );
         registry.register_with_unit(
             "writer_commit",
-            "Time one group COMMIT took (fsync included)",
+            "Time one group COMMIT took (writing the log; its fsync is wal_sync)",
             Unit::Seconds,
             self.commit_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "wal_sync",
+            "Time one fsync of the write-ahead log took (answers wait for it)",
+            Unit::Seconds,
+            self.wal_sync_seconds.clone(),
+        );
+        registry.register(
+            "wal_sync_commits",
+            "Group COMMITs made durable by one fsync of the write-ahead log",
+            self.wal_sync_commits.clone(),
         );
         registry.register(
             "families_revoked",
@@ -366,7 +388,7 @@ impl Collector for Figures {
         let busy = ConstCounter::new(stats.busy.as_secs_f64());
         busy.encode(encoder.encode_descriptor(
             "writer_busy",
-            "Time the writer thread spent on batches, from taking one to answering its last caller",
+            "Time the writer thread spent on batches, from taking one to handing it, committed, to the sync thread",
             Some(&Unit::Seconds),
             busy.metric_type(),
         )?)?;

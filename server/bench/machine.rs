@@ -107,6 +107,10 @@ pub struct WriterCounters {
     pub commit_seconds: f64,
     /// Absent from servers older than the figure.
     pub busy_seconds: Option<f64>,
+    /// WAL fsyncs off the writer (`durable.rs`) and their time; absent from
+    /// servers that fsync inside COMMIT.
+    pub syncs: Option<f64>,
+    pub sync_seconds: Option<f64>,
 }
 
 /// Scrapes `http://METRICS/metrics` for the writer's counters.
@@ -130,6 +134,8 @@ pub async fn writer_counters(metrics: &str) -> Option<WriterCounters> {
         commits: value("gatehouse_writer_batch_jobs_count")?,
         commit_seconds: value("gatehouse_writer_commit_seconds_sum")?,
         busy_seconds: value("gatehouse_writer_busy_seconds_total"),
+        syncs: value("gatehouse_wal_sync_seconds_count"),
+        sync_seconds: value("gatehouse_wal_sync_seconds_sum"),
     })
 }
 
@@ -146,12 +152,16 @@ pub struct ServerCost {
     pub load_average: Option<f64>,
     /// Writes (rotations) carried by one COMMIT.
     pub writes_per_commit: Option<f64>,
-    /// Wall time the writer thread spent on batches (BEGIN to the last answer), per write.
+    /// Wall time the writer thread spent on batches (BEGIN to handing the
+    /// batch on; to the last answer on servers that fsync inside COMMIT), per write.
     pub writer_busy_us_per_write: Option<f64>,
     /// CPU of the writer thread alone, per write.
     pub writer_cpu_us_per_write: Option<f64>,
-    /// COMMIT (the fsync, synchronous=FULL) per batch.
+    /// COMMIT per batch (with the fsync on servers that fsync inside COMMIT).
     pub commit_ms: Option<f64>,
+    /// COMMITs made durable by one WAL fsync, and that fsync's time.
+    pub commits_per_sync: Option<f64>,
+    pub sync_ms: Option<f64>,
 }
 
 /// Counters read at the start of a run, to subtract at its end.
@@ -223,6 +233,11 @@ impl Meter {
                     delta(before.busy_seconds, after.busy_seconds).map(|busy| busy / jobs * 1e6);
                 cost.writer_cpu_us_per_write =
                     delta(self.writer_thread, writer_thread).map(|cpu| cpu / jobs * 1e6);
+                if let Some(syncs) = delta(before.syncs, after.syncs).filter(|syncs| *syncs > 0.0) {
+                    cost.commits_per_sync = Some(commits / syncs);
+                    cost.sync_ms =
+                        delta(before.sync_seconds, after.sync_seconds).map(|s| s / syncs * 1e3);
+                }
             }
         }
         cost

@@ -303,12 +303,18 @@ impl Report {
                 if let Some(per_commit) = cost.writes_per_commit {
                     let micros =
                         |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.1} µs"));
+                    let durable = match (cost.commits_per_sync, cost.sync_ms) {
+                        (Some(commits), Some(sync)) => format!(
+                            "COMMIT {:.2} ms; WAL fsync {sync:.2} ms for {commits:.1} COMMITs",
+                            cost.commit_ms.unwrap_or(0.0)
+                        ),
+                        _ => format!("COMMIT (fsync) {:.2} ms", cost.commit_ms.unwrap_or(0.0)),
+                    };
                     println!(
-                        "{:<15} {per_commit:.1} writes per COMMIT; writer busy {} and on CPU {} per write; COMMIT (fsync) {:.2} ms",
+                        "{:<15} {per_commit:.1} writes per COMMIT; writer busy {} and on CPU {} per write; {durable}",
                         "  writer",
                         micros(cost.writer_busy_us_per_write),
                         micros(cost.writer_cpu_us_per_write),
-                        cost.commit_ms.unwrap_or(0.0),
                     );
                 }
             }

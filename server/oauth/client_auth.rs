@@ -21,6 +21,7 @@ use crate::tally::{Failure, FailureTally};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What a caller presented to authenticate, and where it came from.
 #[derive(Clone, Copy)]
@@ -88,7 +89,7 @@ pub fn authenticate(
     presented: &Presented,
     params: &Params,
     accept: Accept,
-) -> Result<Client, OAuthError> {
+) -> Result<Arc<Client>, OAuthError> {
     let fail = |client_id: Option<&str>, why: &'static str| {
         presented.tally.note(
             now,
@@ -129,7 +130,7 @@ pub fn authenticate(
     let Some(credentials) = store.client_credentials(claimed)? else {
         return Err(fail(None, "unknown client"));
     };
-    let client = credentials.client;
+    let client = credentials.client.clone();
     let known = Some(client.id.as_str());
     match &basic {
         Some(basic) => {

@@ -8,6 +8,7 @@ use crate::model::{
 };
 use crate::secret::{random_base64, Token, TokenKind};
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::sync::Arc;
 
 /// A client row with its lists; `{live}` is the active-family count column.
 macro_rules! select_client {
@@ -35,7 +36,7 @@ const SELECT_CLIENT_FOR_AUTH: &str = select_client!("0");
 
 /// A client together with what authenticating it needs.
 pub struct ClientCredentials {
-    pub client: Client,
+    pub client: Arc<Client>,
     /// Its secrets, expired ones not yet purged included (none if public).
     pub secrets: Vec<StoredSecret>,
 }
@@ -95,19 +96,30 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("client", id))
     }
 
-    /// The client and its secret hashes, for client authentication; `None` if unknown.
-    pub fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
-        self.read(|conn| {
-            let Some((seq, client)) = load_lean(conn, id)? else {
-                return Ok(None);
-            };
-            let secrets = if client.public {
-                Vec::new()
-            } else {
-                secrets::stored(conn, seq)?
-            };
-            Ok(Some(ClientCredentials { client, secrets }))
+    /// The client and its secret hashes, for client authentication; `None` if
+    /// unknown. Served from memory until a COMMIT changes a client (client_cache.rs).
+    pub fn client_credentials(&self, id: &str) -> Result<Option<Arc<ClientCredentials>>> {
+        self.inner.clients.get_or_load(id, || {
+            self.read(|conn| {
+                let Some((seq, client)) = load_lean(conn, id)? else {
+                    return Ok(None);
+                };
+                let secrets = if client.public {
+                    Vec::new()
+                } else {
+                    secrets::stored(conn, seq)?
+                };
+                Ok(Some(ClientCredentials {
+                    client: Arc::new(client),
+                    secrets,
+                }))
+            })
         })
+    }
+
+    /// How many clients the authentication cache holds (at most 10,000).
+    pub fn cached_clients(&self) -> u64 {
+        self.inner.clients.len()
     }
 
     /// Clients in registration order after the keyset cursor `after_seq`, whose

@@ -1,11 +1,13 @@
 //! The storage layer: the only module that imports rusqlite or writes SQL.
 //!
-//! One SQLite database in WAL mode with `synchronous=FULL`, foreign keys on and a
-//! busy timeout. There is exactly one write connection, owned by the writer
-//! thread (`writer.rs`): every state change runs in its own savepoint of a
-//! `BEGIN IMMEDIATE` transaction shared with the writes queued beside it, the
-//! events it records are written in that same transaction, and both the events
-//! and the caller's answer go out only after COMMIT. Reads use a small pool of
+//! One SQLite database in WAL mode, foreign keys on and a busy timeout. There
+//! is exactly one write connection, owned by the writer thread (`writer.rs`):
+//! every state change runs in its own savepoint of a `BEGIN IMMEDIATE`
+//! transaction shared with the writes queued beside it, the events it records
+//! are written in that same transaction, and both the events and the caller's
+//! answer go out only after COMMIT and the fsync of the write-ahead log that
+//! makes it durable (`durable.rs`: the write connection runs
+//! `synchronous=NORMAL` and a sync thread does FULL's fsync, off the writer). Reads use a small pool of
 //! read-only connections.
 //!
 //! Methods are synchronous; async callers go through [`Store::call`], which runs
@@ -18,8 +20,10 @@
 mod admin_tokens;
 pub mod backup;
 mod checkpoint;
+mod client_cache;
 mod clients;
 mod consents;
+mod durable;
 mod events;
 mod fail_points;
 mod families;
@@ -134,6 +138,9 @@ struct Inner {
     path: PathBuf,
     writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
+    /// Client credentials for authentication, invalidated by every COMMIT
+    /// that changes a client (client_cache.rs).
+    clients: Arc<client_cache::ClientCache>,
     next_reader: AtomicUsize,
     events: broadcast::Sender<Event>,
     fail_points: Arc<FailPoints>,
@@ -207,6 +214,14 @@ impl Store {
         schema::migrate(&mut writer)?;
         // COMMITs never checkpoint: the checkpoint thread does (checkpoint.rs).
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // COMMITs never fsync: the sync thread does before anyone hears of
+        // them (durable.rs). NORMAL still syncs around checkpoints.
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        let clients = Arc::new(client_cache::ClientCache::new());
+        clients.watch(&writer)?;
+        let wal = std::fs::File::open(wal_path(path)).map_err(|error| {
+            StoreError::internal(format!("cannot open the write-ahead log: {error}"))
+        })?;
         let metrics = StoreMetrics::default();
         let maintenance = Store::stored_maintenance(&writer)?;
         let readers = (0..READERS)
@@ -229,16 +244,23 @@ impl Store {
         })?;
         let (events, _) = broadcast::channel(1024);
         let fail_points = Arc::new(FailPoints::default());
-        let writer =
-            writer::Writer::start(writer, fail_points.clone(), events.clone(), metrics.clone())
-                .map_err(|error| {
-                    StoreError::internal(format!("cannot start the writer thread: {error}"))
-                })?;
+        let writer = writer::Writer::start(
+            writer,
+            wal,
+            clients.clone(),
+            fail_points.clone(),
+            events.clone(),
+            metrics.clone(),
+        )
+        .map_err(|error| {
+            StoreError::internal(format!("cannot start the writer thread: {error}"))
+        })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer,
                 readers,
+                clients,
                 next_reader: AtomicUsize::new(0),
                 events,
                 fail_points,
@@ -302,9 +324,7 @@ impl Store {
                 .map(|meta| meta.len() as i64)
                 .unwrap_or(0)
         };
-        let mut wal = self.inner.path.clone().into_os_string();
-        wal.push("-wal");
-        (size(&self.inner.path), size(Path::new(&wal)))
+        (size(&self.inner.path), size(&wal_path(&self.inner.path)))
     }
 
     /// Runs `work` on the writer thread, in its own savepoint of a `BEGIN
@@ -368,6 +388,13 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(())
+}
+
+/// The database's write-ahead log: `<database>-wal`.
+fn wal_path(database: &Path) -> PathBuf {
+    let mut wal = database.to_owned().into_os_string();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }
 
 fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {

@@ -4,12 +4,16 @@
 //! jobs; the thread takes every job queued at that moment (up to `MAX_BATCH`),
 //! runs each inside `SAVEPOINT job` within one `BEGIN IMMEDIATE` transaction — a
 //! failing job rolls back to its savepoint and never fails its neighbours — then
-//! runs the one COMMIT (one fsync under `synchronous=FULL` for the whole batch),
-//! broadcasts the batch's events, and only then answers each caller.
+//! runs the one COMMIT and hands the batch to the WAL sync thread
+//! (`durable.rs`), which makes it durable with one fsync and only then
+//! broadcasts the batch's events and answers each caller. The writer goes on to
+//! the next batch while the disk syncs this one.
 
+use super::client_cache::ClientCache;
+use super::durable::{Committed, Deliver, Ran, Syncer};
 use super::{FailPoints, Result, StoreError, Tx};
 use crate::metrics::StoreMetrics;
-use crate::model::{Event, EventKind, RevokeReason};
+use crate::model::Event;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -19,9 +23,6 @@ use tokio::sync::broadcast;
 
 /// Jobs per COMMIT at most, to bound a batch's latency.
 const MAX_BATCH: usize = 256;
-
-/// Called after the batch's COMMIT with its outcome; answers the caller.
-type Deliver = Box<dyn FnOnce(std::result::Result<(), StoreError>) + Send>;
 
 /// One write: runs in its savepoint, says whether it succeeded, and hands back
 /// how to answer its caller once the batch is durable.
@@ -37,67 +38,72 @@ struct Queued {
     fail: Fail,
 }
 
-/// A job that ran, waiting for its batch's COMMIT.
-struct Ran {
-    name: String,
-    succeeded: bool,
-    deliver: Deliver,
-    events: Vec<Event>,
-    revoked: Vec<(RevokeReason, u64)>,
+/// What the writer and sync threads report to: counters for `status`,
+/// metrics for Prometheus.
+pub(super) struct Reporting {
+    pub counters: Counters,
+    pub metrics: StoreMetrics,
+    /// Told of every COMMIT before its answer (a client change invalidates it).
+    pub clients: Arc<ClientCache>,
 }
 
-/// What the thread reports to: counters for `status`, metrics for Prometheus.
-struct Reporting {
-    counters: Arc<Counters>,
-    metrics: StoreMetrics,
-}
-
-/// How many jobs ran, how many COMMITs carried them, and how long the thread
-/// was busy with them (from taking a batch to answering its last caller).
+/// How many jobs ran, how many COMMITs carried them, how long the writer was
+/// busy with them (from taking a batch to handing it to the sync thread), and
+/// how many WAL syncs made them durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteStats {
     pub jobs: usize,
     pub commits: usize,
     pub busy: std::time::Duration,
+    pub syncs: usize,
 }
 
 #[derive(Default)]
-struct Counters {
+pub(super) struct Counters {
     jobs: AtomicUsize,
     commits: AtomicUsize,
     busy_nanos: AtomicU64,
+    pub syncs: AtomicUsize,
 }
 
 /// The handle callers use; the thread stops when the last handle is dropped.
 pub(super) struct Writer {
     queue: Sender<Queued>,
-    counters: Arc<Counters>,
+    reporting: Arc<Reporting>,
 }
 
 impl Writer {
+    /// Starts the writer on `conn` and the sync thread on `wal`, the
+    /// database's write-ahead log file.
     pub(super) fn start(
         conn: Connection,
+        wal: std::fs::File,
+        clients: Arc<ClientCache>,
         fail_points: Arc<FailPoints>,
         events: broadcast::Sender<Event>,
         metrics: StoreMetrics,
     ) -> std::io::Result<Self> {
         let (queue, jobs) = mpsc::channel();
-        let counters = Arc::new(Counters::default());
-        let reporting = Reporting {
-            counters: counters.clone(),
+        let reporting = Arc::new(Reporting {
+            counters: Counters::default(),
             metrics,
-        };
+            clients,
+        });
+        let syncer = Syncer::start(wal, fail_points.clone(), events, reporting.clone())?;
+        let writing = reporting.clone();
         std::thread::Builder::new()
             .name("gatehouse-writer".into())
-            .spawn(move || write_loop(conn, jobs, &fail_points, &events, &reporting))?;
-        Ok(Writer { queue, counters })
+            .spawn(move || write_loop(conn, jobs, &fail_points, &syncer, &writing))?;
+        Ok(Writer { queue, reporting })
     }
 
     pub(super) fn stats(&self) -> WriteStats {
+        let counters = &self.reporting.counters;
         WriteStats {
-            jobs: self.counters.jobs.load(Ordering::Relaxed),
-            commits: self.counters.commits.load(Ordering::Relaxed),
-            busy: std::time::Duration::from_nanos(self.counters.busy_nanos.load(Ordering::Relaxed)),
+            jobs: counters.jobs.load(Ordering::Relaxed),
+            commits: counters.commits.load(Ordering::Relaxed),
+            busy: std::time::Duration::from_nanos(counters.busy_nanos.load(Ordering::Relaxed)),
+            syncs: counters.syncs.load(Ordering::Relaxed),
         }
     }
 
@@ -184,7 +190,7 @@ fn write_loop(
     conn: Connection,
     jobs: Receiver<Queued>,
     fail_points: &FailPoints,
-    events: &broadcast::Sender<Event>,
+    syncer: &Syncer,
     reporting: &Reporting,
 ) {
     while let Ok(first) = jobs.recv() {
@@ -196,7 +202,7 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch, fail_points, events, reporting);
+        run_batch(&conn, batch, fail_points, syncer, reporting);
         let busy = u64::try_from(busy.elapsed().as_nanos()).unwrap_or(u64::MAX);
         reporting
             .counters
@@ -205,12 +211,13 @@ fn write_loop(
     }
 }
 
-/// One batch: BEGIN IMMEDIATE, each job in its savepoint, COMMIT, then answers.
+/// One batch: BEGIN IMMEDIATE, each job in its savepoint, COMMIT, then the
+/// batch goes to the sync thread, which answers once it is durable.
 fn run_batch(
     conn: &Connection,
     batch: Vec<Queued>,
     fail_points: &FailPoints,
-    events: &broadcast::Sender<Event>,
+    syncer: &Syncer,
     reporting: &Reporting,
 ) {
     let counters = &reporting.counters;
@@ -229,39 +236,15 @@ fn run_batch(
         .filter_map(|queued| run_job(conn, queued, fail_points))
         .collect();
     let committing = std::time::Instant::now();
-    let committed = execute(conn, "COMMIT").map_err(StoreError::from);
-    if committed.is_err() {
+    let outcome = execute(conn, "COMMIT").map_err(StoreError::from);
+    if outcome.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     } else {
         counters.commits.fetch_add(1, Ordering::Relaxed);
         reporting.metrics.commit(jobs, committing.elapsed());
+        reporting.clients.committed();
     }
-    for job in ran {
-        let mut outcome = committed.clone();
-        if job.succeeded && outcome.is_ok() {
-            count_committed(&reporting.metrics, &job.events, &job.revoked);
-            for event in job.events {
-                // No subscriber is not an error.
-                let _ = events.send(event);
-            }
-            outcome = fail_points.hit(&job.name, "after_commit");
-        }
-        (job.deliver)(outcome);
-    }
-}
-
-/// What a committed job changed, for the metrics.
-fn count_committed(metrics: &StoreMetrics, events: &[Event], revoked: &[(RevokeReason, u64)]) {
-    for (reason, families) in revoked {
-        metrics.revoked(*reason, *families);
-    }
-    for event in events {
-        match event.kind {
-            EventKind::RefreshReplay => metrics.refresh_replay(),
-            EventKind::CodeReuse => metrics.code_reuse(),
-            _ => {}
-        }
-    }
+    syncer.hand_over(Committed { outcome, ran });
 }
 
 /// Runs one job in its savepoint: released on success, rolled back on failure.

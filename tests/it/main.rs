@@ -25,6 +25,8 @@ mod binding;
 mod browser;
 /// Grant-type names, completions, the man page, `serve --check`.
 mod cli_manners;
+/// The client cache is never seen: every client change holds on the next request.
+mod client_cache;
 /// The real console in tmux.
 mod console;
 /// The real console in tmux across a SIGTERM and a SIGKILL of the real server.

@@ -17,9 +17,32 @@ async fn durability_pragmas_are_in_force() {
     let server = TestServer::spawn().await;
     let (journal, synchronous, foreign_keys, busy_timeout) = server.store.pragmas().unwrap();
     assert_eq!(journal, "wal");
-    assert_eq!(synchronous, 2, "synchronous=FULL");
+    // NORMAL on the write connection, with FULL's fsync done by the sync
+    // thread before any answer (the next test proves it happens).
+    assert_eq!(synchronous, 1, "synchronous=NORMAL");
     assert!(foreign_keys);
     assert!(busy_timeout >= 5000);
+}
+
+/// Every answered write was fsynced first: writes awaited one after another
+/// cannot share a sync, so each one takes a sync of its own.
+#[tokio::test]
+async fn every_answered_write_waited_for_its_own_wal_sync() {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    let before = server.store.write_stats();
+    for n in 0..5 {
+        create_user(&mut admin, &format!("durable{n}"), "a long enough password").await;
+    }
+    let after = server.store.write_stats();
+    assert!(
+        after.commits >= before.commits + 5,
+        "{before:?} → {after:?}"
+    );
+    assert!(
+        after.syncs >= before.syncs + 5,
+        "five writes answered one after another need five syncs: {before:?} → {after:?}"
+    );
 }
 
 #[tokio::test]
