@@ -100,9 +100,17 @@ impl From<User> for proto::User {
 
 impl From<Family> for proto::Family {
     fn from(family: Family) -> Self {
-        let revoked = family.revoked.unwrap_or_default();
+        let (status, revoked_at, revoked_reason, revoked_by) = match family.revoked {
+            Some(revoked) => (
+                "revoked",
+                revoked.at,
+                revoked.reason.as_str().to_owned(),
+                revoked.by,
+            ),
+            None => ("active", 0, String::new(), String::new()),
+        };
         proto::Family {
-            status: if revoked.at > 0 { "revoked" } else { "active" }.into(),
+            status: status.into(),
             id: family.id,
             client_id: family.client_id,
             client_name: family.client_name,
@@ -111,9 +119,9 @@ impl From<Family> for proto::Family {
             created_at: family.created_at,
             last_used_at: family.last_used_at,
             rotations: family.rotations,
-            revoked_reason: revoked.reason,
-            revoked_at: revoked.at,
-            revoked_by: revoked.by,
+            revoked_reason,
+            revoked_at,
+            revoked_by,
         }
     }
 }

@@ -247,8 +247,9 @@ fn count_live(
 
 fn bulk_detail(count: &RevokeCount, owner: &str, note: &str) -> String {
     let mut detail = format!(
-        "{} families of the {owner} revoked (reason admin)",
-        count.families
+        "{} families of the {owner} revoked (reason {})",
+        count.families,
+        RevokeReason::Admin
     );
     if !note.is_empty() {
         detail.push_str(": ");
@@ -282,7 +283,7 @@ pub(super) fn revoke_family_tx(
         [seq],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )?;
-    let mut detail = format!("reason {}", reason.as_str());
+    let mut detail = format!("reason {reason}");
     if !note.is_empty() {
         detail.push_str(": ");
         detail.push_str(note);
@@ -332,10 +333,23 @@ fn from_row(row: &Row) -> rusqlite::Result<Family> {
         revoked: match revoked_at {
             Some(at) => Some(Revocation {
                 at,
-                reason: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                reason: revoke_reason(row, 10)?,
                 by: row.get::<_, Option<String>>(11)?.unwrap_or_default(),
             }),
             None => None,
         },
+    })
+}
+
+/// A revoked family's reason: every revocation writes one of
+/// [`RevokeReason::ALL`], so anything else (or none) is a broken row.
+fn revoke_reason(row: &Row, column: usize) -> rusqlite::Result<RevokeReason> {
+    let text: Option<String> = row.get(column)?;
+    RevokeReason::parse(text.as_deref().unwrap_or_default()).map_err(|invalid| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            Box::new(invalid),
+        )
     })
 }

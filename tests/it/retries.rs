@@ -76,7 +76,7 @@ fn assert_replay_revoked(server: &TestServer, (status, body): &(u16, Value)) {
     let family = newest_family(server);
     assert_eq!(
         family.revoked.expect("family revoked").reason,
-        "refresh_replay"
+        gatehouse::model::RevokeReason::RefreshReplay
     );
 }
 

@@ -399,7 +399,10 @@ async fn invalid_grant_authorization_code_already_used_revokes_what_it_issued() 
         .iter()
         .any(|e| e.kind == gatehouse::model::EventKind::CodeReuse));
     let family = newest_family(&server);
-    assert_eq!(family.revoked.unwrap().reason, "code_reuse");
+    assert_eq!(
+        family.revoked.unwrap().reason,
+        gatehouse::model::RevokeReason::CodeReuse
+    );
 }
 
 #[tokio::test]
