@@ -57,8 +57,8 @@ impl std::fmt::Display for RevokeReason {
 /// One token family as listed by the admin plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Family {
-    pub id: String,
-    pub client_id: String,
+    pub id: super::FamilyId,
+    pub client_id: super::ClientId,
     pub client_name: String,
     pub username: String,
     pub scope: String,
@@ -90,7 +90,7 @@ pub struct TokenRecord {
 /// What a family filter selects.
 #[derive(Debug, Clone, Default)]
 pub struct FamilyFilter {
-    pub client_id: Option<String>,
+    pub client_id: Option<super::ClientId>,
     pub username: Option<String>,
     pub active_only: bool,
 }

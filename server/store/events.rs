@@ -1,7 +1,7 @@
 //! The append-only event log: admin changes and security events.
 
 use super::{Result, Store};
-use crate::model::{Event, EventFilter, EventKind, FieldChange, NewEvent};
+use crate::model::{ClientId, Event, EventFilter, EventKind, FamilyId, FieldChange, NewEvent};
 use rusqlite::{params, Connection, Row};
 
 const SELECT_EVENT: &str =
@@ -87,8 +87,14 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         kind: event.kind,
         actor: event.actor.name().to_owned(),
         rpc: event.actor.rpc().to_owned(),
-        client_id: event.client_id.unwrap_or_default(),
-        family_id: event.family_id.unwrap_or_default(),
+        client_id: event
+            .client_id
+            .map(ClientId::into_string)
+            .unwrap_or_default(),
+        family_id: event
+            .family_id
+            .map(FamilyId::into_string)
+            .unwrap_or_default(),
         username: event.username.unwrap_or_default(),
         detail: event.detail,
         count: event.count,

@@ -150,7 +150,10 @@ async fn a_retry_within_the_window_gets_the_identical_pair_and_nothing_new() {
         "one row per family per minute: {events:?}"
     );
     for event in &events {
-        assert_eq!((&event.client_id, &event.family_id), (&id, &family.id));
+        assert_eq!(
+            (event.client_id.as_str(), event.family_id.as_str()),
+            (id.as_str(), family.id.as_str())
+        );
     }
     assert!(!gatehouse::model::EventKind::RefreshRetried.is_security());
     assert_eq!(await_events(&server, "refresh_replay", 0).await, 0);
