@@ -159,8 +159,14 @@ impl From<Event> for proto::Event {
             time: event.time,
             kind: event.kind.as_str().to_owned(),
             actor: event.actor,
-            client_id: event.client_id,
-            family_id: event.family_id,
+            client_id: event
+                .client_id
+                .map(ClientId::into_string)
+                .unwrap_or_default(),
+            family_id: event
+                .family_id
+                .map(FamilyId::into_string)
+                .unwrap_or_default(),
             count: event.count,
             source: event.source,
             username: event.username,

@@ -8,7 +8,7 @@
 use super::args::{BenchArgs, BenchError};
 use super::partner::Partner;
 use gatehouse::clock::Clock;
-use gatehouse::model::{Actor, ClientId, ClientSpec, GrantType, RetryWindow, Username};
+use gatehouse::model::{Actor, ClientSpec, GrantType, RetryWindow, Username};
 use gatehouse::store::Store;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -88,12 +88,8 @@ impl Target {
                 base,
                 client_id: args
                     .client_id
-                    .as_deref()
-                    .ok_or_else(|| missing("--client-id"))
-                    .and_then(|text| {
-                        ClientId::parse(text)
-                            .map_err(|invalid| BenchError::Setup(invalid.to_string()))
-                    })?,
+                    .clone()
+                    .ok_or_else(|| missing("--client-id"))?,
                 client_secret: args
                     .client_secret
                     .clone()
