@@ -224,8 +224,12 @@ async fn invalid_request_cause_redirect_uri_mismatch_answers_invalid_grant_per_s
 #[tokio::test]
 async fn invalid_client_wrong_client_id() {
     let (server, _, secret) = partner_setup().await;
-    let response = post_form(&server, "/token", Some(("nope", &secret)), &code_form("c")).await;
-    assert_error(response, 401, "invalid_client").await;
+    // An unknown id, and text that cannot be an id at all: answered alike.
+    for id in ["nope", "no such id", "", "caf\u{e9}"] {
+        let response = post_form(&server, "/token", Some((id, &secret)), &code_form("c")).await;
+        let body = assert_error(response, 401, "invalid_client").await;
+        assert_eq!(body["error_description"], "unknown client", "{id:?}");
+    }
 }
 
 #[tokio::test]
