@@ -563,6 +563,46 @@ async fn users_are_created_listed_disabled_and_reset() {
     ));
 }
 
+/// Every revocation writes a name from `RevokeReason::ALL`; a row holding any
+/// other is broken, and reading it is a storage failure, never a guess.
+#[tokio::test]
+async fn a_stored_revoke_reason_outside_the_list_is_a_storage_failure() {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    let (client, _) = create_client(&mut admin, "https://partner.example/cb").await;
+    create_user(&mut admin, "alice", "correct horse battery").await;
+    let (family, ..) = seed_family(&server.store, &client, "alice", server.clock.now());
+    admin
+        .revoke_family(proto::RevokeFamilyRequest {
+            id: family.clone(),
+            note: String::new(),
+            dry_run: false,
+        })
+        .await
+        .unwrap();
+    let id = gatehouse::model::FamilyId::parse(&family).unwrap();
+    let (read, _) = server.store.get_family(&id, server.clock.now()).unwrap();
+    assert_eq!(
+        read.revoked.map(|revoked| revoked.reason),
+        Some(gatehouse::model::RevokeReason::Admin)
+    );
+    let conn = rusqlite::Connection::open(server.data_dir().join("gatehouse.db")).unwrap();
+    conn.execute(
+        "UPDATE families SET revoked_reason = 'cosmic_ray' WHERE id = ?1",
+        [&family],
+    )
+    .unwrap();
+    assert!(matches!(
+        server.store.get_family(&id, server.clock.now()),
+        Err(gatehouse::store::StoreError::Internal { .. })
+    ));
+    let status = admin
+        .get_family(proto::GetFamilyRequest { id: family })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
+}
+
 #[tokio::test]
 async fn families_are_listed_filtered_shown_and_revoked() {
     let server = TestServer::spawn().await;
