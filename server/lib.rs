@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`config`]: command-line flags and environment → a validated [`config::Config`].
-//! - [`model`]: domain types, parsed once at the edge (`RedirectUri`, `ScopeSet`, …).
+//! - [`model`]: domain types, parsed once at the edge (`ClientId`, `RedirectUri`,
+//!   `ScopeSet`, …).
 //! - [`secret`]: token generation, hashing, constant-time comparison, passwords.
 //! - [`sealed`]: a refresh rotation's answer sealed under a key derived from the
 //!   rotated token, so a lost answer can be repeated (opt-in retry window).

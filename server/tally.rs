@@ -18,7 +18,7 @@
 //! few per real client, whatever the rate. A crash loses at most the minute in
 //! progress.
 
-use crate::model::{Actor, EventKind, NewEvent};
+use crate::model::{Actor, ClientId, EventKind, FamilyId, NewEvent};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -34,7 +34,7 @@ const MAX_PENDING_MINUTES: usize = 5;
 pub struct Failure<'a> {
     pub kind: EventKind,
     /// A client that exists, or `None` for an unknown or missing one.
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<&'a ClientId>,
     pub source: IpAddr,
     pub reason: &'static str,
 }
@@ -42,11 +42,11 @@ pub struct Failure<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     kind: EventKind,
-    client_id: Option<String>,
+    client_id: Option<ClientId>,
     /// `None` once the minute's keys are used up.
     source: Option<IpAddr>,
     /// For refresh retries; `None` once the minute's keys are used up.
-    family_id: Option<String>,
+    family_id: Option<FamilyId>,
     reason: &'static str,
 }
 
@@ -118,7 +118,7 @@ impl FailureTally {
         state.roll(now.div_euclid(60));
         state.current.add(Key {
             kind: failure.kind,
-            client_id: failure.client_id.map(str::to_owned),
+            client_id: failure.client_id.cloned(),
             source: Some(failure.source),
             family_id: None,
             reason: failure.reason,
@@ -131,14 +131,14 @@ impl FailureTally {
 
     /// Counts one refresh retry answered at `now` with the pair already issued
     /// (no failure: it stays out of the failure totals).
-    pub fn note_retry(&self, now: i64, client_id: &str, family_id: &str) {
+    pub fn note_retry(&self, now: i64, client_id: &ClientId, family_id: &FamilyId) {
         let mut state = self.lock();
         state.roll(now.div_euclid(60));
         state.current.add(Key {
             kind: EventKind::RefreshRetried,
-            client_id: Some(client_id.to_owned()),
+            client_id: Some(client_id.clone()),
             source: None,
-            family_id: Some(family_id.to_owned()),
+            family_id: Some(family_id.clone()),
             reason: RETRY_REASON,
         });
     }
@@ -291,7 +291,7 @@ pub fn thousands(n: u64) -> String {
 mod tests {
     use super::*;
 
-    fn failure(source: IpAddr, client_id: Option<&str>) -> Failure<'_> {
+    fn failure(source: IpAddr, client_id: Option<&ClientId>) -> Failure<'_> {
         Failure {
             kind: EventKind::ClientAuthFailed,
             client_id,
@@ -307,7 +307,8 @@ mod tests {
         for _ in 0..2310 {
             tally.note(840 * 60 + 5, failure(attacker, None));
         }
-        tally.note(840 * 60 + 7, failure(attacker, Some("real")));
+        let real = ClientId::parse("real").unwrap();
+        tally.note(840 * 60 + 7, failure(attacker, Some(&real)));
         assert!(tally.take_finished(840 * 60 + 59).is_empty());
         let events = tally.take_finished(841 * 60);
         assert_eq!(events.len(), 2);
@@ -317,7 +318,7 @@ mod tests {
             "2,310 failed client authentications for unknown clients from 203.0.113.7 \
              in the minute from 14:00 UTC (unknown client)"
         );
-        assert_eq!(events[1].client_id.as_deref(), Some("real"));
+        assert_eq!(events[1].client_id, Some(real));
         assert!(tally.take_finished(900 * 60).is_empty());
         assert_eq!(tally.recent(5)[0].count, 2310);
     }
@@ -350,16 +351,21 @@ mod tests {
     #[test]
     fn refresh_retries_are_one_row_per_family_and_minute_and_no_failure() {
         let tally = FailureTally::default();
+        let client = ClientId::parse("cli_a").unwrap();
+        let (first, second) = (
+            FamilyId::parse("fam_1").unwrap(),
+            FamilyId::parse("fam_2").unwrap(),
+        );
         for _ in 0..3 {
-            tally.note_retry(60, "cli_a", "fam_1");
+            tally.note_retry(60, &client, &first);
         }
-        tally.note_retry(61, "cli_a", "fam_2");
+        tally.note_retry(61, &client, &second);
         assert!(tally.recent(5).is_empty(), "status lists failures only");
         let events = tally.take_finished(120);
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].kind, EventKind::RefreshRetried);
         assert_eq!(events[0].count, 3);
-        assert_eq!(events[0].family_id.as_deref(), Some("fam_1"));
+        assert_eq!(events[0].family_id, Some(first));
         assert_eq!(events[0].source, None);
         assert_eq!(
             events[0].detail,

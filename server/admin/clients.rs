@@ -1,7 +1,7 @@
 //! Client RPCs: create, read, update (by field mask), disable, delete (secrets
 //! are in `secrets.rs`).
 
-use super::convert::{grant_types_from_proto, invalid_argument};
+use super::convert::{client_id_from_proto, grant_types_from_proto, invalid_argument};
 use super::{caller, cursor_text, page_size, parse_cursor, AdminService, Reply};
 use crate::model::{ClientSpec, Invalid, RetryWindow};
 use crate::proto;
@@ -46,7 +46,7 @@ pub(super) async fn get_client(
     service: &AdminService,
     request: Request<proto::GetClientRequest>,
 ) -> Reply<proto::Client> {
-    let id = request.into_inner().id;
+    let id = client_id_from_proto(&request.into_inner().id)?;
     let client = service.call(move |store| store.get_client(&id)).await?;
     Ok(Response::new(client.into()))
 }
@@ -104,10 +104,11 @@ pub(super) async fn update_client(
             )));
         }
     }
+    let id = client_id_from_proto(&request.id)?;
     let now = service.now();
     let client = service
         .call(move |store| {
-            store.update_client(actor, &request.id, now, move |current| {
+            store.update_client(actor, &id, now, move |current| {
                 let has = |field: &str| paths.iter().any(|path| path == field);
                 let current_uris: Vec<String> = current
                     .redirect_uris
@@ -172,9 +173,10 @@ pub(super) async fn set_client_disabled(
 ) -> Reply<proto::SetClientDisabledResponse> {
     let actor = caller(&request)?.actor();
     let request = request.into_inner();
+    let id = client_id_from_proto(&request.id)?;
     let now = service.now();
     let (client, revoked) = service
-        .call(move |store| store.set_client_disabled(actor, &request.id, request.disabled, now))
+        .call(move |store| store.set_client_disabled(actor, &id, request.disabled, now))
         .await?;
     Ok(Response::new(proto::SetClientDisabledResponse {
         client: Some(client.into()),
@@ -187,7 +189,7 @@ pub(super) async fn delete_client(
     request: Request<proto::DeleteClientRequest>,
 ) -> Reply<proto::DeleteClientResponse> {
     let actor = caller(&request)?.actor();
-    let id = request.into_inner().id;
+    let id = client_id_from_proto(&request.into_inner().id)?;
     let now = service.now();
     service
         .call(move |store| store.delete_client(actor, &id, now))

@@ -2,7 +2,8 @@
 //! mapping from store errors to gRPC statuses.
 
 use crate::model::{
-    Client, Event, Family, GrantType, Invalid, RevokeCount, Role, Scope, TokenRecord, User,
+    Client, ClientId, Event, Family, FamilyId, GrantType, Invalid, RevokeCount, Role, Scope,
+    TokenRecord, User,
 };
 use crate::proto;
 use crate::store::StoreError;
@@ -24,6 +25,17 @@ pub fn status_from(error: StoreError) -> Status {
 
 pub fn invalid_argument(invalid: Invalid) -> Status {
     Status::invalid_argument(invalid.to_string())
+}
+
+/// A client id from a request. Text that cannot be an id names no client, so
+/// it is answered exactly as an unknown client is (NOT_FOUND).
+pub fn client_id_from_proto(text: &str) -> Result<ClientId, Status> {
+    ClientId::parse(text).map_err(|_| status_from(StoreError::not_found("client", text)))
+}
+
+/// A family id from a request; answered as an unknown family when it cannot be one.
+pub fn family_id_from_proto(text: &str) -> Result<FamilyId, Status> {
+    FamilyId::parse(text).map_err(|_| status_from(StoreError::not_found("family", text)))
 }
 
 pub fn grant_type_from_proto(value: i32) -> Result<GrantType, Status> {
@@ -49,7 +61,7 @@ pub fn grant_type_to_proto(grant: GrantType) -> i32 {
 impl From<Client> for proto::Client {
     fn from(client: Client) -> Self {
         proto::Client {
-            id: client.id,
+            id: client.id.into_string(),
             name: client.name,
             redirect_uris: client
                 .redirect_uris
@@ -100,20 +112,28 @@ impl From<User> for proto::User {
 
 impl From<Family> for proto::Family {
     fn from(family: Family) -> Self {
-        let revoked = family.revoked.unwrap_or_default();
+        let (status, revoked_at, revoked_reason, revoked_by) = match family.revoked {
+            Some(revoked) => (
+                "revoked",
+                revoked.at,
+                revoked.reason.as_str().to_owned(),
+                revoked.by,
+            ),
+            None => ("active", 0, String::new(), String::new()),
+        };
         proto::Family {
-            status: if revoked.at > 0 { "revoked" } else { "active" }.into(),
-            id: family.id,
-            client_id: family.client_id,
+            status: status.into(),
+            id: family.id.into_string(),
+            client_id: family.client_id.into_string(),
             client_name: family.client_name,
             username: family.username,
             scope: family.scope,
             created_at: family.created_at,
             last_used_at: family.last_used_at,
             rotations: family.rotations,
-            revoked_reason: revoked.reason,
-            revoked_at: revoked.at,
-            revoked_by: revoked.by,
+            revoked_reason,
+            revoked_at,
+            revoked_by,
         }
     }
 }
@@ -139,8 +159,14 @@ impl From<Event> for proto::Event {
             time: event.time,
             kind: event.kind.as_str().to_owned(),
             actor: event.actor,
-            client_id: event.client_id,
-            family_id: event.family_id,
+            client_id: event
+                .client_id
+                .map(ClientId::into_string)
+                .unwrap_or_default(),
+            family_id: event
+                .family_id
+                .map(FamilyId::into_string)
+                .unwrap_or_default(),
             count: event.count,
             source: event.source,
             username: event.username,

@@ -1,5 +1,6 @@
 //! Token families: list, inspect a lineage, revoke one, a client's or a user's.
 
+use super::convert::{client_id_from_proto, family_id_from_proto};
 use super::{caller, cursor_text, page_size, parse_cursor, required, AdminService, Reply};
 use crate::model::FamilyFilter;
 use crate::proto;
@@ -12,8 +13,12 @@ pub(super) async fn list_families(
     let request = request.into_inner();
     let before = parse_cursor(&request.page_token)?;
     let limit = page_size(request.page_size);
+    let client_id = match request.client_id.as_str() {
+        "" => None,
+        text => Some(client_id_from_proto(text)?),
+    };
     let filter = FamilyFilter {
-        client_id: Some(request.client_id).filter(|id| !id.is_empty()),
+        client_id,
         username: Some(request.username).filter(|name| !name.is_empty()),
         active_only: request.active_only,
     };
@@ -30,7 +35,7 @@ pub(super) async fn get_family(
     service: &AdminService,
     request: Request<proto::GetFamilyRequest>,
 ) -> Reply<proto::FamilyDetail> {
-    let id = request.into_inner().id;
+    let id = family_id_from_proto(&request.into_inner().id)?;
     let now = service.now();
     let (family, tokens) = service
         .call(move |store| store.get_family(&id, now))
@@ -47,11 +52,10 @@ pub(super) async fn revoke_family(
 ) -> Reply<proto::RevokeResponse> {
     let actor = caller(&request)?.actor();
     let request = request.into_inner();
+    let id = family_id_from_proto(&request.id)?;
     let now = service.now();
     let count = service
-        .call(move |store| {
-            store.revoke_family(actor, &request.id, &request.note, request.dry_run, now)
-        })
+        .call(move |store| store.revoke_family(actor, &id, &request.note, request.dry_run, now))
         .await?;
     Ok(Response::new(count.into()))
 }
@@ -62,17 +66,11 @@ pub(super) async fn revoke_client_families(
 ) -> Reply<proto::RevokeResponse> {
     let actor = caller(&request)?.actor();
     let request = request.into_inner();
-    required("client_id", &request.client_id)?;
+    let client_id = client_id_from_proto(required("client_id", &request.client_id)?)?;
     let now = service.now();
     let count = service
         .call(move |store| {
-            store.revoke_client_families(
-                actor,
-                &request.client_id,
-                &request.note,
-                request.dry_run,
-                now,
-            )
+            store.revoke_client_families(actor, &client_id, &request.note, request.dry_run, now)
         })
         .await?;
     Ok(Response::new(count.into()))

@@ -2,7 +2,7 @@
 
 use super::convert::invalid_argument;
 use super::{caller, page_size, watch, AdminService, Reply, WatchEventsStream};
-use crate::model::{EventFilter, EventKind};
+use crate::model::{ClientId, EventFilter, EventKind};
 use crate::proto;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -13,7 +13,9 @@ pub(super) async fn list_events(
 ) -> Reply<proto::ListEventsResponse> {
     let request = request.into_inner();
     let limit = page_size(request.page_size);
-    let filter = event_filter(&request)?;
+    let Some(filter) = event_filter(&request)? else {
+        return Ok(Response::new(proto::ListEventsResponse::default()));
+    };
     let (events, next) = service
         .call(move |store| store.list_events(limit, request.before_id, &filter))
         .await?;
@@ -23,20 +25,30 @@ pub(super) async fn list_events(
     }))
 }
 
-/// The request's filters, parsed; an empty field filters nothing.
-fn event_filter(request: &proto::ListEventsRequest) -> Result<EventFilter, Status> {
+/// The request's filters, parsed; an empty field filters nothing. `None`
+/// when no event can match: a client filter that cannot be a client id is
+/// recorded on no event (the listing is empty, as when such text reached the
+/// query).
+fn event_filter(request: &proto::ListEventsRequest) -> Result<Option<EventFilter>, Status> {
     let text = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     let kind = match request.kind.as_str() {
         "" => None,
         kind => Some(EventKind::parse(kind).map_err(invalid_argument)?),
     };
-    Ok(EventFilter {
+    let client_id = match request.client_id.as_str() {
+        "" => None,
+        text => match ClientId::parse(text) {
+            Ok(id) => Some(id),
+            Err(_) => return Ok(None),
+        },
+    };
+    Ok(Some(EventFilter {
         security_only: request.security_only,
         actor: text(&request.actor),
         kind,
-        client_id: text(&request.client_id),
+        client_id,
         since: (request.since > 0).then_some(request.since),
-    })
+    }))
 }
 
 pub(super) async fn watch_events(

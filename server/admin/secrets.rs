@@ -3,7 +3,7 @@
 //! Roles are in `roles.rs`: ListClientSecrets needs a viewer;
 //! RotateClientSecret and RevokeClientSecret an operator.
 
-use super::convert::invalid_argument;
+use super::convert::{client_id_from_proto, invalid_argument};
 use super::{caller, required, AdminService, Reply};
 use crate::model::{ClientSecret, Overlap, SecretId};
 use crate::proto;
@@ -16,14 +16,13 @@ pub(super) async fn rotate_client_secret(
     let actor = caller(&request)?.actor();
     let request = request.into_inner();
     let overlap = Overlap::parse(request.overlap_secs).map_err(invalid_argument)?;
-    let id = request.id;
+    let id = client_id_from_proto(&request.id)?;
     let now = service.now();
-    let client_id = id.clone();
     let rotation = service
         .call(move |store| store.rotate_client_secret(actor, &id, overlap, now))
         .await?;
     Ok(Response::new(proto::RotateClientSecretResponse {
-        client_id,
+        client_id: request.id,
         secret_id: rotation.secret_id.to_string(),
         old_secret_expires_at: rotation.old_secret_expires_at.unwrap_or_default(),
         client_secret: rotation.secret.into_string(),
@@ -34,8 +33,7 @@ pub(super) async fn list_client_secrets(
     service: &AdminService,
     request: Request<proto::ListClientSecretsRequest>,
 ) -> Reply<proto::ListClientSecretsResponse> {
-    let client_id = request.into_inner().client_id;
-    required("client_id", &client_id)?;
+    let client_id = client_id_from_proto(required("client_id", &request.into_inner().client_id)?)?;
     let now = service.now();
     let secrets = service
         .call(move |store| store.client_secrets(&client_id, now))
@@ -54,9 +52,10 @@ pub(super) async fn revoke_client_secret(
     let request = request.into_inner();
     required("client_id", &request.client_id)?;
     let secret_id = SecretId::parse(&request.secret_id).map_err(invalid_argument)?;
+    let client_id = client_id_from_proto(&request.client_id)?;
     let now = service.now();
     service
-        .call(move |store| store.revoke_client_secret(actor, &request.client_id, &secret_id, now))
+        .call(move |store| store.revoke_client_secret(actor, &client_id, &secret_id, now))
         .await?;
     Ok(Response::new(proto::RevokeClientSecretResponse {}))
 }

@@ -7,7 +7,7 @@ use super::args::BenchError;
 use super::report::{RevokeResult, ScaleResult};
 use super::target::Target;
 use gatehouse::clock::Clock;
-use gatehouse::model::{Actor, ClientSpec, FamilyFilter, GrantType};
+use gatehouse::model::{Actor, ClientId, ClientSpec, FamilyFilter, GrantType};
 use gatehouse::store::Store;
 use std::time::Instant;
 
@@ -78,7 +78,7 @@ pub fn scale_test(target: &Target, count: usize) -> Result<Option<ScaleResult>, 
 }
 
 /// A new client with `count` live families of the bench user.
-fn seed_client(store: &Store, name: &'static str, count: usize) -> Result<String, BenchError> {
+fn seed_client(store: &Store, name: &'static str, count: usize) -> Result<ClientId, BenchError> {
     let now = Clock::default().now();
     let spec = ClientSpec::parse(
         name,

@@ -3,6 +3,7 @@
 
 use super::browser::{hidden, location, Browser};
 use super::report::Outcome;
+use gatehouse::model::ClientId;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -25,7 +26,7 @@ fn code_of(location: &str) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct Partner {
     pub base: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_secret: String,
     pub username: String,
     pub password: String,
@@ -62,7 +63,7 @@ impl Partner {
             |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
         let raw = format!(
             "{}:{}",
-            encode(&self.client_id),
+            encode(self.client_id.as_str()),
             encode(&self.client_secret)
         );
         format!(

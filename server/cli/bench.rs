@@ -1,6 +1,7 @@
 //! The flags of `gatehouse bench` and its workloads (the bench itself is the
 //! `gatehouse` binary's, not the library's: `server/bench/`).
 
+use crate::model::ClientId;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -44,8 +45,8 @@ pub struct BenchArgs {
     /// With --url: the server's process id, to read its CPU time from /proc.
     #[arg(long, requires = "url")]
     pub server_pid: Option<u32>,
-    #[arg(long, requires = "url")]
-    pub client_id: Option<String>,
+    #[arg(long, requires = "url", value_parser = parse_client_id)]
+    pub client_id: Option<ClientId>,
     #[arg(long, requires = "url")]
     pub client_secret: Option<String>,
     #[arg(long, requires = "url")]
@@ -95,4 +96,8 @@ impl Workload {
     pub fn rotates(self) -> bool {
         matches!(self, Workload::Refresh | Workload::RefreshWindow)
     }
+}
+
+fn parse_client_id(text: &str) -> Result<ClientId, String> {
+    ClientId::parse(text).map_err(|invalid| invalid.to_string())
 }

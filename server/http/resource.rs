@@ -2,6 +2,7 @@
 
 use super::respond::{bearer_challenge, json, oauth_error};
 use super::AppState;
+use crate::model::ClientId;
 use crate::oauth::bearer::{parse_bearer, BearerCredential};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::secret::TokenKind;
@@ -89,7 +90,7 @@ pub async fn me(Extension(info): Extension<AccessTokenInfo>) -> Response {
 /// the keys in the order the tree gave them).
 #[derive(serde::Serialize)]
 struct Me<'a> {
-    client_id: &'a str,
+    client_id: &'a ClientId,
     scope: &'a str,
     sub: &'a str,
     username: &'a str,

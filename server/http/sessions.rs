@@ -73,7 +73,7 @@ impl Pending {
             + request.redirect_uri.len()
             + request.state.as_ref().map_or(0, String::len)
             + request.code_challenge.len()
-            + client.id.len()
+            + client.id.as_str().len()
             + client.name.len()
             + client
                 .redirect_uris

@@ -40,7 +40,7 @@ impl RetryWindow {
 /// A registered partner application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     pub redirect_uris: Vec<RedirectUri>,
     pub scopes: ScopeSet,

@@ -182,8 +182,8 @@ impl EventKind {
 pub struct NewEvent {
     pub kind: EventKind,
     pub actor: Actor,
-    pub client_id: Option<String>,
-    pub family_id: Option<String>,
+    pub client_id: Option<super::ClientId>,
+    pub family_id: Option<super::FamilyId>,
     pub username: Option<String>,
     pub detail: String,
     /// How many occurrences this row stands for (aggregated failures); 1 otherwise.
@@ -224,13 +224,13 @@ impl NewEvent {
         self
     }
 
-    pub fn client(mut self, id: &str) -> Self {
-        self.client_id = Some(id.to_owned());
+    pub fn client(mut self, id: &super::ClientId) -> Self {
+        self.client_id = Some(id.clone());
         self
     }
 
-    pub fn family(mut self, id: &str) -> Self {
-        self.family_id = Some(id.to_owned());
+    pub fn family(mut self, id: &super::FamilyId) -> Self {
+        self.family_id = Some(id.clone());
         self
     }
 
@@ -247,8 +247,8 @@ pub struct Event {
     pub time: i64,
     pub kind: EventKind,
     pub actor: String,
-    pub client_id: String,
-    pub family_id: String,
+    pub client_id: Option<super::ClientId>,
+    pub family_id: Option<super::FamilyId>,
     pub username: String,
     pub detail: String,
     pub count: i64,
@@ -266,7 +266,7 @@ pub struct EventFilter {
     /// The actor's name: an admin identity, `public`, `anonymous` or `local`.
     pub actor: Option<String>,
     pub kind: Option<EventKind>,
-    pub client_id: Option<String>,
+    pub client_id: Option<super::ClientId>,
     /// Unix seconds: only events at or after this time.
     pub since: Option<i64>,
 }

@@ -1,38 +1,64 @@
 //! Token families as the admin plane sees them, and why one was revoked.
 
-/// Why a family was revoked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeReason {
-    Admin,
-    RefreshReplay,
-    CodeReuse,
-    ClientDisabled,
-    UserDisabled,
-    RevokeEndpoint,
+/// One list of every reason and its stored name: the enum, [`RevokeReason::ALL`]
+/// and [`RevokeReason::as_str`] are generated from it, so a new reason cannot be
+/// left out of the parser that reads a family back.
+macro_rules! revoke_reasons {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// Why a family was revoked.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RevokeReason {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl RevokeReason {
+            pub const ALL: &'static [RevokeReason] = &[$(RevokeReason::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(RevokeReason::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+revoke_reasons! {
+    Admin => "admin",
+    RefreshReplay => "refresh_replay",
+    CodeReuse => "code_reuse",
+    ClientDisabled => "client_disabled",
+    UserDisabled => "user_disabled",
+    RevokeEndpoint => "revoke_endpoint",
     /// The database was restored from a backup: what was live in the backup
     /// may have been rotated since, so it must not mint tokens again.
-    Restored,
+    Restored => "restored",
 }
 
 impl RevokeReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevokeReason::Admin => "admin",
-            RevokeReason::RefreshReplay => "refresh_replay",
-            RevokeReason::CodeReuse => "code_reuse",
-            RevokeReason::ClientDisabled => "client_disabled",
-            RevokeReason::UserDisabled => "user_disabled",
-            RevokeReason::RevokeEndpoint => "revoke_endpoint",
-            RevokeReason::Restored => "restored",
-        }
+    /// A reason by its stored name (`families.revoked_reason`).
+    pub fn parse(text: &str) -> Result<Self, super::Invalid> {
+        RevokeReason::ALL
+            .iter()
+            .copied()
+            .find(|reason| reason.as_str() == text)
+            .ok_or_else(|| {
+                super::Invalid::new("revoked_reason", format!("unknown revoke reason {text:?}"))
+            })
+    }
+}
+
+impl std::fmt::Display for RevokeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 /// One token family as listed by the admin plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Family {
-    pub id: String,
-    pub client_id: String,
+    pub id: super::FamilyId,
+    pub client_id: super::ClientId,
     pub client_name: String,
     pub username: String,
     pub scope: String,
@@ -42,10 +68,11 @@ pub struct Family {
     pub revoked: Option<Revocation>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// When, why and from which plane (`admin` or `public`) a family was revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
     pub at: i64,
-    pub reason: String,
+    pub reason: RevokeReason,
     pub by: String,
 }
 
@@ -63,7 +90,7 @@ pub struct TokenRecord {
 /// What a family filter selects.
 #[derive(Debug, Clone, Default)]
 pub struct FamilyFilter {
-    pub client_id: Option<String>,
+    pub client_id: Option<super::ClientId>,
     pub username: Option<String>,
     pub active_only: bool,
 }
@@ -74,4 +101,19 @@ pub struct RevokeCount {
     pub families: i64,
     pub tokens: i64,
     pub principals: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_reads_back_from_its_name() {
+        for reason in RevokeReason::ALL {
+            assert_eq!(RevokeReason::parse(reason.as_str()), Ok(*reason));
+        }
+        assert!(RevokeReason::ALL.contains(&RevokeReason::Restored));
+        assert!(RevokeReason::parse("no_such_reason").is_err());
+        assert!(RevokeReason::parse("").is_err());
+    }
 }

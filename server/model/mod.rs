@@ -7,12 +7,14 @@ mod admin;
 mod client;
 mod events;
 mod family;
+mod ids;
 mod secrets;
 
 pub use admin::*;
 pub use client::*;
 pub use events::*;
 pub use family::*;
+pub use ids::*;
 pub use secrets::*;
 
 use std::fmt;

@@ -2,7 +2,7 @@
 
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
-use crate::model::{Client, GrantType, ScopeSet};
+use crate::model::{Client, ClientId, GrantType, ScopeSet};
 use crate::store::Store;
 
 /// A validated authorization request, held server-side while the user logs in
@@ -72,9 +72,10 @@ pub fn validate(
     let client_id = match params.get("client_id") {
         Err(_) => return Err(page("client_id was sent more than once.")),
         Ok(None) => return Err(page("The request has no client_id.")),
-        Ok(Some(id)) => id,
+        // Text that cannot be a client id names no client.
+        Ok(Some(id)) => ClientId::parse(id).map_err(|_| page("Unknown client_id."))?,
     };
-    let client = match store.client_for_authorization(client_id) {
+    let client = match store.client_for_authorization(&client_id) {
         Ok(client) if !client.disabled => client,
         Ok(_) => return Err(page("This client is disabled.")),
         Err(crate::store::StoreError::NotFound { .. }) => return Err(page("Unknown client_id.")),

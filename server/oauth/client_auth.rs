@@ -13,7 +13,7 @@
 
 use super::error::OAuthError;
 use super::params::{decode, Params};
-use crate::model::{Client, EventKind, SecretId};
+use crate::model::{Client, ClientId, EventKind, SecretId};
 use crate::secret::TokenHash;
 use crate::secret_uses::SecretUses;
 use crate::store::{Store, StoredSecret};
@@ -35,7 +35,9 @@ pub struct Presented<'a> {
     pub secret_uses: &'a SecretUses,
 }
 
-/// Credentials from a Basic header: (client_id, secret).
+/// Credentials from a Basic header: (client_id, secret), as sent; the id is
+/// parsed by [`authenticate`], which answers one that cannot be an id as an
+/// unknown client.
 #[derive(PartialEq, Eq)]
 pub struct BasicCredentials {
     pub client_id: String,
@@ -90,7 +92,7 @@ pub fn authenticate(
     params: &Params,
     accept: Accept,
 ) -> Result<Arc<Client>, OAuthError> {
-    let fail = |client_id: Option<&str>, why: &'static str| {
+    let fail = |client_id: Option<&ClientId>, why: &'static str| {
         presented.tally.note(
             now,
             Failure {
@@ -127,11 +129,14 @@ pub fn authenticate(
             ))
         }
     };
-    let Some(credentials) = store.client_credentials(claimed)? else {
+    let Ok(claimed) = ClientId::parse(claimed) else {
+        return Err(fail(None, "unknown client"));
+    };
+    let Some(credentials) = store.client_credentials(&claimed)? else {
         return Err(fail(None, "unknown client"));
     };
     let client = credentials.client.clone();
-    let known = Some(client.id.as_str());
+    let known = Some(&client.id);
     match &basic {
         Some(basic) => {
             if body_secret {

@@ -7,7 +7,7 @@ use super::bearer::{parse_bearer, BearerCredential};
 use super::client_auth::parse_basic;
 use super::error::{ErrorCode, OAuthError};
 use super::params::{decode, Params};
-use crate::model::{Client, RedirectUri, ScopeSet};
+use crate::model::{Client, ClientId, RedirectUri, ScopeSet};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use proptest::prelude::*;
@@ -18,7 +18,7 @@ fn form_encode(text: &str) -> String {
 
 fn client_with(uri: &str) -> Client {
     Client {
-        id: "c".into(),
+        id: ClientId::parse("c").unwrap(),
         name: "c".into(),
         redirect_uris: vec![RedirectUri::from_trusted(uri.into())],
         scopes: ScopeSet::default(),

@@ -5,7 +5,7 @@ use super::authorize::is_pkce_value;
 use super::client_auth::{authenticate, Accept, Presented};
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
-use crate::model::{Client, GrantType, Lifetimes, ScopeSet};
+use crate::model::{Client, ClientId, GrantType, Lifetimes, ScopeSet};
 use crate::secret::{constant_time_eq, pkce_s256};
 use crate::store::{
     CodeRedemption, IssueSpec, IssuedTokens, RefreshOutcome, Store, StoredCode, TokenRevocation,
@@ -36,7 +36,7 @@ pub struct Introspection {
 #[derive(Debug, serde::Serialize, PartialEq, Eq)]
 pub struct IntrospectionDetails {
     pub scope: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub username: String,
     pub sub: String,
     pub token_type: &'static str,

@@ -3,10 +3,10 @@
 use super::secrets::{self, StoredSecret};
 use super::{families, Result, Store, StoreError, Tx};
 use crate::model::{
-    Actor, Client, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri, RetryWindow,
-    RevokeReason, ScopeName, ScopeSet,
+    Actor, Client, ClientId, ClientSpec, EventKind, GrantType, Invalid, NewEvent, RedirectUri,
+    RetryWindow, RevokeReason, ScopeName, ScopeSet,
 };
-use crate::secret::{random_base64, Token, TokenKind};
+use crate::secret::{Token, TokenKind};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::sync::Arc;
 
@@ -50,7 +50,7 @@ impl Store {
         now: i64,
     ) -> Result<(Client, Option<Token>)> {
         self.write(now, move |tx| {
-            let id = random_base64(16);
+            let id = ClientId::generate();
             let secret = (!spec.public).then(|| Token::generate(TokenKind::ClientSecret));
             // `secret_hash` is only a marker now (empty for confidential
             // clients); the hash lives in `client_secrets` (migration 6).
@@ -85,21 +85,21 @@ impl Store {
         })
     }
 
-    pub fn get_client(&self, id: &str) -> Result<Client> {
+    pub fn get_client(&self, id: &ClientId) -> Result<Client> {
         self.read(|conn| load(conn, id))
     }
 
     /// The client as the browser flow needs it: without the live-family count.
-    pub fn client_for_authorization(&self, id: &str) -> Result<Client> {
+    pub fn client_for_authorization(&self, id: &ClientId) -> Result<Client> {
         self.read(|conn| load_lean(conn, id))?
             .map(|(_, client)| client)
-            .ok_or_else(|| StoreError::not_found("client", id))
+            .ok_or_else(|| StoreError::not_found("client", id.as_str()))
     }
 
     /// The client and its secret hashes, for client authentication; `None` if
     /// unknown. Served from memory until a COMMIT changes a client (client_cache.rs).
-    pub fn client_credentials(&self, id: &str) -> Result<Option<Arc<ClientCredentials>>> {
-        self.inner.clients.get_or_load(id, || {
+    pub fn client_credentials(&self, id: &ClientId) -> Result<Option<Arc<ClientCredentials>>> {
+        self.inner.clients.get_or_load(id.as_str(), || {
             self.read(|conn| {
                 let Some((seq, client)) = load_lean(conn, id)? else {
                     return Ok(None);
@@ -148,13 +148,13 @@ impl Store {
     pub fn update_client(
         &self,
         actor: Actor,
-        id: &str,
+        id: &ClientId,
         now: i64,
         change: impl FnOnce(&Client) -> std::result::Result<ClientSpec, Invalid> + Send + 'static,
     ) -> Result<Client> {
-        let id = id.to_owned();
+        let id = id.clone();
         self.write(now, move |tx| {
-            let id = id.as_str();
+            let id = &id;
             let current = load(tx, id)?;
             let spec = change(&current)?;
             let seq = seq_of(tx, id)?;
@@ -195,13 +195,13 @@ impl Store {
     pub fn set_client_disabled(
         &self,
         actor: Actor,
-        id: &str,
+        id: &ClientId,
         disabled: bool,
         now: i64,
     ) -> Result<(Client, i64)> {
-        let id = id.to_owned();
+        let id = id.clone();
         self.write(now, move |tx| {
-            let id = id.as_str();
+            let id = &id;
             let seq = seq_of(tx, id)?;
             tx.execute(
                 "UPDATE clients SET disabled = ?2, updated_at = ?3 WHERE seq = ?1",
@@ -232,10 +232,10 @@ impl Store {
     }
 
     /// Deletes a client with its codes, families and tokens.
-    pub fn delete_client(&self, actor: Actor, id: &str, now: i64) -> Result<()> {
-        let id = id.to_owned();
+    pub fn delete_client(&self, actor: Actor, id: &ClientId, now: i64) -> Result<()> {
+        let id = id.clone();
         self.write(now, move |tx| {
-            let id = id.as_str();
+            let id = &id;
             let client = load(tx, id)?;
             tx.execute("DELETE FROM clients WHERE id = ?1", [id])?;
             tx.record(
@@ -287,26 +287,26 @@ fn write_lists(tx: &mut Tx, seq: i64, spec: &ClientSpec) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn seq_of(conn: &Connection, id: &str) -> Result<i64> {
+pub(super) fn seq_of(conn: &Connection, id: &ClientId) -> Result<i64> {
     conn.query_row("SELECT seq FROM clients WHERE id = ?1", [id], |row| {
         row.get(0)
     })
     .optional()?
-    .ok_or_else(|| StoreError::not_found("client", id))
+    .ok_or_else(|| StoreError::not_found("client", id.as_str()))
 }
 
-pub(super) fn load(conn: &Connection, id: &str) -> Result<Client> {
+pub(super) fn load(conn: &Connection, id: &ClientId) -> Result<Client> {
     let mut statement = conn.prepare_cached(&format!("{SELECT_CLIENT} WHERE c.id = ?1"))?;
     statement
         .query_row([id], from_row)
         .optional()?
         .map(|(_, client)| client)
-        .ok_or_else(|| StoreError::not_found("client", id))
+        .ok_or_else(|| StoreError::not_found("client", id.as_str()))
 }
 
 /// The client without its live-family count (which only admin views need):
 /// `(seq, client)`, or `None` if unknown.
-pub(super) fn load_lean(conn: &Connection, id: &str) -> Result<Option<(i64, Client)>> {
+pub(super) fn load_lean(conn: &Connection, id: &ClientId) -> Result<Option<(i64, Client)>> {
     let mut statement =
         conn.prepare_cached(&format!("{SELECT_CLIENT_FOR_AUTH} WHERE c.id = ?1"))?;
     Ok(statement.query_row([id], from_row).optional()?)

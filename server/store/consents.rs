@@ -10,14 +10,14 @@
 //! shows the consent page again.
 
 use super::{clients, Result, Store, StoreError, Tx};
-use crate::model::{Client, ScopeSet};
+use crate::model::{Client, ClientId, ScopeSet};
 use crate::secret::{Token, TokenKind};
 use rusqlite::params;
 
 /// What the browser flow hands to the store to mint a code.
 #[derive(Debug, Clone)]
 pub struct CodeGrant {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub user_seq: i64,
     pub redirect_uri: String,
     pub code_challenge: String,
@@ -35,7 +35,12 @@ pub struct GrantParties<'a> {
 
 impl Store {
     /// Whether the user already consented to every scope in `scope` for this client.
-    pub fn consent_covers(&self, user_seq: i64, client_id: &str, scope: &ScopeSet) -> Result<bool> {
+    pub fn consent_covers(
+        &self,
+        user_seq: i64,
+        client_id: &ClientId,
+        scope: &ScopeSet,
+    ) -> Result<bool> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT k.scope FROM consent_scopes k JOIN clients c ON c.seq = k.client_seq
@@ -82,7 +87,7 @@ impl Store {
             }
             let client_seq = client
                 .map(|(seq, _)| seq)
-                .ok_or_else(|| StoreError::not_found("client", &grant.client_id))?;
+                .ok_or_else(|| StoreError::not_found("client", grant.client_id.as_str()))?;
             if remember {
                 for name in grant.scope.names() {
                     tx.exec(

@@ -1,7 +1,7 @@
 //! The append-only event log: admin changes and security events.
 
 use super::{Result, Store};
-use crate::model::{Event, EventFilter, EventKind, FieldChange, NewEvent};
+use crate::model::{ClientId, Event, EventFilter, EventKind, FamilyId, FieldChange, NewEvent};
 use rusqlite::{params, Connection, Row};
 
 const SELECT_EVENT: &str =
@@ -87,8 +87,8 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         kind: event.kind,
         actor: event.actor.name().to_owned(),
         rpc: event.actor.rpc().to_owned(),
-        client_id: event.client_id.unwrap_or_default(),
-        family_id: event.family_id.unwrap_or_default(),
+        client_id: event.client_id,
+        family_id: event.family_id,
         username: event.username.unwrap_or_default(),
         detail: event.detail,
         count: event.count,
@@ -102,8 +102,9 @@ pub(super) fn insert(conn: &Connection, now: i64, event: NewEvent) -> Result<Eve
         now,
         kind,
         recorded.actor,
-        recorded.client_id,
-        recorded.family_id,
+        // An event without a client or family stores '' (never NULL).
+        recorded.client_id.as_ref().map_or("", ClientId::as_str),
+        recorded.family_id.as_ref().map_or("", FamilyId::as_str),
         recorded.username,
         recorded.detail,
         event_kind.is_security(),
@@ -130,8 +131,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Event> {
             )
         })?,
         actor: row.get(3)?,
-        client_id: row.get(4)?,
-        family_id: row.get(5)?,
+        client_id: non_empty(row.get(4)?).map(ClientId::from_trusted),
+        family_id: non_empty(row.get(5)?).map(FamilyId::from_trusted),
         username: row.get(6)?,
         detail: row.get(7)?,
         count: row.get(8)?,
@@ -155,4 +156,9 @@ fn changes_from_text(text: &str) -> Vec<FieldChange> {
         return Vec::new();
     }
     serde_json::from_str(text).unwrap_or_default()
+}
+
+/// '' is how an event says it has no client or family.
+fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
 }

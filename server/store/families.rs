@@ -6,8 +6,8 @@
 
 use super::{clients, consents, retries, users, Result, Store, StoreError, Tx};
 use crate::model::{
-    Actor, EventKind, Family, FamilyFilter, NewEvent, Revocation, RevokeCount, RevokeReason,
-    TokenRecord,
+    Actor, ClientId, EventKind, Family, FamilyFilter, FamilyId, NewEvent, Revocation, RevokeCount,
+    RevokeReason, TokenRecord,
 };
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
 
@@ -58,12 +58,12 @@ impl Store {
     }
 
     /// One family and its lineage: the code, then each generation's tokens.
-    pub fn get_family(&self, id: &str, now: i64) -> Result<(Family, Vec<TokenRecord>)> {
+    pub fn get_family(&self, id: &FamilyId, now: i64) -> Result<(Family, Vec<TokenRecord>)> {
         self.read(|conn| {
             let (seq, family) = conn
                 .query_row(&format!("{SELECT_FAMILY} WHERE f.id = ?1"), [id], |row| Ok((row.get::<_, i64>(0)?, from_row(row)?)))
                 .optional()?
-                .ok_or_else(|| StoreError::not_found("family", id))?;
+                .ok_or_else(|| StoreError::not_found("family", id.as_str()))?;
             let revoked = family.revoked.is_some();
             let mut tokens = Vec::new();
             let mut statement = conn.prepare_cached(
@@ -105,18 +105,18 @@ impl Store {
     pub fn revoke_family(
         &self,
         actor: Actor,
-        id: &str,
+        id: &FamilyId,
         note: &str,
         dry_run: bool,
         now: i64,
     ) -> Result<RevokeCount> {
-        let (owner, note) = (id.to_owned(), note.to_owned());
+        let (owner, note) = (id.clone(), note.to_owned());
         let seq_of = move |conn: &Connection| -> Result<i64> {
             conn.query_row("SELECT seq FROM families WHERE id = ?1", [&owner], |row| {
                 row.get(0)
             })
             .optional()?
-            .ok_or_else(|| StoreError::not_found("family", &owner))
+            .ok_or_else(|| StoreError::not_found("family", owner.as_str()))
         };
         if dry_run {
             return self.read(|conn| count_live(conn, ONE_FAMILY, seq_of(conn)?, now));
@@ -137,13 +137,12 @@ impl Store {
     pub fn revoke_client_families(
         &self,
         actor: Actor,
-        client_id: &str,
+        client_id: &ClientId,
         note: &str,
         dry_run: bool,
         now: i64,
     ) -> Result<RevokeCount> {
-        let (owner, client_id, note) =
-            (client_id.to_owned(), client_id.to_owned(), note.to_owned());
+        let (owner, client_id, note) = (client_id.clone(), client_id.clone(), note.to_owned());
         self.bulk_revoke(
             actor,
             now,
@@ -247,8 +246,9 @@ fn count_live(
 
 fn bulk_detail(count: &RevokeCount, owner: &str, note: &str) -> String {
     let mut detail = format!(
-        "{} families of the {owner} revoked (reason admin)",
-        count.families
+        "{} families of the {owner} revoked (reason {})",
+        count.families,
+        RevokeReason::Admin
     );
     if !note.is_empty() {
         detail.push_str(": ");
@@ -276,13 +276,13 @@ pub(super) fn revoke_family_tx(
     }
     tx.revoked(reason, 1);
     retries::forget_family(tx, seq)?;
-    let (family_id, client_id, username): (String, String, String) = tx.row(
+    let (family_id, client_id, username): (FamilyId, ClientId, String) = tx.row(
         "SELECT f.id, c.id, u.username FROM families f JOIN clients c ON c.seq = f.client_seq
          JOIN users u ON u.seq = f.user_seq WHERE f.seq = ?1",
         [seq],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )?;
-    let mut detail = format!("reason {}", reason.as_str());
+    let mut detail = format!("reason {reason}");
     if !note.is_empty() {
         detail.push_str(": ");
         detail.push_str(note);
@@ -332,10 +332,23 @@ fn from_row(row: &Row) -> rusqlite::Result<Family> {
         revoked: match revoked_at {
             Some(at) => Some(Revocation {
                 at,
-                reason: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                reason: revoke_reason(row, 10)?,
                 by: row.get::<_, Option<String>>(11)?.unwrap_or_default(),
             }),
             None => None,
         },
+    })
+}
+
+/// A revoked family's reason: every revocation writes one of
+/// [`RevokeReason::ALL`], so anything else (or none) is a broken row.
+fn revoke_reason(row: &Row, column: usize) -> rusqlite::Result<RevokeReason> {
+    let text: Option<String> = row.get(column)?;
+    RevokeReason::parse(text.as_deref().unwrap_or_default()).map_err(|invalid| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            Box::new(invalid),
+        )
     })
 }

@@ -7,14 +7,14 @@
 //! check and the change can never be split by a concurrent request.
 
 use super::{families, Result, Store, StoreError, Tx};
-use crate::model::{Actor, EventKind, NewEvent, RevokeReason};
-use crate::secret::{random_base64, Token, TokenHash, TokenKind};
+use crate::model::{Actor, ClientId, EventKind, FamilyId, NewEvent, RevokeReason};
+use crate::secret::{Token, TokenHash, TokenKind};
 use rusqlite::{params, OptionalExtension};
 
 /// A stored code as the exchange sees it.
 #[derive(Debug, Clone)]
 pub struct StoredCode {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub code_challenge: String,
     pub scope: String,
@@ -52,7 +52,7 @@ pub struct IssuedTokens {
     pub refresh_token: Option<Token>,
     pub access_expires_at: i64,
     pub scope: String,
-    pub family_id: String,
+    pub family_id: FamilyId,
     /// A retry's answer: the pair an earlier rotation issued, handed out again
     /// byte for byte; nothing new was issued.
     pub repeat: bool,
@@ -61,7 +61,7 @@ pub struct IssuedTokens {
 /// A token found by hash, with everything introspection and bearer checks need.
 #[derive(Debug, Clone)]
 pub struct AccessTokenInfo {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub username: String,
     pub scope: String,
     pub issued_at: i64,
@@ -140,7 +140,7 @@ impl Store {
                     Ok(Err(why))
                 }
                 CodeRedemption::Issue(spec) => {
-                    let family_id = format!("fam_{}", random_base64(12));
+                    let family_id = FamilyId::generate();
                     tx.exec(
                         "INSERT INTO families (id, client_seq, user_seq, scope, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                         params![family_id, client_seq, user_seq, code.scope, now],
@@ -150,8 +150,7 @@ impl Store {
                         "UPDATE auth_codes SET used_at = ?2, family_seq = ?3 WHERE hash = ?1",
                         params![hash, now, family_seq],
                     )?;
-                    let tokens = issue_tokens(tx, family_seq, 0, &spec)?;
-                    Ok(Ok(IssuedTokens { family_id, ..tokens }))
+                    Ok(Ok(issue_tokens(tx, family_id, family_seq, &spec)?))
                 }
             }
         })
@@ -195,12 +194,17 @@ impl Store {
 
     /// /revoke: a refresh token revokes its family, an access token itself; a
     /// token of another client is left alone.
-    pub fn revoke_token(&self, token: &str, client_id: &str, now: i64) -> Result<TokenRevocation> {
+    pub fn revoke_token(
+        &self,
+        token: &str,
+        client_id: &ClientId,
+        now: i64,
+    ) -> Result<TokenRevocation> {
         let hash = TokenHash::of(token).0.to_vec();
-        let client_id = client_id.to_owned();
+        let client_id = client_id.clone();
         self.write_as("revoke_token", now, move |tx| {
-            let client_id = client_id.as_str();
-            let owner = |sql: &str| -> Result<Option<(i64, String)>> {
+            let client_id = &client_id;
+            let owner = |sql: &str| -> Result<Option<(i64, ClientId)>> {
                 Ok(tx.row(sql, [&hash], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
             };
             let refresh = owner(
@@ -208,7 +212,7 @@ impl Store {
                  JOIN clients c ON c.seq = f.client_seq WHERE r.hash = ?1",
             )?;
             if let Some((family_seq, owner_id)) = refresh {
-                if owner_id != client_id {
+                if owner_id != *client_id {
                     return Ok(TokenRevocation::OtherClient);
                 }
                 families::revoke_family_tx(tx, family_seq, RevokeReason::RevokeEndpoint, &Actor::Public, "")?;
@@ -219,7 +223,7 @@ impl Store {
                  JOIN clients c ON c.seq = f.client_seq WHERE a.hash = ?1",
             )?;
             match access {
-                Some((_, owner_id)) if owner_id != client_id => Ok(TokenRevocation::OtherClient),
+                Some((_, owner_id)) if owner_id != *client_id => Ok(TokenRevocation::OtherClient),
                 Some(_) => {
                     tx.exec(
                         "UPDATE access_tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
@@ -261,7 +265,7 @@ pub(super) fn insert_refresh(
     Ok(())
 }
 
-fn family_id(tx: &Tx, family_seq: i64) -> Result<String> {
+fn family_id(tx: &Tx, family_seq: i64) -> Result<FamilyId> {
     Ok(tx.row(
         "SELECT id FROM families WHERE seq = ?1",
         [family_seq],
@@ -269,12 +273,14 @@ fn family_id(tx: &Tx, family_seq: i64) -> Result<String> {
     )?)
 }
 
+/// The first generation of a new family's tokens.
 fn issue_tokens(
     tx: &Tx,
+    family_id: FamilyId,
     family_seq: i64,
-    generation: i64,
     spec: &IssueSpec,
 ) -> Result<IssuedTokens> {
+    let generation = 0;
     let access_token = Token::generate(TokenKind::Access);
     insert_access(tx, &access_token.hash().0, family_seq, generation, spec)?;
     let refresh_token = match spec.refresh_expires_at {
@@ -290,7 +296,7 @@ fn issue_tokens(
         refresh_token,
         access_expires_at: spec.access_expires_at,
         scope: spec.access_scope.clone(),
-        family_id: String::new(),
+        family_id,
         repeat: false,
     })
 }

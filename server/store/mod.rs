@@ -28,6 +28,7 @@ mod events;
 mod fail_points;
 mod families;
 mod grants;
+mod ids;
 mod purge;
 mod retries;
 mod rotation;
@@ -98,7 +99,7 @@ impl StoreError {
         }
     }
 
-    fn not_found(what: &'static str, id: &str) -> Self {
+    pub(crate) fn not_found(what: &'static str, id: &str) -> Self {
         StoreError::NotFound {
             what,
             id: id.to_owned(),

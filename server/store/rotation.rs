@@ -6,7 +6,7 @@
 use super::grants::{insert_access, insert_refresh, IssueSpec, IssuedTokens};
 use super::retries::{self, StoredRetry};
 use super::{families, Result, Store, StoreError, Tx};
-use crate::model::{Actor, EventKind, NewEvent, RevokeReason, ScopeSet};
+use crate::model::{Actor, ClientId, EventKind, FamilyId, NewEvent, RevokeReason, ScopeSet};
 use crate::sealed::{self, RetryPair, SealedPair};
 use crate::secret::{Token, TokenHash, TokenKind};
 use rusqlite::{params, OptionalExtension};
@@ -14,7 +14,7 @@ use rusqlite::{params, OptionalExtension};
 /// A stored refresh token as rotation sees it.
 #[derive(Debug, Clone)]
 pub struct StoredRefresh {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Parsed once, here: a row that does not parse is a storage error, never an empty grant.
     pub family_scope: ScopeSet,
     pub expires_at: i64,
@@ -108,7 +108,7 @@ impl Store {
 struct RefreshState {
     refresh: StoredRefresh,
     family_seq: i64,
-    family_id: String,
+    family_id: FamilyId,
     generation: i64,
 }
 
@@ -154,7 +154,7 @@ fn stored_refresh(conn: &rusqlite::Connection, hash: &[u8]) -> Result<Option<Ref
 /// hashed, a retry window's answer sealed.
 struct Rotation {
     family_seq: i64,
-    family_id: String,
+    family_id: FamilyId,
     generation: i64,
     issue: IssueSpec,
     access: Token,

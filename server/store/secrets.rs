@@ -4,7 +4,8 @@
 
 use super::{clients, Result, Store, StoreError, Tx};
 use crate::model::{
-    overlap_text, Actor, ClientSecret, EventKind, LastUse, NewEvent, Overlap, Rotation, SecretId,
+    overlap_text, Actor, ClientId, ClientSecret, EventKind, LastUse, NewEvent, Overlap, Rotation,
+    SecretId,
 };
 use crate::secret::{Token, TokenKind};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -34,7 +35,7 @@ pub struct SecretUse {
 
 impl Store {
     /// The live secrets of a client, newest first (none for a public client).
-    pub fn client_secrets(&self, client_id: &str, now: i64) -> Result<Vec<ClientSecret>> {
+    pub fn client_secrets(&self, client_id: &ClientId, now: i64) -> Result<Vec<ClientSecret>> {
         self.read(|conn| {
             let seq = clients::seq_of(conn, client_id)?;
             let mut live = list(conn, seq)?;
@@ -51,13 +52,13 @@ impl Store {
     pub fn rotate_client_secret(
         &self,
         actor: Actor,
-        client_id: &str,
+        client_id: &ClientId,
         overlap: Overlap,
         now: i64,
     ) -> Result<Rotation> {
-        let client_id = client_id.to_owned();
+        let client_id = client_id.clone();
         self.write(now, move |tx| {
-            let client_id = client_id.as_str();
+            let client_id = &client_id;
             let client = clients::load(tx, client_id)?;
             if client.public {
                 return Err(StoreError::Conflict(
@@ -138,14 +139,14 @@ impl Store {
     pub fn revoke_client_secret(
         &self,
         actor: Actor,
-        client_id: &str,
+        client_id: &ClientId,
         secret_id: &SecretId,
         now: i64,
     ) -> Result<()> {
-        let client_id = client_id.to_owned();
+        let client_id = client_id.clone();
         let secret_id = secret_id.clone();
         self.write(now, move |tx| {
-            let client_id = client_id.as_str();
+            let client_id = &client_id;
             let seq = clients::seq_of(tx, client_id)?;
             let live: Vec<_> = list(tx, seq)?
                 .into_iter()
@@ -182,7 +183,7 @@ impl Store {
         self.write_as("secret_uses", now, move |tx| {
             let mut updated = 0;
             for used in uses {
-                let found: Option<(String, Option<i64>)> = tx
+                let found: Option<(ClientId, Option<i64>)> = tx
                     .row(
                         "SELECT c.id, s.last_used_at FROM client_secrets s
                          JOIN clients c ON c.seq = s.client_seq WHERE s.id = ?1",
@@ -274,7 +275,7 @@ pub(super) fn insert_first(tx: &Tx, seq: i64, secret: &Token, now: i64) -> Resul
 /// Deletes the secrets whose overlap ended, recording `secret_expired` for
 /// each (the purge calls it). Returns how many.
 pub(super) fn expire(tx: &mut Tx, now: i64) -> Result<usize> {
-    let ended: Vec<(String, String)> = {
+    let ended: Vec<(String, ClientId)> = {
         let mut statement = tx.prepare_cached(
             "SELECT s.id, c.id FROM client_secrets s JOIN clients c ON c.seq = s.client_seq
              WHERE s.expires_at <= ?1 ORDER BY s.expires_at",

@@ -3,7 +3,7 @@
 //! tens of thousands per transaction. Never used by the protocol paths.
 
 use super::{clients, users, Result, Store};
-use crate::secret::random_base64;
+use crate::model::{ClientId, FamilyId};
 use rand::RngCore;
 use rusqlite::params;
 
@@ -14,7 +14,7 @@ impl Store {
     /// many were written.
     pub fn seed_families(
         &self,
-        client_id: &str,
+        client_id: &ClientId,
         username: &str,
         scope: &str,
         count: usize,
@@ -23,11 +23,11 @@ impl Store {
         let mut written = 0;
         while written < count {
             let batch = BATCH.min(count - written);
-            let client_id = client_id.to_owned();
+            let client_id = client_id.clone();
             let username = username.to_owned();
             let scope = scope.to_owned();
             self.write_as("seed", now, move |tx| {
-            let client_id = client_id.as_str();
+            let client_id = &client_id;
             let username = username.as_str();
             let scope = scope.as_str();
                 let client_seq = clients::seq_of(tx, client_id)?;
@@ -44,7 +44,7 @@ impl Store {
                 let mut rng = rand::rng();
                 let mut hash = [0u8; 32];
                 for _ in 0..batch {
-                    family.execute(params![format!("fam_{}", random_base64(12)), client_seq, user_seq, scope, now])?;
+                    family.execute(params![FamilyId::generate(), client_seq, user_seq, scope, now])?;
                     let family_seq = tx.last_insert_rowid();
                     rng.fill_bytes(&mut hash);
                     refresh.execute(params![hash.to_vec(), family_seq, now, now + 30 * 86400])?;

@@ -355,6 +355,76 @@ async fn unknown_ids_are_not_found() {
     );
 }
 
+/// Text that cannot be an id (empty, a space, too long) names no client or
+/// family: each RPC answers it as it answers an unknown id, message included,
+/// and an event filter on it lists nothing.
+#[tokio::test]
+async fn text_that_cannot_be_an_id_is_answered_as_an_unknown_id() {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    for text in ["", "no such id", &"x".repeat(300)] {
+        let status = admin
+            .get_client(proto::GetClientRequest { id: text.into() })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status.code(), status.message()),
+            (
+                Code::NotFound,
+                format!("client {text:?} not found").as_str()
+            )
+        );
+        let status = admin
+            .get_family(proto::GetFamilyRequest { id: text.into() })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status.code(), status.message()),
+            (
+                Code::NotFound,
+                format!("family {text:?} not found").as_str()
+            )
+        );
+    }
+    let status = admin
+        .list_families(proto::ListFamiliesRequest {
+            client_id: "no such id".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let status = admin
+        .revoke_client_families(proto::RevokeClientFamiliesRequest {
+            client_id: "no such id".into(),
+            dry_run: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let listed = admin
+        .list_events(proto::ListEventsRequest {
+            client_id: "no such id".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.events.is_empty(), "{:?}", listed.events);
+    // A real id still filters: its creation is listed.
+    let (client, _) = create_client(&mut admin, "https://partner.example/cb").await;
+    let listed = admin
+        .list_events(proto::ListEventsRequest {
+            client_id: client,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.events.len(), 1, "{:?}", listed.events);
+}
+
 #[tokio::test]
 async fn scope_catalog_is_seeded_and_managed() {
     let server = TestServer::spawn().await;
@@ -491,6 +561,46 @@ async fn users_are_created_listed_disabled_and_reset() {
         "a new password",
         &stored.password_hash
     ));
+}
+
+/// Every revocation writes a name from `RevokeReason::ALL`; a row holding any
+/// other is broken, and reading it is a storage failure, never a guess.
+#[tokio::test]
+async fn a_stored_revoke_reason_outside_the_list_is_a_storage_failure() {
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    let (client, _) = create_client(&mut admin, "https://partner.example/cb").await;
+    create_user(&mut admin, "alice", "correct horse battery").await;
+    let (family, ..) = seed_family(&server.store, &client, "alice", server.clock.now());
+    admin
+        .revoke_family(proto::RevokeFamilyRequest {
+            id: family.clone(),
+            note: String::new(),
+            dry_run: false,
+        })
+        .await
+        .unwrap();
+    let id = gatehouse::model::FamilyId::parse(&family).unwrap();
+    let (read, _) = server.store.get_family(&id, server.clock.now()).unwrap();
+    assert_eq!(
+        read.revoked.map(|revoked| revoked.reason),
+        Some(gatehouse::model::RevokeReason::Admin)
+    );
+    let conn = rusqlite::Connection::open(server.data_dir().join("gatehouse.db")).unwrap();
+    conn.execute(
+        "UPDATE families SET revoked_reason = 'cosmic_ray' WHERE id = ?1",
+        [&family],
+    )
+    .unwrap();
+    assert!(matches!(
+        server.store.get_family(&id, server.clock.now()),
+        Err(gatehouse::store::StoreError::Internal { .. })
+    ));
+    let status = admin
+        .get_family(proto::GetFamilyRequest { id: family })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
 }
 
 #[tokio::test]

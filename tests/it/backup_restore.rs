@@ -158,7 +158,8 @@ async fn a_backup_under_refresh_load_restores_with_every_grant_of_the_backup_rev
     assert_eq!(families.len(), 8);
     assert!(families
         .iter()
-        .all(|family| family.revoked.as_ref().unwrap().reason == "restored"));
+        .all(|family| family.revoked.as_ref().unwrap().reason
+            == gatehouse::model::RevokeReason::Restored));
     let (events, _) = store
         .list_events(10, 0, &gatehouse::model::EventFilter::security())
         .unwrap();

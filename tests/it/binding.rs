@@ -81,7 +81,7 @@ async fn revoking_one_family_forgets_its_consent() {
     server
         .admin()
         .revoke_family(proto::RevokeFamilyRequest {
-            id: family,
+            id: family.into_string(),
             note: String::new(),
             dry_run: false,
         })

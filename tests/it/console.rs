@@ -74,7 +74,7 @@ async fn operator_creates_a_client_then_revokes_its_live_grant_from_the_console(
 
     // The responder finds the family and revokes it.
     tmux.keys(&["3", "r"]);
-    tmux.wait_for(&family_id).await;
+    tmux.wait_for(family_id.as_str()).await;
     tmux.keys(&["X"]);
     tmux.wait_for("Revoke grant").await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -34,7 +34,10 @@ async fn operator_rotates_a_secret_with_an_overlap_from_the_console() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while server
         .store
-        .client_secrets(&id, server.clock.now())
+        .client_secrets(
+            &gatehouse::model::ClientId::parse(&id).unwrap(),
+            server.clock.now(),
+        )
         .unwrap()[0]
         .last_used
         .is_none()

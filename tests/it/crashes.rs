@@ -64,7 +64,10 @@ async fn an_error_after_commit_makes_the_retry_a_replay() {
         400
     );
     let family = newest_family(&server);
-    assert_eq!(family.revoked.unwrap().reason, "refresh_replay");
+    assert_eq!(
+        family.revoked.unwrap().reason,
+        gatehouse::model::RevokeReason::RefreshReplay
+    );
 }
 
 #[tokio::test]
@@ -143,7 +146,7 @@ async fn purging_keeps_what_replay_detection_needs() {
     let family = newest_family(&server);
     assert_eq!(
         family.revoked.unwrap().reason,
-        "refresh_replay",
+        gatehouse::model::RevokeReason::RefreshReplay,
         "the replay was still recognised after the purge"
     );
     assert_eq!(

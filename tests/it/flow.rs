@@ -145,6 +145,6 @@ async fn thirty_two_concurrent_refreshes_give_at_most_one_200_and_revoke_the_fam
     let family = newest_family(&server);
     assert_eq!(
         family.revoked.expect("family revoked").reason,
-        "refresh_replay"
+        gatehouse::model::RevokeReason::RefreshReplay
     );
 }

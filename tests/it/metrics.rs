@@ -68,7 +68,7 @@ async fn counters_move_by_exactly_a_flow_a_replay_and_an_admin_revoke() {
     let revoked = server
         .admin()
         .revoke_family(proto::RevokeFamilyRequest {
-            id: family.id.clone(),
+            id: family.id.to_string(),
             note: "metrics test".into(),
             dry_run: false,
         })

@@ -86,7 +86,7 @@ async fn refresh_race(n: usize) {
     let family = newest_family(&server);
     assert_eq!(
         family.revoked.expect("family revoked").reason,
-        "refresh_replay"
+        gatehouse::model::RevokeReason::RefreshReplay
     );
 }
 

@@ -118,7 +118,10 @@ async fn revoking_a_refresh_token_revokes_the_family_and_an_access_token_only_it
         "the family's access tokens die too"
     );
     let family = newest_family(&server);
-    assert_eq!(family.revoked.unwrap().reason, "revoke_endpoint");
+    assert_eq!(
+        family.revoked.unwrap().reason,
+        gatehouse::model::RevokeReason::RevokeEndpoint
+    );
 }
 
 #[tokio::test]
@@ -275,7 +278,10 @@ async fn disabling_the_client_or_user_kills_live_tokens_at_once() {
         false
     );
     let family = newest_family(&server);
-    assert_eq!(family.revoked.unwrap().reason, "user_disabled");
+    assert_eq!(
+        family.revoked.unwrap().reason,
+        gatehouse::model::RevokeReason::UserDisabled
+    );
 }
 
 #[tokio::test]

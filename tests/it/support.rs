@@ -219,7 +219,7 @@ pub fn seed_family(
         .unwrap()
         .expect("user exists");
     let grant = CodeGrant {
-        client_id: client_id.into(),
+        client_id: gatehouse::model::ClientId::parse(client_id).unwrap(),
         user_seq: user.seq,
         redirect_uri: "https://partner.example/cb".into(),
         code_challenge: "x".repeat(43),
@@ -241,7 +241,7 @@ pub fn seed_family(
         .unwrap()
         .expect("issued");
     (
-        issued.family_id,
+        issued.family_id.into_string(),
         issued.access_token.into_string(),
         issued.refresh_token.unwrap().into_string(),
     )
@@ -550,11 +550,16 @@ pub fn seeded_data_dir(
         .unwrap();
     let issued = (0..families)
         .map(|_| {
-            let (_, access, refresh) = seed_family(&store, &client.id, "alice", now);
+            let (_, access, refresh) = seed_family(&store, client.id.as_str(), "alice", now);
             (access, refresh)
         })
         .collect();
-    (data_dir, client.id, secret.unwrap().into_string(), issued)
+    (
+        data_dir,
+        client.id.into_string(),
+        secret.unwrap().into_string(),
+        issued,
+    )
 }
 
 /// The database's invariants after a crash: integrity, foreign keys, and no
