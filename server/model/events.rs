@@ -91,75 +91,46 @@ impl FieldChange {
     }
 }
 
-/// One list of every kind and its name: the enum, [`EventKind::ALL`] and
-/// [`EventKind::as_str`] are generated from it, so a new kind cannot be left
-/// out of the filters or the parser that reads events back.
-macro_rules! event_kinds {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
-        /// Event kinds; security kinds are highlighted by the console.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum EventKind {
-            $($(#[$doc])* $variant,)*
-        }
-
-        impl EventKind {
-            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(EventKind::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-event_kinds! {
-    ClientCreated => "client_created",
-    ClientUpdated => "client_updated",
-    ClientDisabled => "client_disabled",
-    ClientEnabled => "client_enabled",
-    ClientDeleted => "client_deleted",
-    SecretRotated => "secret_rotated",
-    /// An old secret reached the end of its overlap (recorded by the purge).
-    SecretExpired => "secret_expired",
-    /// A secret ended by `revoke-secret`.
-    SecretRevoked => "secret_revoked",
-    /// A secret authenticated its client for the first time.
-    SecretFirstUsed => "secret_first_used",
-    ScopeAdded => "scope_added",
-    /// An existing scope's description changed.
-    ScopeUpdated => "scope_updated",
-    ScopeRemoved => "scope_removed",
-    UserCreated => "user_created",
-    UserUpdated => "user_updated",
-    UserDisabled => "user_disabled",
-    UserEnabled => "user_enabled",
-    FamilyRevoked => "family_revoked",
-    RefreshReplay => "refresh_replay",
-    /// A lost answer retried within the client's window: the same pair again.
-    RefreshRetried => "refresh_retried",
-    CodeReuse => "code_reuse",
-    ClientAuthFailed => "client_auth_failed",
-    LoginFailed => "login_failed",
-    AdminAuthFailed => "admin_auth_failed",
-    MaintenanceOn => "maintenance_on",
-    MaintenanceOff => "maintenance_off",
-    DatabaseRestored => "database_restored",
-    AdminTokenCreated => "admin_token_created",
-    AdminTokenRevoked => "admin_token_revoked",
+named_enum! {
+    /// Event kinds; security kinds are highlighted by the console.
+    EventKind, field "kind", unknown "event kind" {
+        ClientCreated => "client_created",
+        ClientUpdated => "client_updated",
+        ClientDisabled => "client_disabled",
+        ClientEnabled => "client_enabled",
+        ClientDeleted => "client_deleted",
+        SecretRotated => "secret_rotated",
+        /// An old secret reached the end of its overlap (recorded by the purge).
+        SecretExpired => "secret_expired",
+        /// A secret ended by `revoke-secret`.
+        SecretRevoked => "secret_revoked",
+        /// A secret authenticated its client for the first time.
+        SecretFirstUsed => "secret_first_used",
+        ScopeAdded => "scope_added",
+        /// An existing scope's description changed.
+        ScopeUpdated => "scope_updated",
+        ScopeRemoved => "scope_removed",
+        UserCreated => "user_created",
+        UserUpdated => "user_updated",
+        UserDisabled => "user_disabled",
+        UserEnabled => "user_enabled",
+        FamilyRevoked => "family_revoked",
+        RefreshReplay => "refresh_replay",
+        /// A lost answer retried within the client's window: the same pair again.
+        RefreshRetried => "refresh_retried",
+        CodeReuse => "code_reuse",
+        ClientAuthFailed => "client_auth_failed",
+        LoginFailed => "login_failed",
+        AdminAuthFailed => "admin_auth_failed",
+        MaintenanceOn => "maintenance_on",
+        MaintenanceOff => "maintenance_off",
+        DatabaseRestored => "database_restored",
+        AdminTokenCreated => "admin_token_created",
+        AdminTokenRevoked => "admin_token_revoked",
+    }
 }
 
 impl EventKind {
-    /// A kind by its name (an event filter, a stored row).
-    pub fn parse(text: &str) -> Result<Self, super::Invalid> {
-        EventKind::ALL
-            .iter()
-            .copied()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| super::Invalid::new("kind", format!("unknown event kind {text:?}")))
-    }
-
     /// Security events: what an incident responder watches for.
     pub fn is_security(self) -> bool {
         use EventKind::*;

@@ -1,56 +1,17 @@
 //! Token families as the admin plane sees them, and why one was revoked.
 
-/// One list of every reason and its stored name: the enum, [`RevokeReason::ALL`]
-/// and [`RevokeReason::as_str`] are generated from it, so a new reason cannot be
-/// left out of the parser that reads a family back.
-macro_rules! revoke_reasons {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
-        /// Why a family was revoked.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum RevokeReason {
-            $($(#[$doc])* $variant,)*
-        }
-
-        impl RevokeReason {
-            pub const ALL: &'static [RevokeReason] = &[$(RevokeReason::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(RevokeReason::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-revoke_reasons! {
-    Admin => "admin",
-    RefreshReplay => "refresh_replay",
-    CodeReuse => "code_reuse",
-    ClientDisabled => "client_disabled",
-    UserDisabled => "user_disabled",
-    RevokeEndpoint => "revoke_endpoint",
-    /// The database was restored from a backup: what was live in the backup
-    /// may have been rotated since, so it must not mint tokens again.
-    Restored => "restored",
-}
-
-impl RevokeReason {
-    /// A reason by its stored name (`families.revoked_reason`).
-    pub fn parse(text: &str) -> Result<Self, super::Invalid> {
-        RevokeReason::ALL
-            .iter()
-            .copied()
-            .find(|reason| reason.as_str() == text)
-            .ok_or_else(|| {
-                super::Invalid::new("revoked_reason", format!("unknown revoke reason {text:?}"))
-            })
-    }
-}
-
-impl std::fmt::Display for RevokeReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    /// Why a family was revoked (`families.revoked_reason`).
+    RevokeReason, field "revoked_reason", unknown "revoke reason" {
+        Admin => "admin",
+        RefreshReplay => "refresh_replay",
+        CodeReuse => "code_reuse",
+        ClientDisabled => "client_disabled",
+        UserDisabled => "user_disabled",
+        RevokeEndpoint => "revoke_endpoint",
+        /// The database was restored from a backup: what was live in the backup
+        /// may have been rotated since, so it must not mint tokens again.
+        Restored => "restored",
     }
 }
 

@@ -3,6 +3,53 @@
 //! A value of `RedirectUri`, `ScopeName`, `Username` … is valid by construction
 //! (parse, don't validate). Nothing here knows about SQL, HTTP or protobuf.
 
+/// One list of variants and their names generates the enum, `ALL`, `as_str`,
+/// `parse` and `Display`, so a new variant cannot be left out of a filter or of
+/// the parser that reads a stored row back.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])* $enum:ident, field $field:literal, unknown $what:literal {
+            $($(#[$doc:meta])* $variant:ident => $name:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $enum {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl $enum {
+            pub const ALL: &'static [$enum] = &[$($enum::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($enum::$variant => $name,)*
+                }
+            }
+
+            /// One by its name (a filter, a stored row).
+            pub fn parse(text: &str) -> Result<Self, $crate::model::Invalid> {
+                $enum::ALL
+                    .iter()
+                    .copied()
+                    .find(|named| named.as_str() == text)
+                    .ok_or_else(|| {
+                        $crate::model::Invalid::new(
+                            $field,
+                            format!(concat!("unknown ", $what, " {:?}"), text),
+                        )
+                    })
+            }
+        }
+
+        impl std::fmt::Display for $enum {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 mod admin;
 mod client;
 mod events;
