@@ -37,6 +37,18 @@ const TABLES: [&str; 6] = [
     "scopes",
 ];
 
+/// Columns whose updates do not touch a client: a secret's last use, written
+/// once a minute per secret (`secret_uses.rs`), which authentication never reads.
+const UNWATCHED: [(&str, &str); 2] = [
+    ("client_secrets", "last_used_at"),
+    ("client_secrets", "last_used_from"),
+];
+
+/// A backstop, not the mechanism: an entry is dropped after this long even
+/// if no trigger fired (say, a change made with the `sqlite3` shell, which the
+/// data directory's lock does not keep out).
+const TIME_TO_LIVE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The SQL function the triggers call.
 const TOUCHED: &str = "gatehouse_clients_touched";
 
@@ -53,7 +65,10 @@ impl ClientCache {
         ClientCache {
             touched: Arc::new(AtomicBool::new(false)),
             generation: AtomicU64::new(0),
-            entries: moka::sync::Cache::new(CAPACITY),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(CAPACITY)
+                .time_to_live(TIME_TO_LIVE)
+                .build(),
         }
     }
 
@@ -67,11 +82,15 @@ impl ClientCache {
         })?;
         let mut sql = String::new();
         for table in TABLES {
-            for change in ["INSERT", "UPDATE", "DELETE"] {
+            let update = format!("UPDATE OF {}", watched_columns(conn, table)?.join(", "));
+            for (name, change) in [
+                ("insert", "INSERT"),
+                ("update", &update),
+                ("delete", "DELETE"),
+            ] {
                 sql.push_str(&format!(
                     "CREATE TEMP TRIGGER IF NOT EXISTS {table}_{name}_touches_clients \
-                     AFTER {change} ON main.{table} BEGIN SELECT {TOUCHED}(); END;\n",
-                    name = change.to_ascii_lowercase(),
+                     AFTER {change} ON main.{table} BEGIN SELECT {TOUCHED}(); END;\n"
                 ));
             }
         }
@@ -79,7 +98,7 @@ impl ClientCache {
         Ok(())
     }
 
-    /// Clients held now.
+    /// Clients held now (expired entries dropped first).
     pub(super) fn len(&self) -> u64 {
         self.entries.run_pending_tasks();
         self.entries.entry_count()
@@ -112,4 +131,17 @@ impl ClientCache {
             .insert(id.to_owned(), (generation, loaded.clone()));
         Ok(Some(loaded))
     }
+}
+
+/// Every column of `table` but the unwatched ones, read from the schema itself
+/// (a column added later is watched without anyone remembering to).
+fn watched_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut statement = conn.prepare(&format!("PRAGMA main.table_info({table})"))?;
+    let columns = statement
+        .query_map([], |row| row.get::<_, String>(1))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(columns
+        .into_iter()
+        .filter(|column| !UNWATCHED.contains(&(table, column.as_str())))
+        .collect())
 }

@@ -15,8 +15,13 @@
 //!
 //! A failed sync leaves commits that readers can see but the disk may not
 //! hold; the process cannot tell which, so it says so and aborts (a restart
-//! recovers the log as the disk has it), after answering every waiting caller
-//! with an error.
+//! recovers the log as the disk has it). So does a panic on this thread, or
+//! the writer finding it gone: a writer that went on committing what nobody
+//! can be told is durable would answer errors for changes that stay.
+//!
+//! The event log is read by other connections too (a watcher catching up, a
+//! page of events): this thread publishes the newest event id it has made
+//! durable, before the batch's events go out, and those reads stop there.
 
 use super::writer::Reporting;
 use super::{FailPoints, StoreError};
@@ -61,16 +66,21 @@ impl Syncer {
         let (queue, committed) = mpsc::channel();
         std::thread::Builder::new()
             .name("gatehouse-sync".into())
-            .spawn(move || sync_loop(&wal, &committed, &fail_points, &events, &reporting))?;
+            .spawn(move || {
+                let run = || sync_loop(&wal, &committed, &fail_points, &events, &reporting);
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
+                    stop("the WAL sync thread panicked");
+                }
+            })?;
         Ok(Syncer { queue })
     }
 
     /// Hands a committed batch over; its callers are answered once it is durable.
     pub(super) fn hand_over(&self, batch: Committed) {
-        if let Err(mpsc::SendError(batch)) = self.queue.send(batch) {
-            // The thread is gone (it only ends when this handle is dropped, or
-            // by aborting the process): nothing can be promised durable.
-            answer_all(vec![batch], "the WAL sync thread has stopped");
+        if self.queue.send(batch).is_err() {
+            // The thread is gone (it only ends when this handle is dropped):
+            // nothing committed from now on could be promised durable.
+            stop("the WAL sync thread has stopped");
         }
     }
 }
@@ -89,12 +99,22 @@ fn sync_loop(
         if commits > 0 {
             let syncing = std::time::Instant::now();
             if let Err(error) = wal.sync_data() {
-                tracing::error!(%error, "fdatasync of the write-ahead log failed; stopping");
-                answer_all(batches, "the write-ahead log could not be synced");
-                std::process::abort();
+                tracing::error!(%error, "fdatasync of the write-ahead log failed");
+                stop("the write-ahead log could not be synced");
             }
             reporting.metrics.wal_sync(commits, syncing.elapsed());
             reporting.counters.syncs.fetch_add(1, Ordering::Relaxed);
+        }
+        let newest_event = batches
+            .iter()
+            .filter(|batch| batch.outcome.is_ok())
+            .flat_map(|batch| &batch.ran)
+            .filter(|job| job.succeeded)
+            .flat_map(|job| &job.events)
+            .map(|event| event.id)
+            .max();
+        if let Some(id) = newest_event {
+            reporting.durable_event_id.fetch_max(id, Ordering::AcqRel);
         }
         for batch in batches {
             deliver(batch, fail_points, events, reporting);
@@ -123,12 +143,12 @@ fn deliver(
     }
 }
 
-fn answer_all(batches: Vec<Committed>, why: &str) {
-    for batch in batches {
-        for job in batch.ran {
-            (job.deliver)(Err(StoreError::internal(why)));
-        }
-    }
+/// Nothing more can be promised durable: log why and abort. Callers still
+/// waiting never hear; their clients see the connection drop, and the log on
+/// disk decides what survived.
+fn stop(why: &str) -> ! {
+    tracing::error!("{why}; stopping the process");
+    std::process::abort();
 }
 
 /// What a committed job changed, for the metrics.

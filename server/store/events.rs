@@ -28,8 +28,11 @@ impl Store {
         before_id: i64,
         filter: &EventFilter,
     ) -> Result<(Vec<Event>, Option<i64>)> {
+        let durable = self.inner.writer.durable_event_id();
         self.read(|conn| {
+            // Only events whose COMMIT is fsynced (durable.rs).
             let before = if before_id <= 0 { i64::MAX } else { before_id };
+            let before = before.min(durable.saturating_add(1));
             let mut statement = conn.prepare_cached(&format!(
                 "{SELECT_EVENT} WHERE id < ?1 AND (?2 = 0 OR security = 1)
                    AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR kind = ?4)
@@ -61,13 +64,15 @@ impl Store {
     }
 
     /// Events with an id above `after_id`, oldest first (for a watcher catching up).
+    /// Only events whose COMMIT is fsynced (durable.rs).
     pub fn events_after(&self, after_id: i64, limit: usize) -> Result<Vec<Event>> {
+        let durable = self.inner.writer.durable_event_id();
         self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
-                "{SELECT_EVENT} WHERE id > ?1 ORDER BY id LIMIT ?2"
+                "{SELECT_EVENT} WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2"
             ))?;
             let events = statement
-                .query_map(params![after_id, limit as i64], from_row)?
+                .query_map(params![after_id, limit as i64, durable], from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(events)
         })

@@ -220,9 +220,23 @@ impl Store {
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         let clients = Arc::new(client_cache::ClientCache::new());
         clients.watch(&writer)?;
-        let wal = std::fs::File::open(wal_path(path)).map_err(|error| {
+        // The log SQLite writes: next to the database as SQLite names it.
+        let database = writer
+            .path()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| path.to_owned());
+        let wal = std::fs::File::open(wal_path(&database)).map_err(|error| {
             StoreError::internal(format!("cannot open the write-ahead log: {error}"))
         })?;
+        // What a crash left in the log may be in the page cache only: make it
+        // durable before anything is read from it and answered.
+        wal.sync_data().map_err(|error| {
+            StoreError::internal(format!("cannot sync the write-ahead log: {error}"))
+        })?;
+        let durable_event_id: i64 =
+            writer.query_row("SELECT coalesce(max(id), 0) FROM events", [], |row| {
+                row.get(0)
+            })?;
         let metrics = StoreMetrics::default();
         let maintenance = Store::stored_maintenance(&writer)?;
         let readers = (0..READERS)
@@ -248,6 +262,7 @@ impl Store {
         let writer = writer::Writer::start(
             writer,
             wal,
+            durable_event_id,
             clients.clone(),
             fail_points.clone(),
             events.clone(),

@@ -16,7 +16,7 @@ use crate::metrics::StoreMetrics;
 use crate::model::Event;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -45,6 +45,9 @@ pub(super) struct Reporting {
     pub metrics: StoreMetrics,
     /// Told of every COMMIT before its answer (a client change invalidates it).
     pub clients: Arc<ClientCache>,
+    /// The newest event id whose COMMIT is fsynced: readers of the event log
+    /// stop there, so nothing that a power cut could take back is shown.
+    pub durable_event_id: AtomicI64,
 }
 
 /// How many jobs ran, how many COMMITs carried them, how long the writer was
@@ -78,6 +81,7 @@ impl Writer {
     pub(super) fn start(
         conn: Connection,
         wal: std::fs::File,
+        durable_event_id: i64,
         clients: Arc<ClientCache>,
         fail_points: Arc<FailPoints>,
         events: broadcast::Sender<Event>,
@@ -88,6 +92,7 @@ impl Writer {
             counters: Counters::default(),
             metrics,
             clients,
+            durable_event_id: AtomicI64::new(durable_event_id),
         });
         let syncer = Syncer::start(wal, fail_points.clone(), events, reporting.clone())?;
         let writing = reporting.clone();
@@ -95,6 +100,11 @@ impl Writer {
             .name("gatehouse-writer".into())
             .spawn(move || write_loop(conn, jobs, &fail_points, &syncer, &writing))?;
         Ok(Writer { queue, reporting })
+    }
+
+    /// The newest event id that is durable (see [`Reporting`]).
+    pub(super) fn durable_event_id(&self) -> i64 {
+        self.reporting.durable_event_id.load(Ordering::Acquire)
     }
 
     pub(super) fn stats(&self) -> WriteStats {
