@@ -45,7 +45,7 @@ pub struct BenchArgs {
     /// With --url: the server's process id, to read its CPU time from /proc.
     #[arg(long, requires = "url")]
     pub server_pid: Option<u32>,
-    #[arg(long, requires = "url", value_parser = parse_client_id)]
+    #[arg(long, requires = "url", value_parser = parse_client_id, allow_hyphen_values = true)]
     pub client_id: Option<ClientId>,
     #[arg(long, requires = "url")]
     pub client_secret: Option<String>,

@@ -21,8 +21,8 @@ pub struct EventsArgs {
     /// Only events of this kind, e.g. `client_updated`.
     #[arg(long)]
     pub kind: Option<String>,
-    /// Only events about this client.
-    #[arg(long = "client", value_name = "ID")]
+    /// Only events about this client (ids may begin with `-`).
+    #[arg(long = "client", value_name = "ID", allow_hyphen_values = true)]
     pub client_id: Option<String>,
     /// Only events of the last DURATION (`90s`, `15m`, `2h`, `7d`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

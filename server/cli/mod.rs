@@ -258,6 +258,15 @@ mod tests {
             &["client", "revoke-secret", "-gOL8", "0123456789ab"],
             &["grants", "list", "--client", "-gOL8"],
             &["grants", "revoke", "--client", "-gOL8"],
+            &["events", "--client", "-gOL8"],
+            &[
+                "events",
+                "--kind",
+                "client_created",
+                "--client",
+                "-gOL8",
+                "--follow",
+            ],
         ] {
             assert!(parsed(args).is_ok(), "{args:?}: {:?}", parsed(args).err());
         }
