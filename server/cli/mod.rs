@@ -270,6 +270,16 @@ mod tests {
         ] {
             assert!(parsed(args).is_ok(), "{args:?}: {:?}", parsed(args).err());
         }
+        if cfg!(feature = "bench") {
+            let args = [
+                "bench",
+                "--url",
+                "http://127.0.0.1:1",
+                "--client-id",
+                "-gOL8",
+            ];
+            assert!(parsed(&args).is_ok(), "{args:?}: {:?}", parsed(&args).err());
+        }
         let help = parsed(&["client", "show", "--help"]).unwrap_err();
         assert!(help.contains("Usage"), "{help}");
     }
