@@ -136,6 +136,7 @@ pub struct Store {
 }
 
 struct Inner {
+    /// The database as SQLite names it: its log is the file the sync thread syncs.
     path: PathBuf,
     writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
@@ -279,7 +280,7 @@ impl Store {
         })?;
         Ok(Store {
             inner: Arc::new(Inner {
-                path: path.to_owned(),
+                path: database,
                 writer,
                 readers,
                 clients,

@@ -114,25 +114,13 @@ fn the_overlap_is_typed_checked_and_confirmed_with_ctrl_y_only() {
         app.update(key(KeyCode::Backspace));
     }
     typed(&mut app, "12h");
-    assert_eq!(
-        app.update(ctrl_y()),
-        vec![Cmd::RotateSecret {
-            id: "cli_acme".into(),
-            overlap_secs: 12 * 3600
-        }]
-    );
+    assert_eq!(app.update(ctrl_y()), rotation(12 * 3600));
     assert!(app.dialog.is_none());
 
     // Empty is no overlap: the old secret dies at once.
     app.update(char_key('S'));
     app.update(Msg::Tick(app.now_ms + 400));
-    assert_eq!(
-        app.update(ctrl_y()),
-        vec![Cmd::RotateSecret {
-            id: "cli_acme".into(),
-            overlap_secs: 0
-        }]
-    );
+    assert_eq!(app.update(ctrl_y()), rotation(0));
 }
 
 #[test]
@@ -147,13 +135,7 @@ fn with_two_live_secrets_only_a_rotation_without_overlap_is_offered() {
     for _ in 0..2 {
         app.update(key(KeyCode::Backspace));
     }
-    assert_eq!(
-        app.update(ctrl_y()),
-        vec![Cmd::RotateSecret {
-            id: "cli_acme".into(),
-            overlap_secs: 0
-        }]
-    );
+    assert_eq!(app.update(ctrl_y()), rotation(0));
 }
 
 #[test]
@@ -170,4 +152,12 @@ fn after_a_rotation_the_new_secret_is_shown_once_and_the_panel_reloads() {
     assert!(modal.note.contains("works until"), "{}", modal.note);
     let text = format!("{:?}", super::draw(&app, 120, 40).backend());
     assert!(!text.contains("gcs_newsecretnewsecret"), "masked until v");
+}
+
+/// What confirming the rotate dialog asks of the server for `cli_acme`.
+fn rotation(overlap_secs: i64) -> Vec<Cmd> {
+    vec![Cmd::RotateSecret {
+        id: "cli_acme".into(),
+        overlap_secs,
+    }]
 }
