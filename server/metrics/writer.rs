@@ -17,6 +17,7 @@ pub struct StoreMetrics {
     commit_seconds: Histogram,
     wal_sync_seconds: Histogram,
     wal_sync_commits: Histogram,
+    log_checkpoint_seconds: Family<Labels<1>, Histogram>,
     families_revoked: Family<Labels<1>, Counter>,
     refresh_replays: Counter,
     code_reuse: Counter,
@@ -29,6 +30,9 @@ impl Default for StoreMetrics {
             commit_seconds: Histogram::new(seconds_buckets()),
             wal_sync_seconds: Histogram::new(seconds_buckets()),
             wal_sync_commits: Histogram::new(exponential_buckets(1.0, 2.0, 6)),
+            log_checkpoint_seconds: Family::new_with_constructor(|| {
+                Histogram::new(seconds_buckets())
+            }),
             families_revoked: Family::default(),
             refresh_replays: Counter::default(),
             code_reuse: Counter::default(),
@@ -48,6 +52,15 @@ impl StoreMetrics {
     pub fn wal_sync(&self, commits: usize, elapsed: Duration) {
         self.wal_sync_commits.observe(commits as f64);
         self.wal_sync_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// A checkpoint the writer ran to keep the log bounded: whether it
+    /// copied the whole log back, and how long it took.
+    pub fn log_checkpoint(&self, complete: bool, elapsed: Duration) {
+        let complete = if complete { "true" } else { "false" };
+        self.log_checkpoint_seconds
+            .get_or_create(&[("complete", complete)])
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Families revoked by a committed change.
@@ -91,6 +104,12 @@ impl StoreMetrics {
             "wal_sync_commits",
             "Group COMMITs made durable by one fsync of the write-ahead log",
             self.wal_sync_commits.clone(),
+        );
+        registry.register_with_unit(
+            "writer_checkpoint",
+            "Checkpoints the writer ran because the write-ahead log passed its bound, by whether they copied the whole log back",
+            Unit::Seconds,
+            self.log_checkpoint_seconds.clone(),
         );
         registry.register(
             "families_revoked",

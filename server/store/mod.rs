@@ -41,9 +41,10 @@ mod users;
 mod writer;
 
 pub use admin_tokens::AdminTokenLookup;
+#[cfg(feature = "failpoints")]
+pub use checkpoint::LOG_BOUND_FRAMES;
 pub use clients::ClientCredentials;
 pub use consents::{CodeGrant, GrantParties};
-#[cfg(feature = "failpoints")]
 pub use fail_points::FailAction;
 use fail_points::FailPoints;
 pub use grants::{
@@ -260,12 +261,17 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let checkpointer = Connection::open(path)?;
         configure(&checkpointer)?;
+        let fail_points = Arc::new(FailPoints::default());
         let checkpointing = checkpoint::alive();
-        checkpoint::start(checkpointer, Arc::downgrade(&checkpointing)).map_err(|error| {
+        checkpoint::start(
+            checkpointer,
+            Arc::downgrade(&checkpointing),
+            fail_points.clone(),
+        )
+        .map_err(|error| {
             StoreError::internal(format!("cannot start the checkpoint thread: {error}"))
         })?;
         let (events, _) = broadcast::channel(1024);
-        let fail_points = Arc::new(FailPoints::default());
         let writer = writer::Writer::start(
             writer,
             wal,

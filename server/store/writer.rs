@@ -9,6 +9,7 @@
 //! broadcasts the batch's events and answers each caller. The writer goes on to
 //! the next batch while the disk syncs this one.
 
+use super::checkpoint::LogBound;
 use super::client_cache::ClientCache;
 use super::durable::{Committed, Deliver, Ran, Syncer};
 use super::{FailPoints, Result, StoreError, Tx};
@@ -51,14 +52,18 @@ pub(super) struct Reporting {
 }
 
 /// How many jobs ran, how many COMMITs carried them, how long the writer was
-/// busy with them (from taking a batch to handing it to the sync thread), and
-/// how many WAL syncs made them durable.
+/// busy with them (from taking a batch to handing it to the sync thread, and
+/// any checkpoint it ran after), how many WAL syncs made them durable, and how
+/// many checkpoints the writer ran to keep the log bounded (`checkpoint.rs`),
+/// of which how many copied the whole log back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteStats {
     pub jobs: usize,
     pub commits: usize,
     pub busy: std::time::Duration,
     pub syncs: usize,
+    pub log_checkpoints: usize,
+    pub complete_log_checkpoints: usize,
 }
 
 #[derive(Default)]
@@ -67,6 +72,8 @@ pub(super) struct Counters {
     commits: AtomicUsize,
     busy_nanos: AtomicU64,
     pub syncs: AtomicUsize,
+    log_checkpoints: AtomicUsize,
+    complete_log_checkpoints: AtomicUsize,
 }
 
 /// The handle callers use; the thread stops when the last handle is dropped.
@@ -114,6 +121,8 @@ impl Writer {
             commits: counters.commits.load(Ordering::Relaxed),
             busy: std::time::Duration::from_nanos(counters.busy_nanos.load(Ordering::Relaxed)),
             syncs: counters.syncs.load(Ordering::Relaxed),
+            log_checkpoints: counters.log_checkpoints.load(Ordering::Relaxed),
+            complete_log_checkpoints: counters.complete_log_checkpoints.load(Ordering::Relaxed),
         }
     }
 
@@ -203,6 +212,7 @@ fn write_loop(
     syncer: &Syncer,
     reporting: &Reporting,
 ) {
+    let mut log = LogBound::watch(&conn);
     while let Ok(first) = jobs.recv() {
         let busy = std::time::Instant::now();
         let mut batch = vec![first];
@@ -213,11 +223,34 @@ fn write_loop(
             }
         }
         run_batch(&conn, batch, fail_points, syncer, reporting);
+        bound_log(&conn, &mut log, reporting);
         let busy = u64::try_from(busy.elapsed().as_nanos()).unwrap_or(u64::MAX);
         reporting
             .counters
             .busy_nanos
             .fetch_add(busy, Ordering::Relaxed);
+    }
+}
+
+/// After a batch, while the sync thread makes it durable: the checkpoint
+/// that keeps the log bounded, when one is due.
+fn bound_log(conn: &Connection, log: &mut LogBound, reporting: &Reporting) {
+    match log.after_batch(conn) {
+        None => {}
+        Some(Ok(checkpoint)) => {
+            let counters = &reporting.counters;
+            counters.log_checkpoints.fetch_add(1, Ordering::Relaxed);
+            if checkpoint.complete {
+                counters
+                    .complete_log_checkpoints
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            reporting
+                .metrics
+                .log_checkpoint(checkpoint.complete, checkpoint.took);
+        }
+        // The log stays as it is and is tried again once it has grown.
+        Some(Err(error)) => tracing::warn!(%error, "the writer's checkpoint failed"),
     }
 }
 
