@@ -41,10 +41,10 @@ mod users;
 mod writer;
 
 pub use admin_tokens::AdminTokenLookup;
-#[cfg(feature = "failpoints")]
 pub use checkpoint::LOG_BOUND_FRAMES;
 pub use clients::ClientCredentials;
 pub use consents::{CodeGrant, GrantParties};
+#[cfg(feature = "failpoints")]
 pub use fail_points::FailAction;
 use fail_points::FailPoints;
 pub use grants::{
