@@ -5,6 +5,7 @@
 //! code, `gak_` named admin token) so scanners recognise a leaked one. Only their SHA-256 hashes are stored;
 //! `Debug` on a [`Token`] shows the prefix alone, so a token never reaches a log.
 
+use crate::model::FamilyId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
@@ -46,6 +47,18 @@ impl Token {
         Token(format!("{}{}", kind.prefix(), random_base64(32)))
     }
 
+    /// An access or refresh token of `family`: `<prefix><family id>.<256
+    /// random bits>`. The id is not secret (operators see it); it tells the
+    /// store where the token's row is, beside its family's other tokens.
+    pub fn generate_in(kind: TokenKind, family: &FamilyId) -> Self {
+        Token(format!(
+            "{}{}.{}",
+            kind.prefix(),
+            family.as_str(),
+            random_base64(32)
+        ))
+    }
+
     /// A token handed out before and kept sealed since (a refresh retry's answer).
     pub(crate) fn from_plaintext(text: String) -> Self {
         Token(text)
@@ -62,6 +75,14 @@ impl Token {
     pub fn hash(&self) -> TokenHash {
         TokenHash::of(&self.0)
     }
+}
+
+/// The family a presented `kind` token names ([`Token::generate_in`]); `None`
+/// for text that names none, such as a token issued before tokens carried
+/// their family's id.
+pub fn family_of(token: &str, kind: TokenKind) -> Option<FamilyId> {
+    let (family, _secret) = token.strip_prefix(kind.prefix())?.rsplit_once('.')?;
+    FamilyId::parse(family).ok()
 }
 
 impl fmt::Debug for Token {
@@ -204,6 +225,36 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_family_token_names_its_family_and_nothing_else_does() {
+        let family = FamilyId::generate();
+        let token = Token::generate_in(TokenKind::Refresh, &family);
+        assert_eq!(
+            family_of(token.expose(), TokenKind::Refresh),
+            Some(family.clone())
+        );
+        // 256 random bits after the dot, as every token has.
+        let (_, secret) = token.expose().rsplit_once('.').unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(secret).unwrap().len(), 32);
+        assert_eq!(
+            family_of(token.expose(), TokenKind::Access),
+            None,
+            "another kind's prefix"
+        );
+        let legacy = Token::generate(TokenKind::Refresh);
+        assert_eq!(family_of(legacy.expose(), TokenKind::Refresh), None);
+        for bad in [
+            "",
+            "grt_",
+            "grt_.x",
+            "grt_fam x.y",
+            "grt_\u{e9}.x",
+            "gat_fam_a.b",
+        ] {
+            assert_eq!(family_of(bad, TokenKind::Refresh), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn tokens_are_prefixed_random_and_hidden_from_debug() {

@@ -6,6 +6,7 @@
 //! `decide` closure that sees the stored state inside the transaction, so the
 //! check and the change can never be split by a concurrent request.
 
+use super::presented::Presented;
 use super::{families, Result, Store, StoreError, Tx};
 use crate::model::{Actor, ClientId, EventKind, FamilyId, NewEvent, RevokeReason};
 use crate::secret::{Token, TokenHash, TokenKind};
@@ -159,26 +160,34 @@ impl Store {
     /// A live access or refresh token by its plaintext; `None` if unknown,
     /// expired, used, revoked, or its client or user is disabled.
     pub fn lookup_token(&self, token: &str, now: i64) -> Result<TokenLookup> {
-        let hash = TokenHash::of(token).0.to_vec();
         let is_refresh = token.starts_with(TokenKind::Refresh.prefix());
+        let kind = if is_refresh {
+            TokenKind::Refresh
+        } else {
+            TokenKind::Access
+        };
+        let mut presented = Presented::new(token, kind);
         self.inner.fail_points.hit("lookup", "before")?;
         self.read(|conn| {
+            let Some((family, hash)) = presented.key(conn)? else {
+                return Ok(None);
+            };
             let sql = if is_refresh {
                 "SELECT c.id, u.username, f.scope, r.issued_at, r.expires_at
-                 FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
+                 FROM families f JOIN refresh_tokens r ON r.family_seq = f.seq
                  JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
-                 WHERE r.hash = ?1 AND r.used_at IS NULL AND r.expires_at > ?2
+                 WHERE f.id = ?1 AND r.hash = ?2 AND r.used_at IS NULL AND r.expires_at > ?3
                    AND f.revoked_at IS NULL AND c.disabled = 0 AND u.disabled = 0"
             } else {
                 "SELECT c.id, u.username, a.scope, a.issued_at, a.expires_at
-                 FROM access_tokens a JOIN families f ON f.seq = a.family_seq
+                 FROM families f JOIN access_tokens a ON a.family_seq = f.seq
                  JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
-                 WHERE a.hash = ?1 AND a.revoked_at IS NULL AND a.expires_at > ?2
+                 WHERE f.id = ?1 AND a.hash = ?2 AND a.revoked_at IS NULL AND a.expires_at > ?3
                    AND f.revoked_at IS NULL AND c.disabled = 0 AND u.disabled = 0"
             };
             let mut statement = conn.prepare_cached(sql)?;
             Ok(statement
-                .query_row(params![hash, now], |row| {
+                .query_row(params![family, hash, now], |row| {
                     Ok(AccessTokenInfo {
                         client_id: row.get(0)?,
                         username: row.get(1)?,
@@ -200,16 +209,23 @@ impl Store {
         client_id: &ClientId,
         now: i64,
     ) -> Result<TokenRevocation> {
-        let hash = TokenHash::of(token).0.to_vec();
+        let mut as_refresh = Presented::new(token, TokenKind::Refresh);
+        let mut as_access = Presented::new(token, TokenKind::Access);
         let client_id = client_id.clone();
         self.write_as("revoke_token", now, move |tx| {
             let client_id = &client_id;
-            let owner = |sql: &str| -> Result<Option<(i64, ClientId)>> {
-                Ok(tx.row(sql, [&hash], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
+            let owner = |sql: &str, presented: &mut Presented| -> Result<Option<(i64, ClientId)>> {
+                let Some((family, hash)) = presented.key(tx)? else {
+                    return Ok(None);
+                };
+                Ok(tx
+                    .row(sql, params![family, hash], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?)
             };
             let refresh = owner(
-                "SELECT f.seq, c.id FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
-                 JOIN clients c ON c.seq = f.client_seq WHERE r.hash = ?1",
+                "SELECT f.seq, c.id FROM families f JOIN refresh_tokens r ON r.family_seq = f.seq
+                 JOIN clients c ON c.seq = f.client_seq WHERE f.id = ?1 AND r.hash = ?2",
+                &mut as_refresh,
             )?;
             if let Some((family_seq, owner_id)) = refresh {
                 if owner_id != *client_id {
@@ -219,15 +235,16 @@ impl Store {
                 return Ok(TokenRevocation::Revoked);
             }
             let access = owner(
-                "SELECT f.seq, c.id FROM access_tokens a JOIN families f ON f.seq = a.family_seq
-                 JOIN clients c ON c.seq = f.client_seq WHERE a.hash = ?1",
+                "SELECT f.seq, c.id FROM families f JOIN access_tokens a ON a.family_seq = f.seq
+                 JOIN clients c ON c.seq = f.client_seq WHERE f.id = ?1 AND a.hash = ?2",
+                &mut as_access,
             )?;
             match access {
                 Some((_, owner_id)) if owner_id != *client_id => Ok(TokenRevocation::OtherClient),
-                Some(_) => {
+                Some((family_seq, _)) => {
                     tx.exec(
-                        "UPDATE access_tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
-                        params![hash, now],
+                        "UPDATE access_tokens SET revoked_at = ?3 WHERE family_seq = ?1 AND hash = ?2 AND revoked_at IS NULL",
+                        params![family_seq, as_access.hash(), now],
                     )?;
                     Ok(TokenRevocation::Revoked)
                 }
@@ -281,11 +298,11 @@ fn issue_tokens(
     spec: &IssueSpec,
 ) -> Result<IssuedTokens> {
     let generation = 0;
-    let access_token = Token::generate(TokenKind::Access);
+    let access_token = Token::generate_in(TokenKind::Access, &family_id);
     insert_access(tx, &access_token.hash().0, family_seq, generation, spec)?;
     let refresh_token = match spec.refresh_expires_at {
         Some(expires_at) => {
-            let refresh = Token::generate(TokenKind::Refresh);
+            let refresh = Token::generate_in(TokenKind::Refresh, &family_id);
             insert_refresh(tx, &refresh.hash().0, family_seq, generation, expires_at)?;
             Some(refresh)
         }

@@ -29,6 +29,7 @@ mod fail_points;
 mod families;
 mod grants;
 mod ids;
+mod presented;
 mod purge;
 mod retries;
 mod rotation;

@@ -4,11 +4,12 @@
 //! write got there first or the token was already rotated (retry or replay).
 
 use super::grants::{insert_access, insert_refresh, IssueSpec, IssuedTokens};
+use super::presented::Presented;
 use super::retries::{self, StoredRetry};
 use super::{families, Result, Store, StoreError, Tx};
 use crate::model::{Actor, ClientId, EventKind, FamilyId, NewEvent, RevokeReason, ScopeSet};
 use crate::sealed::{self, RetryPair, SealedPair};
-use crate::secret::{Token, TokenHash, TokenKind};
+use crate::secret::{Token, TokenKind};
 use rusqlite::{params, OptionalExtension};
 
 /// A stored refresh token as rotation sees it.
@@ -65,11 +66,12 @@ impl Store {
         now: i64,
         decide: impl Fn(Option<&StoredRefresh>) -> RefreshOutcome<R> + Send + 'static,
     ) -> Result<std::result::Result<IssuedTokens, R>> {
-        let hash = TokenHash::of(refresh_token).0.to_vec();
+        let mut token = Presented::new(refresh_token, TokenKind::Refresh);
+        let hash = token.hash().to_vec();
         // The retry's key is derived from the token itself; it never leaves memory.
         let presented = refresh_token.to_owned();
         // A hot read on the caller's thread (a worker thread for /token).
-        let snapshot = self.read(|conn| stored_refresh(conn, &hash))?;
+        let snapshot = self.read(|conn| stored_refresh(conn, &mut token))?;
         let fast = match &snapshot {
             None => match decide(None) {
                 RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => {
@@ -98,7 +100,7 @@ impl Store {
                     return Ok(Ok(tokens));
                 }
             }
-            rotate_in_tx(tx, &hash, &presented, &decide)
+            rotate_in_tx(tx, &mut token, &presented, &decide)
         })
         .await
     }
@@ -115,14 +117,20 @@ struct RefreshState {
 const SELECT_REFRESH: &str =
     "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,
             f.seq, f.id, r.generation
-     FROM refresh_tokens r JOIN families f ON f.seq = r.family_seq
+     FROM families f JOIN refresh_tokens r ON r.family_seq = f.seq
      JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
-     WHERE r.hash = ?1";
+     WHERE f.id = ?1 AND r.hash = ?2";
 
-fn stored_refresh(conn: &rusqlite::Connection, hash: &[u8]) -> Result<Option<RefreshState>> {
+fn stored_refresh(
+    conn: &rusqlite::Connection,
+    token: &mut Presented,
+) -> Result<Option<RefreshState>> {
+    let Some((family, hash)) = token.key(conn)? else {
+        return Ok(None);
+    };
     Ok(conn
         .prepare_cached(SELECT_REFRESH)?
-        .query_row([hash], |row| {
+        .query_row(params![family, hash], |row| {
             Ok(RefreshState {
                 refresh: StoredRefresh {
                     client_id: row.get(0)?,
@@ -173,8 +181,8 @@ impl Rotation {
         hash: &[u8],
         presented: &str,
     ) -> Self {
-        let access = Token::generate(TokenKind::Access);
-        let refresh = Token::generate(TokenKind::Refresh);
+        let access = Token::generate_in(TokenKind::Access, &state.family_id);
+        let refresh = Token::generate_in(TokenKind::Refresh, &state.family_id);
         let retry = retry_until.map(|until| {
             let pair = RetryPair {
                 access_token: access.clone(),
@@ -202,11 +210,11 @@ impl Rotation {
     fn apply(self, tx: &Tx, hash: &[u8]) -> Result<Option<IssuedTokens>> {
         let now = tx.now;
         let claimed = tx.exec(
-            "UPDATE refresh_tokens SET used_at = ?2
-             WHERE hash = ?1 AND used_at IS NULL AND EXISTS (
+            "UPDATE refresh_tokens SET used_at = ?3
+             WHERE family_seq = ?1 AND hash = ?2 AND used_at IS NULL AND EXISTS (
                 SELECT 1 FROM families f JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
-                WHERE f.seq = refresh_tokens.family_seq AND f.revoked_at IS NULL AND c.disabled = 0 AND u.disabled = 0)",
-            params![hash, now],
+                WHERE f.seq = ?1 AND f.revoked_at IS NULL AND c.disabled = 0 AND u.disabled = 0)",
+            params![self.family_seq, hash, now],
         )?;
         if claimed == 0 {
             return Ok(None);
@@ -261,11 +269,12 @@ impl Rotation {
 /// path for a rotated token (retry or replay) and for a lost compare-and-set.
 fn rotate_in_tx<R>(
     tx: &mut Tx,
-    hash: &[u8],
+    token: &mut Presented,
     presented: &str,
     decide: &impl Fn(Option<&StoredRefresh>) -> RefreshOutcome<R>,
 ) -> Result<std::result::Result<IssuedTokens, R>> {
-    let mut stored = stored_refresh(tx, hash)?;
+    let mut stored = stored_refresh(tx, token)?;
+    let hash = token.hash();
     if let Some(state) = stored.as_mut().filter(|state| state.refresh.rotated) {
         state.refresh.retry = retries::find(tx, state.family_seq, hash)?;
     }

@@ -252,6 +252,48 @@ INSERT INTO client_secrets (id, client_seq, hash, created_at)
     FROM clients WHERE secret_hash IS NOT NULL;
 UPDATE clients SET secret_hash = X'' WHERE secret_hash IS NOT NULL;
 "#,
+    r#"
+-- Token rows keyed by their family, (family_seq, hash): a token issued from now
+-- on carries its family's id (`grt_<family id>.<256 random bits>`), so its row is
+-- found beside its family's others, and a rotation (the old refresh row used,
+-- the new refresh and access rows inserted) writes to a few adjacent pages
+-- instead of a random page per table and index. The family indexes go: the key
+-- serves them. Rows carried over are `legacy`: their tokens carry no family id
+-- and are found by hash alone, through an index that holds only them (a new row
+-- costs it nothing).
+CREATE TABLE refresh_tokens_by_family (
+    family_seq  INTEGER NOT NULL REFERENCES families (seq) ON DELETE CASCADE,
+    hash        BLOB NOT NULL,
+    generation  INTEGER NOT NULL,
+    issued_at   INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    legacy      INTEGER NOT NULL DEFAULT 0 CHECK (legacy IN (0, 1)),
+    PRIMARY KEY (family_seq, hash)
+) WITHOUT ROWID;
+INSERT INTO refresh_tokens_by_family (family_seq, hash, generation, issued_at, expires_at, used_at, legacy)
+    SELECT family_seq, hash, generation, issued_at, expires_at, used_at, 1 FROM refresh_tokens;
+DROP TABLE refresh_tokens;
+ALTER TABLE refresh_tokens_by_family RENAME TO refresh_tokens;
+CREATE UNIQUE INDEX refresh_tokens_legacy ON refresh_tokens (hash) WHERE legacy = 1;
+
+CREATE TABLE access_tokens_by_family (
+    family_seq  INTEGER NOT NULL REFERENCES families (seq) ON DELETE CASCADE,
+    hash        BLOB NOT NULL,
+    generation  INTEGER NOT NULL,
+    scope       TEXT NOT NULL,
+    issued_at   INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    revoked_at  INTEGER,
+    legacy      INTEGER NOT NULL DEFAULT 0 CHECK (legacy IN (0, 1)),
+    PRIMARY KEY (family_seq, hash)
+) WITHOUT ROWID;
+INSERT INTO access_tokens_by_family (family_seq, hash, generation, scope, issued_at, expires_at, revoked_at, legacy)
+    SELECT family_seq, hash, generation, scope, issued_at, expires_at, revoked_at, 1 FROM access_tokens;
+DROP TABLE access_tokens;
+ALTER TABLE access_tokens_by_family RENAME TO access_tokens;
+CREATE UNIQUE INDEX access_tokens_legacy ON access_tokens (hash) WHERE legacy = 1;
+"#,
 ];
 
 /// The schema version this binary writes: how many migrations it knows.
@@ -280,6 +322,100 @@ pub fn migrate(conn: &mut Connection) -> super::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::{family_of, TokenHash, TokenKind};
+    use crate::store::{IssueSpec, RefreshOutcome, Store};
+
+    /// A database written before tokens named their family: one family with a
+    /// live access token and a live refresh token in the old format. After the
+    /// upgrade both still work, found by hash through the legacy index; the
+    /// rotation hands out tokens in the new format, and presenting the old
+    /// refresh token again is still a replay.
+    #[test]
+    fn tokens_issued_before_they_named_their_family_still_work() {
+        let position = MIGRATIONS
+            .iter()
+            .position(|migration| migration.contains("refresh_tokens_by_family"))
+            .expect("the family-key migration");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let access = "gat_3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let refresh = "grt_3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let now = 1_000_000;
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            for (index, migration) in MIGRATIONS.iter().enumerate().take(position) {
+                conn.execute_batch(migration).unwrap();
+                conn.pragma_update(None, "user_version", index + 1).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
+                     VALUES ('partner', 'Partner', 1, NULL, 1, 1);
+                 INSERT INTO client_grant_types VALUES (1, 'refresh_token');
+                 INSERT INTO users (username, password_hash, created_at, updated_at)
+                     VALUES ('alice', 'x', 1, 1);
+                 INSERT INTO families (id, client_seq, user_seq, scope, created_at, last_used_at)
+                     VALUES ('fam_old', 1, 1, 'profile', 1, 1);",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO access_tokens (hash, family_seq, generation, scope, issued_at, expires_at)
+                 VALUES (?1, 1, 0, 'profile', 1, ?2)",
+                rusqlite::params![TokenHash::of(access).0.to_vec(), now + 3600],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO refresh_tokens (hash, family_seq, generation, issued_at, expires_at)
+                 VALUES (?1, 1, 0, 1, ?2)",
+                rusqlite::params![TokenHash::of(refresh).0.to_vec(), now + 86400],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let found = store.lookup_token(access, now).unwrap().expect("live");
+        assert_eq!(found.client_id.as_str(), "partner");
+        assert!(store.lookup_token(refresh, now).unwrap().is_some());
+        let rotate = |token: &str| {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(
+                    store.rotate_refresh(token, now, move |stored| match stored {
+                        Some(stored) if !stored.rotated => RefreshOutcome::Rotate {
+                            issue: IssueSpec {
+                                access_scope: "profile".into(),
+                                access_expires_at: now + 3600,
+                                refresh_expires_at: Some(now + 86400),
+                            },
+                            retry_until: None,
+                        },
+                        Some(_) => RefreshOutcome::RevokeReplay("replay"),
+                        None => RefreshOutcome::Refuse("unknown"),
+                    }),
+                )
+                .unwrap()
+        };
+        let issued = rotate(refresh).expect("the old refresh token rotates");
+        for (token, kind) in [
+            (issued.access_token.expose(), TokenKind::Access),
+            (
+                issued.refresh_token.as_ref().unwrap().expose(),
+                TokenKind::Refresh,
+            ),
+        ] {
+            assert_eq!(family_of(token, kind).unwrap().as_str(), "fam_old");
+            assert!(
+                store.lookup_token(token, now).unwrap().is_some(),
+                "{kind:?}"
+            );
+        }
+        assert_eq!(rotate(refresh).unwrap_err(), "replay");
+        assert!(
+            store.lookup_token(access, now).unwrap().is_none(),
+            "the family is revoked"
+        );
+        let issued_access = issued.access_token.expose();
+        assert!(store.lookup_token(issued_access, now).unwrap().is_none());
+    }
 
     /// The client-secrets migration moves each confidential client's hash into
     /// `client_secrets` and leaves the empty marker, wherever it sits in the list.
