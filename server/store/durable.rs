@@ -98,7 +98,13 @@ fn sync_loop(
         let commits = batches.iter().filter(|batch| batch.outcome.is_ok()).count();
         if commits > 0 {
             let syncing = std::time::Instant::now();
-            if let Err(error) = wal.sync_data() {
+            // `wal_sync.before`: pause holds the batches between their COMMIT
+            // and their fsync; error is a failed fsync.
+            let synced = fail_points
+                .hit("wal_sync", "before")
+                .map_err(|error| std::io::Error::other(error.to_string()))
+                .and_then(|()| wal.sync_data());
+            if let Err(error) = synced {
                 tracing::error!(%error, "fdatasync of the write-ahead log failed");
                 stop("the write-ahead log could not be synced");
             }

@@ -17,6 +17,8 @@ pub enum FailAction {
     Error,
     /// SIGKILL this process on the spot.
     Kill,
+    /// Wait there until the point is disarmed or armed otherwise.
+    Pause,
 }
 
 /// The armed points, by `NAME.PHASE`.
@@ -36,15 +38,23 @@ impl FailPoints {
     /// Fails or kills if `NAME.PHASE` is armed.
     #[cfg(feature = "failpoints")]
     pub(super) fn hit(&self, name: &str, phase: &str) -> Result<()> {
-        let points = self
-            .armed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if points.is_empty() {
-            return Ok(());
+        let armed = || {
+            let points = self
+                .armed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if points.is_empty() {
+                return None;
+            }
+            points.get(&format!("{name}.{phase}")).copied()
+        };
+        let mut action = armed();
+        while action == Some(FailAction::Pause) {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            action = armed();
         }
-        match points.get(&format!("{name}.{phase}")) {
-            None => Ok(()),
+        match action {
+            None | Some(FailAction::Pause) => Ok(()),
             Some(FailAction::Error) => {
                 Err(StoreError::internal(format!("fail point {name}.{phase}")))
             }
@@ -83,10 +93,11 @@ impl Store {
         {
             let (point, action) = item
                 .split_once('=')
-                .ok_or_else(|| format!("fail point {item:?}: expected NAME=error|kill"))?;
+                .ok_or_else(|| format!("fail point {item:?}: expected NAME=error|kill|pause"))?;
             let action = match action {
                 "error" => FailAction::Error,
                 "kill" => FailAction::Kill,
+                "pause" => FailAction::Pause,
                 other => return Err(format!("fail point {point}: unknown action {other:?}")),
             };
             self.set_fail_point(point, Some(action));

@@ -45,6 +45,71 @@ async fn every_answered_write_waited_for_its_own_wal_sync() {
     );
 }
 
+/// Between a COMMIT and its fsync the change is in the database, and nobody
+/// has heard of it: its caller still waits, and the event log (a page of
+/// events, a watcher catching up) stops before its event. The sync thread is
+/// held before its fsync by the `wal_sync.before` pause; once it goes on, both
+/// see the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_is_answered_and_its_event_shown_only_after_its_wal_sync() {
+    use gatehouse::store::FailAction;
+    let server = TestServer::spawn().await;
+    let mut admin = server.admin();
+    create_user(&mut admin, "before", "a long enough password").await;
+    let newest = |store: &gatehouse::store::Store| {
+        let (events, _) = store.list_events(1, 0, &Default::default()).unwrap();
+        events.first().map_or(0, |event| event.id)
+    };
+    let shown = newest(&server.store);
+    /// Lets the sync thread go on however the test ends (a failed assert
+    /// would otherwise leave the server's shutdown waiting for it).
+    struct Release(gatehouse::store::Store);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            self.0.set_fail_point("wal_sync.before", None);
+        }
+    }
+    let release = Release(server.store.clone());
+    server
+        .store
+        .set_fail_point("wal_sync.before", Some(FailAction::Pause));
+    let write = tokio::spawn(async move {
+        create_user(&mut admin, "held", "a long enough password").await;
+    });
+    // The COMMIT as any other connection to the file sees it.
+    let database = server.data_dir().join("gatehouse.db");
+    let committed = || {
+        let conn = rusqlite::Connection::open(&database).unwrap();
+        conn.query_row(
+            "SELECT count(*) FROM users WHERE username = 'held'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    };
+    let mut polls = 0;
+    while !committed() {
+        polls += 1;
+        assert!(polls < 500, "the write never committed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Time enough for an answer sent at COMMIT to arrive, were one sent.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!write.is_finished(), "the caller waits for the fsync");
+    assert_eq!(
+        newest(&server.store),
+        shown,
+        "a page of events stops before it"
+    );
+    assert!(server.store.events_after(shown, 10).unwrap().is_empty());
+    drop(release);
+    write.await.unwrap();
+    assert!(newest(&server.store) > shown);
+    let caught_up = server.store.events_after(shown, 10).unwrap();
+    assert_eq!(caught_up.len(), 1, "{caught_up:?}");
+}
+
 #[tokio::test]
 async fn start_refuses_a_data_dir_readable_by_others() {
     let dir = tempfile::tempdir().unwrap();
