@@ -111,6 +111,11 @@ pub struct WriterCounters {
     /// servers that fsync inside COMMIT.
     pub syncs: Option<f64>,
     pub sync_seconds: Option<f64>,
+    /// Checkpoints the writer ran to keep the log bounded; absent before the
+    /// first, and from servers without the bound.
+    pub log_checkpoints: Option<f64>,
+    /// The write-ahead log file's size.
+    pub wal_bytes: Option<f64>,
 }
 
 /// Scrapes `http://METRICS/metrics` for the writer's counters.
@@ -129,6 +134,18 @@ pub async fn writer_counters(metrics: &str) -> Option<WriterCounters> {
             .parse()
             .ok()
     };
+    // A labelled metric: the sum over its labels; `None` until the server
+    // describes it (a family appears with its first observation).
+    let labelled = |family: &str, name: &str| -> Option<f64> {
+        if !text.contains(&format!("# TYPE {family} ")) {
+            return None;
+        }
+        let prefix = format!("{name}{{");
+        text.lines()
+            .filter(|line| line.starts_with(&prefix))
+            .map(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .sum()
+    };
     Some(WriterCounters {
         jobs: value("gatehouse_writer_batch_jobs_sum")?,
         commits: value("gatehouse_writer_batch_jobs_count")?,
@@ -136,6 +153,11 @@ pub async fn writer_counters(metrics: &str) -> Option<WriterCounters> {
         busy_seconds: value("gatehouse_writer_busy_seconds_total"),
         syncs: value("gatehouse_wal_sync_seconds_count"),
         sync_seconds: value("gatehouse_wal_sync_seconds_sum"),
+        log_checkpoints: labelled(
+            "gatehouse_writer_checkpoint_seconds",
+            "gatehouse_writer_checkpoint_seconds_count",
+        ),
+        wal_bytes: value("gatehouse_database_wal_bytes"),
     })
 }
 
@@ -162,6 +184,10 @@ pub struct ServerCost {
     /// COMMITs made durable by one WAL fsync, and that fsync's time.
     pub commits_per_sync: Option<f64>,
     pub sync_ms: Option<f64>,
+    /// Checkpoints the writer ran during the run to keep the log bounded,
+    /// and the log file's size at its end.
+    pub log_checkpoints: Option<f64>,
+    pub wal_mib: Option<f64>,
 }
 
 /// Counters read at the start of a run, to subtract at its end.
@@ -225,6 +251,7 @@ impl Meter {
         };
         if let (Some(before), Some(after)) = (self.writer, writer) {
             let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
+            cost.wal_mib = after.wal_bytes.map(|bytes| bytes / (1 << 20) as f64);
             if jobs > 0.0 && commits > 0.0 {
                 cost.writes_per_commit = Some(jobs / commits);
                 cost.commit_ms =
@@ -233,6 +260,10 @@ impl Meter {
                     delta(before.busy_seconds, after.busy_seconds).map(|busy| busy / jobs * 1e6);
                 cost.writer_cpu_us_per_write =
                     delta(self.writer_thread, writer_thread).map(|cpu| cpu / jobs * 1e6);
+                // The family appears with its first checkpoint: none before is 0.
+                cost.log_checkpoints = after
+                    .log_checkpoints
+                    .map(|after| after - before.log_checkpoints.unwrap_or(0.0));
                 if let Some(syncs) = delta(before.syncs, after.syncs).filter(|syncs| *syncs > 0.0) {
                     cost.commits_per_sync = Some(commits / syncs);
                     cost.sync_ms =

@@ -310,8 +310,14 @@ impl Report {
                         ),
                         _ => format!("COMMIT (fsync) {:.2} ms", cost.commit_ms.unwrap_or(0.0)),
                     };
+                    let log = match (cost.log_checkpoints, cost.wal_mib) {
+                        (Some(checkpoints), Some(mib)) => format!(
+                            "; log {mib:.1} MiB after {checkpoints:.0} checkpoints by the writer"
+                        ),
+                        _ => String::new(),
+                    };
                     println!(
-                        "{:<15} {per_commit:.1} writes per COMMIT; writer busy {} and on CPU {} per write; {durable}",
+                        "{:<15} {per_commit:.1} writes per COMMIT; writer busy {} and on CPU {} per write; {durable}{log}",
                         "  writer",
                         micros(cost.writer_busy_us_per_write),
                         micros(cost.writer_cpu_us_per_write),
