@@ -84,6 +84,13 @@ impl Store {
         };
     }
 
+    /// Sets the write-ahead log's bound, in frames, in place of
+    /// [`LOG_BOUND_FRAMES`](super::LOG_BOUND_FRAMES): a test reaches a small
+    /// one with few writes.
+    pub fn set_log_bound_frames(&self, frames: i32) {
+        self.inner.writer.set_log_bound_frames(frames);
+    }
+
     /// Arms fail points from text like `rotate.after_commit=kill,lookup.before=error`.
     pub fn arm_fail_points(&self, spec: &str) -> std::result::Result<(), String> {
         for item in spec

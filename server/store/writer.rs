@@ -9,7 +9,7 @@
 //! broadcasts the batch's events and answers each caller. The writer goes on to
 //! the next batch while the disk syncs this one.
 
-use super::checkpoint::LogBound;
+use super::checkpoint::{LogBound, LOG_BOUND_FRAMES};
 use super::client_cache::ClientCache;
 use super::durable::{Committed, Deliver, Ran, Syncer};
 use super::{FailPoints, Result, StoreError, Tx};
@@ -17,7 +17,7 @@ use crate::metrics::StoreMetrics;
 use crate::model::Event;
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -49,6 +49,8 @@ pub(super) struct Reporting {
     /// The newest event id whose COMMIT is fsynced: readers of the event log
     /// stop there, so nothing that a power cut could take back is shown.
     pub durable_event_id: AtomicI64,
+    /// The log's bound in frames (`checkpoint.rs`); tests lower it.
+    log_bound_frames: AtomicI32,
 }
 
 /// How many jobs ran, how many COMMITs carried them, how long the writer was
@@ -100,6 +102,7 @@ impl Writer {
             metrics,
             clients,
             durable_event_id: AtomicI64::new(durable_event_id),
+            log_bound_frames: AtomicI32::new(LOG_BOUND_FRAMES),
         });
         let syncer = Syncer::start(wal, fail_points.clone(), events, reporting.clone())?;
         let writing = reporting.clone();
@@ -107,6 +110,14 @@ impl Writer {
             .name("gatehouse-writer".into())
             .spawn(move || write_loop(conn, jobs, &fail_points, &syncer, &writing))?;
         Ok(Writer { queue, reporting })
+    }
+
+    /// Sets the log's bound (tests: a small one reaches it with few writes).
+    #[cfg(feature = "failpoints")]
+    pub(super) fn set_log_bound_frames(&self, frames: i32) {
+        self.reporting
+            .log_bound_frames
+            .store(frames, Ordering::Relaxed);
     }
 
     /// The newest event id that is durable (see [`Reporting`]).
@@ -235,7 +246,7 @@ fn write_loop(
 /// After a batch, while the sync thread makes it durable: the checkpoint
 /// that keeps the log bounded, when one is due.
 fn bound_log(conn: &Connection, log: &mut LogBound, reporting: &Reporting) {
-    match log.after_batch(conn) {
+    match log.after_batch(conn, reporting.log_bound_frames.load(Ordering::Relaxed)) {
         None => {}
         Some(Ok(checkpoint)) => {
             let counters = &reporting.counters;
