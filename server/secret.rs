@@ -2,7 +2,9 @@
 //!
 //! Tokens are 256 random bits from the OS generator, base64url-encoded behind a
 //! readable prefix (`gat_` access, `grt_` refresh, `gcs_` client secret, `gac_`
-//! code, `gak_` named admin token) so scanners recognise a leaked one. Only their SHA-256 hashes are stored;
+//! code, `gak_` named admin token) so scanners recognise a leaked one. Access
+//! and refresh tokens also name their family (`grt_<family id>.<random>`), which
+//! says where their row is and nothing secret. Only their SHA-256 hashes are stored;
 //! `Debug` on a [`Token`] shows the prefix alone, so a token never reaches a log.
 
 use crate::model::FamilyId;
