@@ -17,7 +17,9 @@ pub enum FailAction {
     Error,
     /// SIGKILL this process on the spot.
     Kill,
-    /// Wait there until the point is disarmed or armed otherwise.
+    /// Wait there until the point is disarmed or armed otherwise. It sleeps
+    /// the thread: for points on the store's own threads (`wal_sync.before`),
+    /// not on a runtime worker (`lookup.before`).
     Pause,
 }
 

@@ -210,7 +210,7 @@ impl Store {
         now: i64,
     ) -> Result<TokenRevocation> {
         let mut as_refresh = Presented::new(token, TokenKind::Refresh);
-        let mut as_access = Presented::new(token, TokenKind::Access);
+        let mut as_access = as_refresh.as_kind(token, TokenKind::Access);
         let client_id = client_id.clone();
         self.write_as("revoke_token", now, move |tx| {
             let client_id = &client_id;

@@ -34,6 +34,15 @@ impl Presented {
         }
     }
 
+    /// The same `token` as another kind, its hash reused.
+    pub fn as_kind(&self, token: &str, kind: TokenKind) -> Self {
+        Presented {
+            hash: self.hash.clone(),
+            kind,
+            family: family_of(token, kind),
+        }
+    }
+
     /// The key of the row this token may be, `(family id, hash)`: the family
     /// it names, or for a token that names none, the family of the legacy row
     /// with its hash. `None`: no row can be this token's.

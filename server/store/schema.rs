@@ -272,7 +272,8 @@ CREATE TABLE refresh_tokens_by_family (
     PRIMARY KEY (family_seq, hash)
 ) WITHOUT ROWID;
 INSERT INTO refresh_tokens_by_family (family_seq, hash, generation, issued_at, expires_at, used_at, legacy)
-    SELECT family_seq, hash, generation, issued_at, expires_at, used_at, 1 FROM refresh_tokens;
+    SELECT family_seq, hash, generation, issued_at, expires_at, used_at, 1 FROM refresh_tokens
+    ORDER BY family_seq, hash;
 DROP TABLE refresh_tokens;
 ALTER TABLE refresh_tokens_by_family RENAME TO refresh_tokens;
 CREATE UNIQUE INDEX refresh_tokens_legacy ON refresh_tokens (hash) WHERE legacy = 1;
@@ -289,7 +290,8 @@ CREATE TABLE access_tokens_by_family (
     PRIMARY KEY (family_seq, hash)
 ) WITHOUT ROWID;
 INSERT INTO access_tokens_by_family (family_seq, hash, generation, scope, issued_at, expires_at, revoked_at, legacy)
-    SELECT family_seq, hash, generation, scope, issued_at, expires_at, revoked_at, 1 FROM access_tokens;
+    SELECT family_seq, hash, generation, scope, issued_at, expires_at, revoked_at, 1 FROM access_tokens
+    ORDER BY family_seq, hash;
 DROP TABLE access_tokens;
 ALTER TABLE access_tokens_by_family RENAME TO access_tokens;
 CREATE UNIQUE INDEX access_tokens_legacy ON access_tokens (hash) WHERE legacy = 1;
