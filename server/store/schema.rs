@@ -327,6 +327,22 @@ mod tests {
     use crate::secret::{family_of, TokenHash, TokenKind};
     use crate::store::{IssueSpec, RefreshOutcome, Store};
 
+    /// Where the migration whose SQL contains `text` sits in the list.
+    fn migration_containing(text: &str) -> usize {
+        MIGRATIONS
+            .iter()
+            .position(|migration| migration.contains(text))
+            .unwrap_or_else(|| panic!("no migration contains {text:?}"))
+    }
+
+    /// Applies the migrations before `position`, as an older binary did.
+    fn migrate_before(conn: &Connection, position: usize) {
+        for (index, migration) in MIGRATIONS.iter().enumerate().take(position) {
+            conn.execute_batch(migration).unwrap();
+            conn.pragma_update(None, "user_version", index + 1).unwrap();
+        }
+    }
+
     /// A database written before tokens named their family: one family with a
     /// live access token and a live refresh token in the old format. After the
     /// upgrade both still work, found by hash through the legacy index; the
@@ -334,10 +350,7 @@ mod tests {
     /// refresh token again is still a replay.
     #[test]
     fn tokens_issued_before_they_named_their_family_still_work() {
-        let position = MIGRATIONS
-            .iter()
-            .position(|migration| migration.contains("refresh_tokens_by_family"))
-            .expect("the family-key migration");
+        let position = migration_containing("refresh_tokens_by_family");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         let access = "gat_3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -346,10 +359,7 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-            for (index, migration) in MIGRATIONS.iter().enumerate().take(position) {
-                conn.execute_batch(migration).unwrap();
-                conn.pragma_update(None, "user_version", index + 1).unwrap();
-            }
+            migrate_before(&conn, position);
             conn.execute_batch(
                 "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
                      VALUES ('partner', 'Partner', 1, NULL, 1, 1);
@@ -423,16 +433,10 @@ mod tests {
     /// `client_secrets` and leaves the empty marker, wherever it sits in the list.
     #[test]
     fn client_secret_hashes_move_into_their_own_table() {
-        let position = MIGRATIONS
-            .iter()
-            .position(|migration| migration.contains("CREATE TABLE client_secrets"))
-            .expect("the client-secrets migration");
+        let position = migration_containing("CREATE TABLE client_secrets");
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", true).unwrap();
-        for (index, migration) in MIGRATIONS.iter().enumerate().take(position) {
-            conn.execute_batch(migration).unwrap();
-            conn.pragma_update(None, "user_version", index + 1).unwrap();
-        }
+        migrate_before(&conn, position);
         let hash = crate::secret::TokenHash::of("gcs_carried_over").0.to_vec();
         conn.execute(
             "INSERT INTO clients (id, name, public, secret_hash, created_at, updated_at)
