@@ -34,8 +34,11 @@ pub const LOG_BOUND_FRAMES: i32 = 32768;
 /// After a checkpoint that could not complete (a reader kept an old snapshot,
 /// as an online backup does, or the background checkpoint held the lock),
 /// the writer tries again once the log has grown by this many frames: not
-/// after every batch, since each try syncs the log and the database.
-const RETRY_FRAMES: i32 = 1024;
+/// after every batch, since each try syncs the log and the database. (After
+/// a complete one whose restart a reader still in flight refused, it tries
+/// at the next batch: the copy is one batch.) The log's worst case, while no
+/// reader holds a snapshot for long, is the bound plus this plus a batch.
+pub const LOG_RETRY_FRAMES: i32 = 1024;
 
 /// Starts the background thread; it ends once `alive` (held by the store) is
 /// dropped. The fail point `checkpoint.background` (error) skips its rounds.
@@ -129,11 +132,15 @@ impl LogBound {
         if frames < self.try_at {
             return None;
         }
-        self.try_at = frames.saturating_add(RETRY_FRAMES);
         let started = std::time::Instant::now();
-        Some(passive(conn).map(|complete| BoundCheckpoint {
+        let checkpoint = passive(conn).map(|complete| BoundCheckpoint {
             complete,
             took: started.elapsed(),
-        }))
+        });
+        self.try_at = match &checkpoint {
+            Ok(BoundCheckpoint { complete: true, .. }) => bound,
+            _ => frames.saturating_add(LOG_RETRY_FRAMES),
+        };
+        Some(checkpoint)
     }
 }

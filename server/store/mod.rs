@@ -42,7 +42,7 @@ mod users;
 mod writer;
 
 pub use admin_tokens::AdminTokenLookup;
-pub use checkpoint::LOG_BOUND_FRAMES;
+pub use checkpoint::{LOG_BOUND_FRAMES, LOG_RETRY_FRAMES};
 pub use clients::ClientCredentials;
 pub use consents::{CodeGrant, GrantParties};
 #[cfg(feature = "failpoints")]
