@@ -11,8 +11,13 @@ use crate::model::{
 };
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
 
+/// A family's last use and rotation count are read from its newest refresh
+/// token (each rotation issues the next generation, at the time of the use),
+/// not kept on the family's row: a rotation then writes one page fewer.
 const SELECT_FAMILY: &str = "
-SELECT f.seq, f.id, c.id, c.name, u.username, f.scope, f.created_at, f.last_used_at, f.rotations,
+SELECT f.seq, f.id, c.id, c.name, u.username, f.scope, f.created_at,
+       COALESCE((SELECT max(r.issued_at) FROM refresh_tokens r WHERE r.family_seq = f.seq AND r.generation > 0), f.created_at),
+       COALESCE((SELECT max(r.generation) FROM refresh_tokens r WHERE r.family_seq = f.seq), 0),
        f.revoked_at, f.revoked_reason, f.revoked_by
 FROM families f JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq";
 

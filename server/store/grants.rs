@@ -143,7 +143,7 @@ impl Store {
                 CodeRedemption::Issue(spec) => {
                     let family_id = FamilyId::generate();
                     tx.exec(
-                        "INSERT INTO families (id, client_seq, user_seq, scope, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                        "INSERT INTO families (id, client_seq, user_seq, scope, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                         params![family_id, client_seq, user_seq, code.scope, now],
                     )?;
                     let family_seq = tx.last_insert_rowid();

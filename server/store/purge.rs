@@ -34,7 +34,7 @@ impl Store {
             let families = tx.execute(
                 "DELETE FROM families WHERE revoked_at < ?1
                     OR (revoked_at IS NULL
-                        AND ?1 > COALESCE((SELECT max(expires_at) FROM refresh_tokens r WHERE r.family_seq = families.seq), families.last_used_at)
+                        AND ?1 > COALESCE((SELECT max(expires_at) FROM refresh_tokens r WHERE r.family_seq = families.seq), families.created_at)
                         AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.family_seq = families.seq))",
                 params![horizon],
             )?;

@@ -219,10 +219,6 @@ impl Rotation {
         if claimed == 0 {
             return Ok(None);
         }
-        tx.exec(
-            "UPDATE families SET last_used_at = ?2, rotations = rotations + 1 WHERE seq = ?1",
-            params![self.family_seq, now],
-        )?;
         let refresh_expires_at = self
             .issue
             .refresh_expires_at

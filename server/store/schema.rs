@@ -295,6 +295,13 @@ INSERT INTO access_tokens_by_family (family_seq, hash, generation, scope, issued
 DROP TABLE access_tokens;
 ALTER TABLE access_tokens_by_family RENAME TO access_tokens;
 CREATE UNIQUE INDEX access_tokens_legacy ON access_tokens (hash) WHERE legacy = 1;
+
+-- A family's last use and rotation count are its newest refresh token's
+-- (each rotation issues the next generation at the time of the use), read
+-- when a family is shown; kept on the family's row they cost every rotation
+-- one more page.
+ALTER TABLE families DROP COLUMN rotations;
+ALTER TABLE families DROP COLUMN last_used_at;
 "#,
 ];
 

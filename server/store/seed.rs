@@ -33,7 +33,7 @@ impl Store {
                 let client_seq = clients::seq_of(tx, client_id)?;
                 let user_seq = users::seq_of(tx, username)?;
                 let mut family = tx.prepare_cached(
-                    "INSERT INTO families (id, client_seq, user_seq, scope, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    "INSERT INTO families (id, client_seq, user_seq, scope, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
                 let mut refresh = tx.prepare_cached(
                     "INSERT INTO refresh_tokens (hash, family_seq, generation, issued_at, expires_at) VALUES (?1, ?2, 0, ?3, ?4)",

@@ -25,10 +25,17 @@ async fn an_error_injected_before_commit_changes_nothing_and_the_old_token_still
         "the database is unchanged"
     );
     server.store.set_fail_point("rotate.before_commit", None);
+    server.clock.advance(7);
     assert_eq!(
         refresh(&server, &id, &secret, refresh_token).await.status(),
         200,
         "the old refresh token still works"
+    );
+    let rotated = newest_family(&server);
+    assert_eq!(
+        (rotated.rotations, rotated.last_used_at),
+        (1, family.created_at + 7),
+        "the rotation is counted, at its time"
     );
 
     let code = Browser::new(&server).obtain_code(&id, "alice").await["code"].clone();

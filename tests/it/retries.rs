@@ -502,7 +502,7 @@ async fn a_kill_after_the_rotation_commit_and_a_retry_after_restart_gets_the_com
     );
     let (refresh_tokens, rotations): (i64, i64) = conn
         .query_row(
-            "SELECT (SELECT count(*) FROM refresh_tokens), (SELECT rotations FROM families)",
+            "SELECT (SELECT count(*) FROM refresh_tokens), (SELECT max(generation) FROM refresh_tokens)",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
