@@ -1,6 +1,7 @@
 //! Hostile input: 10,000+ generated malformed requests over raw TCP at every
 //! public endpoint. Zero 5xx, zero panics, the database unchanged, and a good
-//! request still answered afterwards.
+//! request still answered afterwards. And forged tokens that name a real
+//! family (its id is public): unknown everywhere, revoking nothing.
 
 use crate::support::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -302,4 +303,91 @@ async fn ten_thousand_malformed_requests_get_no_5xx_no_panic_and_change_nothing(
         200
     );
     eprintln!("hostile: {total} malformed requests, outcomes {statuses:?}");
+}
+
+/// A family's id is public: events and the admin plane show it, and every
+/// token of the family carries it. Knowing it must unlock nothing. A forged
+/// token that names a real family (its secret part wrong, cut short, grown,
+/// or another kind's) is unknown at every endpoint, and above all is not
+/// taken for a replay of the family's rotated token, which would let anyone
+/// who saw a family id revoke the grant.
+#[tokio::test]
+async fn a_forged_token_naming_a_real_family_is_unknown_everywhere_and_revokes_nothing() {
+    let (server, id, secret) = partner_setup().await;
+    let first = tokens_for(&server, &id, &secret).await;
+    let rotated = first["refresh_token"].as_str().unwrap().to_owned();
+    let response = refresh(&server, &id, &secret, &rotated).await;
+    assert_eq!(response.status(), 200);
+    let current: serde_json::Value = response.json().await.unwrap();
+    let access = current["access_token"].as_str().unwrap();
+    let refresh_token = current["refresh_token"].as_str().unwrap();
+    let family = newest_family(&server).id;
+    let named =
+        |prefix: &str, secret_part: &str| format!("{prefix}{}.{secret_part}", family.as_str());
+    assert!(
+        refresh_token.starts_with(&named("grt_", "")),
+        "{refresh_token}"
+    );
+
+    let forged_refresh = [
+        named("grt_", &"A".repeat(43)),
+        named("grt_", ""),
+        rotated[..rotated.len() - 1].to_owned(),
+        format!("{rotated}A"),
+        refresh_token[..refresh_token.len() - 1].to_owned(),
+        access.replacen("gat_", "grt_", 1),
+    ];
+    for forged in &forged_refresh {
+        let response = refresh(&server, &id, &secret, forged).await;
+        assert_eq!(response.status(), 400, "{forged}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant", "{forged}");
+        let response = post_form(
+            &server,
+            "/revoke",
+            Some((&id, &secret)),
+            &[("token", forged)],
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{forged}");
+    }
+    let forged_access = [
+        named("gat_", &"A".repeat(43)),
+        access[..access.len() - 1].to_owned(),
+        format!("{access}A"),
+        refresh_token.replacen("grt_", "gat_", 1),
+    ];
+    for forged in &forged_access {
+        let response = me(&server, Some(&format!("Bearer {forged}"))).await;
+        assert_eq!(response.status(), 401, "{forged}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        let answer = introspect(&server, &id, &secret, forged).await;
+        assert_eq!(answer, serde_json::json!({"active": false}), "{forged}");
+        let response = post_form(
+            &server,
+            "/revoke",
+            Some((&id, &secret)),
+            &[("token", forged)],
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{forged}");
+    }
+
+    let after = newest_family(&server);
+    assert_eq!(after.id, family);
+    assert_eq!(after.revoked, None, "a forgery revoked the family");
+    assert_eq!(after.rotations, 1);
+    assert_eq!(
+        me(&server, Some(&format!("Bearer {access}")))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        introspect(&server, &id, &secret, refresh_token).await["active"],
+        true
+    );
+    let response = refresh(&server, &id, &secret, refresh_token).await;
+    assert_eq!(response.status(), 200, "the real token still rotates");
 }
