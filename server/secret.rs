@@ -81,11 +81,19 @@ impl Token {
 
 /// The family a presented `kind` token names ([`Token::generate_in`]); `None`
 /// for text that names none, such as a token issued before tokens carried
-/// their family's id.
+/// their family's id, or text not shaped as an issued token is (its secret
+/// part is 43 URL-safe base64 characters, 256 bits).
 pub fn family_of(token: &str, kind: TokenKind) -> Option<FamilyId> {
-    let (family, _secret) = token.strip_prefix(kind.prefix())?.rsplit_once('.')?;
-    FamilyId::parse(family).ok()
+    let (family, secret) = token.strip_prefix(kind.prefix())?.rsplit_once('.')?;
+    let issued_shape = secret.len() == SECRET_CHARS
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    issued_shape.then(|| FamilyId::parse(family).ok())?
 }
+
+/// Characters of a token's secret part: 32 random bytes in unpadded base64.
+const SECRET_CHARS: usize = 43;
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -253,6 +261,9 @@ mod tests {
             "grt_fam x.y",
             "grt_\u{e9}.x",
             "gat_fam_a.b",
+            "grt_fam_a.short",
+            &format!("grt_fam_a.{}", "+".repeat(43)),
+            &format!("grt_fam_a.{}", "A".repeat(44)),
         ] {
             assert_eq!(family_of(bad, TokenKind::Refresh), None, "{bad:?}");
         }

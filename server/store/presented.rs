@@ -22,6 +22,12 @@ impl Presented {
     pub fn hash(&self) -> &[u8] {
         &self.hash
     }
+
+    /// The family the token names, or for a legacy token, the family
+    /// [`Presented::key`] found; `None` before that, or when none was found.
+    pub fn family(&self) -> Option<&FamilyId> {
+        self.family.as_ref()
+    }
 }
 
 impl Presented {

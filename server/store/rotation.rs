@@ -1,7 +1,10 @@
-//! Refresh rotation: the writer only writes. The token's state is read and
-//! decided on the caller's thread; the writer runs a compare-and-set and the
-//! inserts, and decides again inside the transaction only when a concurrent
-//! write got there first or the token was already rotated (retry or replay).
+//! Refresh rotation, decided where it is written. The new pair is generated
+//! and hashed on the caller's thread (a token names its family, so nothing
+//! need be read for that); the writer reads the token's state inside the write
+//! transaction, decides, and runs the compare-and-set and the INSERTs. Only
+//! text that names no family is looked up on a reader first: it can only be a
+//! token issued before tokens named their family, and text that is no token is
+//! refused there without reaching the writer.
 
 use super::grants::{insert_access, insert_refresh, IssueSpec, IssuedTokens};
 use super::presented::Presented;
@@ -47,19 +50,21 @@ impl Store {
     /// Rotates a refresh token: `decide` sees the stored token (or `None`).
     /// Returns the new tokens, or the refusal `decide` gave.
     ///
-    /// The writer only writes. On the caller's thread, outside the write lock:
-    /// the token's state is read from a snapshot and `decide` runs on it; a
-    /// refusal is answered from there (the state it saw was committed, so the
-    /// answer is linearised at that read); for a rotation the new tokens are
-    /// generated and hashed and a retry window's answer sealed. The writer
-    /// then runs a compare-and-set, `UPDATE … WHERE used_at IS NULL` and the
-    /// family, client and user still live (one row or none), and the INSERTs.
-    /// If the compare-and-set finds no row, a concurrent write got there first
-    /// and the writer decides again on the state as it is now
-    /// ([`rotate_in_tx`]), which is also the path for a rotated token (a retry
-    /// or a replay). Simultaneous first uses therefore still rotate once: the
-    /// later ones, in the same batch or a later one, find the token rotated
-    /// and its answer kept.
+    /// On the caller's thread, outside the write lock: the token is hashed,
+    /// and the successor pair generated and hashed for the family it names.
+    /// The writer then reads the token's state, its family, client and user,
+    /// in the write transaction ([`rotate_in_tx`]), so `decide` sees the state
+    /// as it is at the COMMIT's point in the history: simultaneous first uses
+    /// rotate once (the later ones, in the same batch or a later one, find the
+    /// token rotated and its answer kept), and a revocation or disable that
+    /// committed first is seen. The writer's connection is the only one whose
+    /// page cache outlives a COMMIT, so its read costs a few page-cache
+    /// lookups where a reader's, after every COMMIT, read each page again
+    /// (README, Performance, fourth step).
+    ///
+    /// Text that names no family is looked up on a reader first: a legacy
+    /// token's family is found there, and text that is no token is refused
+    /// there (`decide(None)`) without reaching the writer.
     pub async fn rotate_refresh<R: Send + 'static>(
         &self,
         refresh_token: &str,
@@ -67,42 +72,52 @@ impl Store {
         decide: impl Fn(Option<&StoredRefresh>) -> RefreshOutcome<R> + Send + 'static,
     ) -> Result<std::result::Result<IssuedTokens, R>> {
         let mut token = Presented::new(refresh_token, TokenKind::Refresh);
-        let hash = token.hash().to_vec();
+        if token.family().is_none() {
+            // Only a legacy token names no family: its family is found by hash.
+            self.read(|conn| token.key(conn).map(drop))?;
+        }
+        let Some(successors) = token.family().map(Successors::generate) else {
+            return refuse_unknown(&decide);
+        };
         // The retry's key is derived from the token itself; it never leaves memory.
         let presented = refresh_token.to_owned();
-        // A hot read on the caller's thread (a worker thread for /token).
-        let snapshot = self.read(|conn| stored_refresh(conn, &mut token))?;
-        let fast = match &snapshot {
-            None => match decide(None) {
-                RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => {
-                    return Ok(Err(why))
-                }
-                _ => None,
-            },
-            Some(state) if !state.refresh.rotated => match decide(Some(&state.refresh)) {
-                RefreshOutcome::Refuse(why) => return Ok(Err(why)),
-                RefreshOutcome::Rotate { issue, retry_until } => Some(Rotation::prepare(
-                    state,
-                    issue,
-                    retry_until,
-                    &hash,
-                    &presented,
-                )),
-                // Only a rotated token is repeated or replayed: decide again
-                // inside the transaction.
-                RefreshOutcome::Repeat | RefreshOutcome::RevokeReplay(_) => None,
-            },
-            Some(_) => None,
-        };
         self.write_async_as("rotate", now, move |tx| {
-            if let Some(rotation) = fast {
-                if let Some(tokens) = rotation.apply(tx, &hash)? {
-                    return Ok(Ok(tokens));
-                }
-            }
-            rotate_in_tx(tx, &mut token, &presented, &decide)
+            rotate_in_tx(tx, &mut token, &presented, successors, &decide)
         })
         .await
+    }
+}
+
+/// `decide`'s answer for a token that has no row: a refusal.
+fn refuse_unknown<R>(
+    decide: &impl Fn(Option<&StoredRefresh>) -> RefreshOutcome<R>,
+) -> Result<std::result::Result<IssuedTokens, R>> {
+    match decide(None) {
+        RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => Ok(Err(why)),
+        RefreshOutcome::Rotate { .. } | RefreshOutcome::Repeat => Err(StoreError::internal(
+            "asked to rotate an unknown refresh token",
+        )),
+    }
+}
+
+/// A successor pair, generated and hashed outside the write lock.
+struct Successors {
+    access: Token,
+    access_hash: [u8; 32],
+    refresh: Token,
+    refresh_hash: [u8; 32],
+}
+
+impl Successors {
+    fn generate(family: &FamilyId) -> Self {
+        let access = Token::generate_in(TokenKind::Access, family);
+        let refresh = Token::generate_in(TokenKind::Refresh, family);
+        Successors {
+            access_hash: access.hash().0,
+            refresh_hash: refresh.hash().0,
+            access,
+            refresh,
+        }
     }
 }
 
@@ -158,35 +173,33 @@ fn stored_refresh(
         .optional()?)
 }
 
-/// A rotation made ready outside the write lock: the new tokens generated and
-/// hashed, a retry window's answer sealed.
+/// A rotation decided in the write transaction: the successor pair generated
+/// before it, a retry window's answer sealed.
 struct Rotation {
     family_seq: i64,
     family_id: FamilyId,
     generation: i64,
     issue: IssueSpec,
-    access: Token,
-    access_hash: [u8; 32],
-    refresh: Token,
-    refresh_hash: [u8; 32],
+    successors: Successors,
     /// The kept answer, sealed, and the end of its window.
     retry: Option<(SealedPair, i64)>,
 }
 
 impl Rotation {
+    /// `successors` were generated for the family the token names, which is
+    /// the family whose row `state` is (it was looked up by that id).
     fn prepare(
-        state: &RefreshState,
+        state: RefreshState,
+        successors: Successors,
         issue: IssueSpec,
         retry_until: Option<i64>,
         hash: &[u8],
         presented: &str,
     ) -> Self {
-        let access = Token::generate_in(TokenKind::Access, &state.family_id);
-        let refresh = Token::generate_in(TokenKind::Refresh, &state.family_id);
         let retry = retry_until.map(|until| {
             let pair = RetryPair {
-                access_token: access.clone(),
-                refresh_token: refresh.clone(),
+                access_token: successors.access.clone(),
+                refresh_token: successors.refresh.clone(),
                 access_expires_at: issue.access_expires_at,
                 scope: issue.access_scope.clone(),
             };
@@ -194,30 +207,27 @@ impl Rotation {
         });
         Rotation {
             family_seq: state.family_seq,
-            family_id: state.family_id.clone(),
+            family_id: state.family_id,
             generation: state.generation + 1,
-            access_hash: access.hash().0,
-            refresh_hash: refresh.hash().0,
-            access,
-            refresh,
             issue,
+            successors,
             retry,
         }
     }
 
-    /// The compare-and-set and the INSERTs; `None` when the token was used,
-    /// or its family, client or user stopped being live, since the snapshot.
-    fn apply(self, tx: &Tx, hash: &[u8]) -> Result<Option<IssuedTokens>> {
-        let now = tx.now;
+    /// The compare-and-set and the INSERTs. The state it was decided on was
+    /// read in this transaction, so the compare-and-set finds its row unless
+    /// the store is broken.
+    fn apply(self, tx: &Tx, hash: &[u8]) -> Result<IssuedTokens> {
         let claimed = tx.exec(
             "UPDATE refresh_tokens SET used_at = ?3
-             WHERE family_seq = ?1 AND hash = ?2 AND used_at IS NULL AND EXISTS (
-                SELECT 1 FROM families f JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
-                WHERE f.seq = ?1 AND f.revoked_at IS NULL AND c.disabled = 0 AND u.disabled = 0)",
-            params![self.family_seq, hash, now],
+             WHERE family_seq = ?1 AND hash = ?2 AND used_at IS NULL",
+            params![self.family_seq, hash, tx.now],
         )?;
-        if claimed == 0 {
-            return Ok(None);
+        if claimed != 1 {
+            return Err(StoreError::internal(
+                "a rotation decided in its transaction lost its compare-and-set",
+            ));
         }
         let refresh_expires_at = self
             .issue
@@ -225,14 +235,14 @@ impl Rotation {
             .unwrap_or(self.issue.access_expires_at);
         insert_access(
             tx,
-            &self.access_hash,
+            &self.successors.access_hash,
             self.family_seq,
             self.generation,
             &self.issue,
         )?;
         insert_refresh(
             tx,
-            &self.refresh_hash,
+            &self.successors.refresh_hash,
             self.family_seq,
             self.generation,
             refresh_expires_at,
@@ -250,40 +260,33 @@ impl Rotation {
             )?,
             None => retries::forget_family(tx, self.family_seq)?,
         }
-        Ok(Some(IssuedTokens {
-            access_token: self.access,
-            refresh_token: Some(self.refresh),
+        Ok(IssuedTokens {
+            access_token: self.successors.access,
+            refresh_token: Some(self.successors.refresh),
             access_expires_at: self.issue.access_expires_at,
             scope: self.issue.access_scope,
             family_id: self.family_id,
             repeat: false,
-        }))
+        })
     }
 }
 
-/// A rotation decided inside the transaction, on the state as it is now: the
-/// path for a rotated token (retry or replay) and for a lost compare-and-set.
+/// A rotation decided inside the transaction, on the state as it is now.
 fn rotate_in_tx<R>(
     tx: &mut Tx,
     token: &mut Presented,
     presented: &str,
+    successors: Successors,
     decide: &impl Fn(Option<&StoredRefresh>) -> RefreshOutcome<R>,
 ) -> Result<std::result::Result<IssuedTokens, R>> {
-    let mut stored = stored_refresh(tx, token)?;
+    let Some(mut state) = stored_refresh(tx, token)? else {
+        return refuse_unknown(decide);
+    };
     let hash = token.hash();
-    if let Some(state) = stored.as_mut().filter(|state| state.refresh.rotated) {
+    if state.refresh.rotated {
         state.refresh.retry = retries::find(tx, state.family_seq, hash)?;
     }
-    let decision = decide(stored.as_ref().map(|state| &state.refresh));
-    let Some(state) = stored else {
-        return match decision {
-            RefreshOutcome::Refuse(why) | RefreshOutcome::RevokeReplay(why) => Ok(Err(why)),
-            RefreshOutcome::Rotate { .. } | RefreshOutcome::Repeat => Err(StoreError::internal(
-                "asked to rotate an unknown refresh token",
-            )),
-        };
-    };
-    match decision {
+    match decide(Some(&state.refresh)) {
         RefreshOutcome::Refuse(why) => Ok(Err(why)),
         RefreshOutcome::RevokeReplay(why) => {
             tx.record(
@@ -305,12 +308,9 @@ fn rotate_in_tx<R>(
             Ok(Err(why))
         }
         RefreshOutcome::Rotate { issue, retry_until } => {
-            let rotation = Rotation::prepare(&state, issue, retry_until, hash, presented);
-            rotation.apply(tx, hash)?.map(Ok).ok_or_else(|| {
-                StoreError::internal(
-                    "a rotation decided in its transaction lost its compare-and-set",
-                )
-            })
+            let rotation =
+                Rotation::prepare(state, successors, issue, retry_until, hash, presented);
+            rotation.apply(tx, hash).map(Ok)
         }
         RefreshOutcome::Repeat => {
             let pair = retries::open(tx, state.family_seq, hash, presented)?;

@@ -389,3 +389,35 @@ async fn a_held_write_lock_answers_503_temporarily_unavailable_and_changes_nothi
         "the refused request changed nothing"
     );
 }
+
+/// A rotation is decided by the writer, but text that names no family can
+/// only be a legacy token and is looked up on a reader: text that is no token
+/// is refused while the write lock is held elsewhere. A token naming a real
+/// family does wait for the writer (503 here), which shows the lock was held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn text_that_is_no_token_is_refused_without_waiting_for_the_writer() {
+    let (server, id, secret) = partner_setup().await;
+    let tokens = tokens_for(&server, &id, &secret).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let (named, _secret) = refresh_token.rsplit_once('.').unwrap();
+    let forged = format!("{named}.{}", "A".repeat(43));
+    let blocker = rusqlite::Connection::open(server.data_dir().join("gatehouse.db")).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let legacy_shaped = format!("grt_{}", "A".repeat(43));
+    for garbage in ["nonsense", "grt_nofamily.abc", legacy_shaped.as_str()] {
+        let response = refresh(&server, &id, &secret, garbage).await;
+        assert_eq!(response.status(), 400, "{garbage}");
+        let body = response.json::<serde_json::Value>().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant", "{garbage}: {body}");
+    }
+    assert_eq!(
+        refresh(&server, &id, &secret, &forged).await.status(),
+        503,
+        "a token naming a family is decided by the writer"
+    );
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(
+        refresh(&server, &id, &secret, refresh_token).await.status(),
+        200
+    );
+}
