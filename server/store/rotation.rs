@@ -2,9 +2,11 @@
 //! and hashed on the caller's thread (a token names its family, so nothing
 //! need be read for that); the writer reads the token's state inside the write
 //! transaction, decides, and runs the compare-and-set and the INSERTs. Only
-//! text that names no family is looked up on a reader first: it can only be a
-//! token issued before tokens named their family, and text that is no token is
-//! refused there without reaching the writer.
+//! text that names no family in an issued token's shape is looked up on a
+//! reader first: it can only be a token issued before tokens named their
+//! family, and other such text is refused there without reaching the writer.
+//! A well-formed token naming a family, real or forged, is decided by the
+//! writer.
 
 use super::grants::{insert_access, insert_refresh, IssueSpec, IssuedTokens};
 use super::presented::Presented;
