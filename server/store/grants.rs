@@ -168,9 +168,7 @@ impl Store {
         };
         let mut presented = Presented::new(token, kind);
         self.inner.fail_points.hit("lookup", "before")?;
-        let fail_points = &self.inner.fail_points;
-        self.read_current(|conn| {
-            fail_points.hit("lookup", "reading")?;
+        self.read(|conn| {
             let Some((family, hash)) = presented.key(conn)? else {
                 return Ok(None);
             };

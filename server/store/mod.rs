@@ -31,7 +31,6 @@ mod grants;
 mod ids;
 mod presented;
 mod purge;
-mod readers;
 mod retries;
 mod rotation;
 mod schema;
@@ -64,7 +63,8 @@ use crate::metrics::StoreMetrics;
 use crate::model::{Event, Invalid, NewEvent, RevokeReason};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -141,10 +141,11 @@ struct Inner {
     /// The database as SQLite names it: its log is the file the sync thread syncs.
     path: PathBuf,
     writer: writer::Writer,
-    readers: Arc<readers::Readers>,
+    readers: Vec<Mutex<Connection>>,
     /// Client credentials for authentication, invalidated by every COMMIT
     /// that changes a client (client_cache.rs).
     clients: Arc<client_cache::ClientCache>,
+    next_reader: AtomicUsize,
     events: broadcast::Sender<Event>,
     fail_points: Arc<FailPoints>,
     maintenance: std::sync::atomic::AtomicBool,
@@ -256,10 +257,9 @@ impl Store {
                 // under refresh load. Reads go through pread and the page
                 // cache, which a read-mostly load keeps warm.
                 reader.pragma_update(None, "mmap_size", 0)?;
-                Ok(reader)
+                Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>>>()?;
-        let readers = Arc::new(readers::Readers::new(readers, readers::KEEP_AT_MOST));
         let checkpointer = Connection::open(path)?;
         configure(&checkpointer)?;
         let fail_points = Arc::new(FailPoints::default());
@@ -277,10 +277,7 @@ impl Store {
             writer,
             wal,
             durable_event_id,
-            writer::Told {
-                readers: readers.clone(),
-                clients: clients.clone(),
-            },
+            clients.clone(),
             fail_points.clone(),
             events.clone(),
             metrics.clone(),
@@ -294,6 +291,7 @@ impl Store {
                 writer,
                 readers,
                 clients,
+                next_reader: AtomicUsize::new(0),
                 events,
                 fail_points,
                 maintenance: maintenance.into(),
@@ -393,17 +391,22 @@ impl Store {
         self.inner.writer.run_async(name, now, work).await
     }
 
-    /// Runs `work` on a read-only connection, each statement on a snapshot
-    /// of its own ([`readers::Readers::read`]).
+    /// Runs `work` on a read-only connection (a consistent WAL snapshot per statement).
+    ///
+    /// The first free connection, tried in order, so reads gather on the first
+    /// few: SQLite drops a reader's whole page cache at its first read after
+    /// any COMMIT, and a connection that serves more of the reads between two
+    /// COMMITs drops its cache less often per read. Only when all are busy
+    /// does a read wait, on one picked in turn.
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.inner.readers.read(work)
-    }
-
-    /// Runs `work` on a read-only connection's snapshot that no COMMIT has
-    /// passed, kept from an earlier call when it can be: for the hot token
-    /// lookups ([`readers::Readers::read_current`]).
-    pub(crate) fn read_current<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.inner.readers.read_current(work)
+        let readers = &self.inner.readers;
+        for reader in readers.iter() {
+            if let Ok(conn) = reader.try_lock() {
+                return work(&conn);
+            }
+        }
+        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        work(&lock(&readers[start % readers.len()]))
     }
 }
 
@@ -428,4 +431,11 @@ fn wal_path(database: &Path) -> PathBuf {
     let mut wal = database.to_owned().into_os_string();
     wal.push("-wal");
     PathBuf::from(wal)
+}
+
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock rolled its transaction back; the connection is fine.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

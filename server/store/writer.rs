@@ -12,7 +12,6 @@
 use super::checkpoint::{LogBound, LOG_BOUND_FRAMES};
 use super::client_cache::ClientCache;
 use super::durable::{Committed, Deliver, Ran, Syncer};
-use super::readers::Readers;
 use super::{FailPoints, Result, StoreError, Tx};
 use crate::metrics::StoreMetrics;
 use crate::model::Event;
@@ -40,22 +39,13 @@ struct Queued {
     fail: Fail,
 }
 
-/// Who hears of every COMMIT from the writer, right after it and before
-/// anyone else (its callers, event subscribers), in this order.
-pub(super) struct Told {
-    /// Token lookups' kept snapshots are current only until then (`readers.rs`).
-    pub readers: Arc<Readers>,
-    /// A client change invalidates the cached credentials (`client_cache.rs`).
-    pub clients: Arc<ClientCache>,
-}
-
 /// What the writer and sync threads report to: counters for `status`,
 /// metrics for Prometheus.
 pub(super) struct Reporting {
     pub counters: Counters,
     pub metrics: StoreMetrics,
-    /// Told of every COMMIT before its answer.
-    pub told: Told,
+    /// Told of every COMMIT before its answer (a client change invalidates it).
+    pub clients: Arc<ClientCache>,
     /// The newest event id whose COMMIT is fsynced: readers of the event log
     /// stop there, so nothing that a power cut could take back is shown.
     pub durable_event_id: AtomicI64,
@@ -101,7 +91,7 @@ impl Writer {
         conn: Connection,
         wal: std::fs::File,
         durable_event_id: i64,
-        told: Told,
+        clients: Arc<ClientCache>,
         fail_points: Arc<FailPoints>,
         events: broadcast::Sender<Event>,
         metrics: StoreMetrics,
@@ -110,7 +100,7 @@ impl Writer {
         let reporting = Arc::new(Reporting {
             counters: Counters::default(),
             metrics,
-            told,
+            clients,
             durable_event_id: AtomicI64::new(durable_event_id),
             log_bound_frames: AtomicI32::new(LOG_BOUND_FRAMES),
         });
@@ -306,8 +296,7 @@ fn run_batch(
     } else {
         counters.commits.fetch_add(1, Ordering::Relaxed);
         reporting.metrics.commit(jobs, committing.elapsed());
-        reporting.told.readers.committed();
-        reporting.told.clients.committed();
+        reporting.clients.committed();
     }
     syncer.hand_over(Committed { outcome, ran });
 }
