@@ -64,9 +64,9 @@ impl Store {
     /// lookups where a reader's, after every COMMIT, read each page again
     /// (README, Performance, fourth step).
     ///
-    /// Text that names no family is looked up on a reader first: a legacy
-    /// token's family is found there, and text that is no token is refused
-    /// there (`decide(None)`) without reaching the writer.
+    /// Text that names no family in an issued token's shape is looked up on a
+    /// reader first: a legacy token's family is found there, and other such
+    /// text is refused there (`decide(None)`) without reaching the writer.
     pub async fn rotate_refresh<R: Send + 'static>(
         &self,
         refresh_token: &str,
