@@ -46,7 +46,7 @@ pub struct Token(String);
 
 impl Token {
     pub fn generate(kind: TokenKind) -> Self {
-        Token(format!("{}{}", kind.prefix(), random_base64(32)))
+        Token(format!("{}{}", kind.prefix(), random_base64(SECRET_BYTES)))
     }
 
     /// An access or refresh token of `family`: `<prefix><family id>.<256
@@ -57,7 +57,7 @@ impl Token {
             "{}{}.{}",
             kind.prefix(),
             family.as_str(),
-            random_base64(32)
+            random_base64(SECRET_BYTES)
         ))
     }
 
@@ -92,8 +92,10 @@ pub fn family_of(token: &str, kind: TokenKind) -> Option<FamilyId> {
     issued_shape.then(|| FamilyId::parse(family).ok())?
 }
 
-/// Characters of a token's secret part: 32 random bytes in unpadded base64.
-const SECRET_CHARS: usize = 43;
+/// Random bytes in a token's secret part.
+const SECRET_BYTES: usize = 32;
+/// Characters of a token's secret part: [`SECRET_BYTES`] in unpadded base64.
+const SECRET_CHARS: usize = (SECRET_BYTES * 4).div_ceil(3);
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
