@@ -14,12 +14,20 @@
 //! its own bound ([`LogBound`]): once a COMMIT leaves more than
 //! [`LOG_BOUND_FRAMES`] in the log, the writer checkpoints between batches,
 //! when no write can land, and its next batch starts the log again.
+//!
+//! Reads in flight stand in the way twice: a reader reading the database
+//! file alone keeps a checkpoint from copying anything, and a reader still
+//! reading the log keeps the next batch from starting it again. Token
+//! lookups run all the time, so under mixed load one of them is nearly always
+//! in flight. The writer's checkpoint therefore is a RESTART: it waits, at
+//! most [`READER_WAIT`], until every reader reads the database file alone,
+//! after which the next batch's start of the log cannot be refused.
 
-use super::FailPoints;
+use super::{FailPoints, BUSY_TIMEOUT};
 use rusqlite::Connection;
 use std::cell::Cell;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const EVERY: Duration = Duration::from_millis(100);
 
@@ -31,14 +39,22 @@ const EVERY: Duration = Duration::from_millis(100);
 /// ~6 checkpoints a second and a p99 of 19–21 ms, 128 MiB ~2 and 11–12 ms.
 pub const LOG_BOUND_FRAMES: i32 = 32768;
 
-/// After a checkpoint that could not complete (a reader kept an old snapshot,
-/// as an online backup does, or the background checkpoint held the lock),
-/// the writer tries again once the log has grown by this many frames: not
-/// after every batch, since each try syncs the log and the database. (After
-/// a complete one whose restart a reader still in flight refused, it tries
-/// at the next batch: the copy is one batch.) The log's worst case, while no
-/// reader holds a snapshot for long, is the bound plus this plus a batch.
+/// After a checkpoint that could not complete (a reader kept an old snapshot
+/// longer than [`READER_WAIT`], as an online backup does, or the background
+/// checkpoint held the lock), the writer tries again once the log has grown
+/// by this many frames: not after every batch, since each try syncs the log
+/// and the database and may wait for readers. The log's worst case, while no
+/// reader holds a snapshot past the wait, is the bound plus a batch.
 pub const LOG_RETRY_FRAMES: i32 = 1024;
+
+/// How long the writer's checkpoint waits for reads in flight: a token lookup
+/// takes tens of microseconds, a few milliseconds when its thread is
+/// preempted. The writes queued meanwhile wait too; a reader that outlasts
+/// this (an online backup) costs each retry this long.
+pub const READER_WAIT: Duration = Duration::from_millis(5);
+
+/// How long the writer sleeps between looks at the readers' locks.
+const READER_POLL: Duration = Duration::from_micros(50);
 
 /// Starts the background thread; it ends once `alive` (held by the store) is
 /// dropped. The fail point `checkpoint.background` (error) skips its rounds.
@@ -71,8 +87,44 @@ pub(super) fn alive() -> Arc<()> {
 
 /// A PASSIVE checkpoint: whether it copied the whole log back.
 fn passive(conn: &Connection) -> rusqlite::Result<bool> {
+    checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")
+}
+
+/// A RESTART checkpoint that spends at most `wait` waiting for readers (the
+/// copy and its syncs are not counted): whether it copied the whole log back
+/// and no reader still reads the log. The connection's own busy timeout is
+/// put back afterwards.
+fn restart(conn: &Connection, wait: Duration) -> rusqlite::Result<bool> {
+    WAIT_LEFT.with(|left| left.set(wait));
+    conn.busy_handler(Some(wait_for_readers))?;
+    let restarted = checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)");
+    WAIT_LEFT.with(|left| left.set(Duration::ZERO));
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    restarted
+}
+
+/// SQLite's busy handler while the writer checkpoints: another look after a
+/// short sleep, while the wait lasts.
+fn wait_for_readers(_: i32) -> bool {
+    #[cfg(test)]
+    if let Some(waited) = tests::ON_FIRST_WAIT.with(|hook| hook.take()) {
+        waited();
+    }
+    let left = WAIT_LEFT.with(Cell::get);
+    if left.is_zero() {
+        return false;
+    }
+    let slept = Instant::now();
+    std::thread::sleep(READER_POLL);
+    WAIT_LEFT.with(|left| left.set(left.get().saturating_sub(slept.elapsed())));
+    true
+}
+
+/// Runs a checkpoint pragma: whether it copied the whole log back (and, for
+/// RESTART, waited out every reader of the log).
+fn checkpoint(conn: &Connection, pragma: &str) -> rusqlite::Result<bool> {
     // (busy, frames in the log, frames copied back)
-    let (busy, log, copied) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+    let (busy, log, copied) = conn.query_row(pragma, [], |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, i64>(1)?,
@@ -87,6 +139,9 @@ thread_local! {
     /// sets it on the committing thread, which for the write connection is
     /// always the writer's.
     static LOG_FRAMES: Cell<i32> = const { Cell::new(0) };
+    /// What is left of the writer's checkpoint's wait for readers (SQLite's
+    /// busy handler is a plain function, called on the checkpointing thread).
+    static WAIT_LEFT: Cell<Duration> = const { Cell::new(Duration::ZERO) };
 }
 
 fn note_log_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
@@ -114,12 +169,12 @@ impl LogBound {
         LogBound { try_at: 0 }
     }
 
-    /// Between batches: once the log has passed the bound, a PASSIVE
-    /// checkpoint on the write connection. No write can land meanwhile, so it
-    /// copies the whole log back unless a reader holds an older snapshot; the
-    /// next batch then starts the log again from its beginning. PASSIVE never
-    /// waits for a reader, so an online backup cannot stall the writer.
-    /// `bound` is [`LOG_BOUND_FRAMES`] but in tests.
+    /// Between batches: once the log has passed the bound, a RESTART
+    /// checkpoint on the write connection. No write can land meanwhile, so
+    /// once the reads in flight end it copies the whole log back, and the
+    /// next batch starts the log again from its beginning. It waits for
+    /// readers at most [`READER_WAIT`], so an online backup cannot stall the
+    /// writer longer. `bound` is [`LOG_BOUND_FRAMES`] but in tests.
     pub(super) fn after_batch(
         &mut self,
         conn: &Connection,
@@ -132,8 +187,8 @@ impl LogBound {
         if frames < self.try_at {
             return None;
         }
-        let started = std::time::Instant::now();
-        let checkpoint = passive(conn).map(|complete| BoundCheckpoint {
+        let started = Instant::now();
+        let checkpoint = restart(conn, READER_WAIT).map(|complete| BoundCheckpoint {
             complete,
             took: started.elapsed(),
         });
@@ -142,5 +197,136 @@ impl LogBound {
             _ => frames.saturating_add(LOG_RETRY_FRAMES),
         };
         Some(checkpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    thread_local! {
+        /// Run when this thread's checkpoint first waits for a reader.
+        pub(super) static ON_FIRST_WAIT: Cell<Option<Box<dyn FnOnce()>>> =
+            const { Cell::new(None) };
+    }
+
+    /// A database in WAL mode, its write connection with automatic
+    /// checkpoints off (as the store's), and a reader.
+    fn open(dir: &tempfile::TempDir) -> (Connection, Connection) {
+        let path = dir.path().join("db");
+        let writer = Connection::open(&path).unwrap();
+        writer.busy_timeout(BUSY_TIMEOUT).unwrap();
+        writer
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(50000));")
+            .unwrap();
+        (writer, Connection::open(&path).unwrap())
+    }
+
+    fn assert_next_write_starts_the_log_again(writer: &Connection) {
+        let frames = frames_after_a_write(writer);
+        assert!(
+            frames <= 4,
+            "the next write started the log again: {frames} frames"
+        );
+    }
+
+    /// Frames in the log after one more small write on `writer`: a handful
+    /// when that write started the log again, the whole log when it did not.
+    fn frames_after_a_write(writer: &Connection) -> i64 {
+        writer.execute_batch("INSERT INTO t VALUES (1)").unwrap();
+        writer
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+            .unwrap()
+    }
+
+    /// Has `reader` hold a snapshot older than the log's end until told,
+    /// on its own thread; returns the sender that ends it.
+    fn hold_old_snapshot(writer: &Connection, reader: Connection) -> mpsc::Sender<()> {
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM t;")
+            .unwrap();
+        writer
+            .execute_batch("INSERT INTO t VALUES (zeroblob(50000))")
+            .unwrap();
+        let (end, ended) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = ended.recv();
+            reader.execute_batch("COMMIT").unwrap();
+        });
+        end
+    }
+
+    /// Ends a read (through `end`) once this thread's checkpoint waits for it.
+    fn end_at_first_wait(end: mpsc::Sender<()>) {
+        ON_FIRST_WAIT.with(|hook| hook.set(Some(Box::new(move || end.send(()).unwrap()))));
+    }
+
+    /// The checkpoint waited: its first wait took the hook. (Dropping an
+    /// unused hook ends the read, so a failure here does not hang.)
+    fn assert_waited() {
+        let unused = ON_FIRST_WAIT.with(Cell::take).is_some();
+        assert!(!unused, "the checkpoint waited for the reader");
+    }
+
+    #[test]
+    fn a_read_in_flight_is_waited_for_and_the_next_write_starts_the_log_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let end = hold_old_snapshot(&writer, reader);
+        // The control: without waiting, the reader's snapshot stops the copy.
+        assert!(!passive(&writer).unwrap(), "the reader is in the way");
+        end_at_first_wait(end);
+        let complete = restart(&writer, Duration::from_secs(60)).unwrap();
+        assert_waited();
+        assert!(complete, "it waited for the read to end");
+        assert_next_write_starts_the_log_again(&writer);
+    }
+
+    /// A reader of the log's very end does not stop the copy, but would
+    /// refuse the next write's start of the log: it is waited for too.
+    #[test]
+    fn a_reader_of_the_logs_end_is_waited_for_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        writer
+            .execute_batch("INSERT INTO t VALUES (zeroblob(50000))")
+            .unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM t;")
+            .unwrap();
+        let (end, ended) = mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let _ = ended.recv();
+            reader.execute_batch("COMMIT").unwrap();
+        });
+        end_at_first_wait(end);
+        let complete = restart(&writer, Duration::from_secs(60)).unwrap();
+        assert_waited();
+        holder.join().unwrap();
+        assert!(complete, "it waited for the read to end");
+        assert_next_write_starts_the_log_again(&writer);
+    }
+
+    #[test]
+    fn a_reader_past_the_wait_is_left_and_the_busy_timeout_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let end = hold_old_snapshot(&writer, reader);
+        let short = Duration::from_millis(20);
+        assert!(
+            !restart(&writer, short).unwrap(),
+            "a reader still holds its snapshot"
+        );
+        let timeout: i64 = writer
+            .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(timeout, i64::try_from(BUSY_TIMEOUT.as_millis()).unwrap());
+        assert!(frames_after_a_write(&writer) > 4, "the log went on");
+        end.send(()).unwrap();
     }
 }

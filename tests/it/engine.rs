@@ -114,7 +114,8 @@ async fn concurrent_rotations_share_commits_and_survive_a_restart() {
     }
 }
 
-/// The write-ahead log stays bounded under sustained writes even when the
+/// The write-ahead log stays bounded under sustained writes, with token
+/// lookups running all along on two threads, even when the
 /// background checkpoint never gets to run (its fail point skips every round):
 /// the writer checkpoints between batches once the log passes its bound, and
 /// the next batch starts the log again. Without that the log only grows (it
@@ -135,15 +136,34 @@ async fn the_log_stays_bounded_when_the_background_checkpoint_never_runs() {
     create_user(&mut admin, "alice", PASSWORD).await;
     // One frame is a 4 KiB page and its 24-byte header. The log may pass its
     // bound by what COMMITs add before a checkpoint completes: a batch, or the
-    // retry distance when a reader (the test's own, the server's flushes)
-    // held a snapshot during one; a quarter of the bound covers the batches.
+    // retry distance when a reader outlasted the checkpoint's wait (a lookup
+    // thread preempted on this busy machine); a quarter of the bound covers
+    // the batches. Before the writer waited for reads in flight, 3 runs in 12
+    // passed this ceiling; since, 50 of 50 stayed under bound + a batch.
     let frame = 4096 + 24;
     let bound = i64::from(BOUND_FRAMES) * frame;
     let ceiling = bound + i64::from(LOG_RETRY_FRAMES) * frame + bound / 4;
     let wal = || server.store.file_bytes().1;
-    let before = server.store.write_stats();
     let store = server.store.clone();
     let now = server.clock.now();
+    // Token lookups all along: a read in flight when the writer checkpoints,
+    // or when the next batch would start the log again, must not keep the
+    // log from its bound.
+    let (_, access, _) = seed_family(&store, &client, "alice", now);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lookups: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, access, done) = (store.clone(), access.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut found = 0u64;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    found += u64::from(store.lookup_token(&access, now).unwrap().is_some());
+                }
+                found
+            })
+        })
+        .collect();
+    let before = server.store.write_stats();
     let writers: Vec<_> = (0..8)
         .map(|_| {
             let (store, client) = (store.clone(), client.clone());
@@ -164,7 +184,16 @@ async fn the_log_stays_bounded_when_the_background_checkpoint_never_runs() {
         })
         .collect();
     let families: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let found: u64 = lookups.into_iter().map(|l| l.join().unwrap()).sum();
+    assert!(found > 0, "the lookups ran and found their token");
     let after = server.store.write_stats();
+    eprintln!(
+        "{} checkpoints, {} complete, log {} bytes, ceiling {ceiling}, {families} families, {found} lookups",
+        after.log_checkpoints - before.log_checkpoints,
+        after.complete_log_checkpoints - before.complete_log_checkpoints,
+        wal()
+    );
     assert!(
         after.complete_log_checkpoints >= before.complete_log_checkpoints + 3,
         "the writer checkpointed the log back three times: {before:?} → {after:?}, {families} families, log {} bytes",
