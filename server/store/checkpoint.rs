@@ -21,7 +21,11 @@
 //! lookups run all the time, so under mixed load one of them is nearly always
 //! in flight. The writer's checkpoint therefore is a RESTART: it waits, at
 //! most [`READER_WAIT`], until every reader reads the database file alone,
-//! after which the next batch's start of the log cannot be refused.
+//! after which new readers do too, and the next batch starts the log again.
+//! (A reader that read the log's state just before the copy finished and
+//! takes its read mark just after the wait can still refuse that start; the
+//! writer then checkpoints again after the next batch, which copies one
+//! batch.)
 
 use super::{FailPoints, BUSY_TIMEOUT};
 use rusqlite::Connection;
@@ -39,18 +43,21 @@ const EVERY: Duration = Duration::from_millis(100);
 /// ~6 checkpoints a second and a p99 of 19–21 ms, 128 MiB ~2 and 11–12 ms.
 pub const LOG_BOUND_FRAMES: i32 = 32768;
 
-/// After a checkpoint that could not complete (a reader kept an old snapshot
-/// longer than [`READER_WAIT`], as an online backup does, or the background
-/// checkpoint held the lock), the writer tries again once the log has grown
-/// by this many frames: not after every batch, since each try syncs the log
-/// and the database and may wait for readers. The log's worst case, while no
-/// reader holds a snapshot past the wait, is the bound plus a batch.
+/// After a checkpoint that could not complete (a reader kept its snapshot
+/// longer than [`READER_WAIT`], as an online backup does), the writer tries
+/// again once the log has grown by this many frames: not after every batch,
+/// since each try syncs the log and the database and may wait for readers.
+/// (When the background checkpoint held the lock it tries at the next batch:
+/// finding the lock held costs nothing.) The log's worst case, while no
+/// reader holds a snapshot past the wait, is the bound plus a few batches;
+/// each reader that outlasts a wait adds this many frames.
 pub const LOG_RETRY_FRAMES: i32 = 1024;
 
-/// How long the writer's checkpoint waits for reads in flight: a token lookup
-/// takes tens of microseconds, a few milliseconds when its thread is
-/// preempted. The writes queued meanwhile wait too; a reader that outlasts
-/// this (an online backup) costs each retry this long.
+/// How long the writer's checkpoint waits for reads in flight, in sleeps
+/// (the last one may oversleep): a token lookup takes tens of microseconds,
+/// a few milliseconds when its thread is preempted. The writes queued
+/// meanwhile wait too; a reader that outlasts this (an online backup) costs
+/// each retry this long.
 pub const READER_WAIT: Duration = Duration::from_millis(5);
 
 /// How long the writer sleeps between looks at the readers' locks.
@@ -85,16 +92,28 @@ pub(super) fn alive() -> Arc<()> {
     Arc::new(())
 }
 
-/// A PASSIVE checkpoint: whether it copied the whole log back.
-fn passive(conn: &Connection) -> rusqlite::Result<bool> {
+/// How a checkpoint ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Checkpointed {
+    /// The whole log copied back (and, for RESTART, no reader left in it).
+    Complete,
+    /// A reader kept part of the log from being copied back, or (RESTART)
+    /// still read the log when the wait ended.
+    Partial,
+    /// Another checkpoint (the background thread's) held the lock: nothing
+    /// was done.
+    LockHeld,
+}
+
+/// A PASSIVE checkpoint.
+fn passive(conn: &Connection) -> rusqlite::Result<Checkpointed> {
     checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
 /// A RESTART checkpoint that spends at most `wait` waiting for readers (the
-/// copy and its syncs are not counted): whether it copied the whole log back
-/// and no reader still reads the log. The connection's own busy timeout is
+/// copy and its syncs are not counted). The connection's own busy timeout is
 /// put back afterwards.
-fn restart(conn: &Connection, wait: Duration) -> rusqlite::Result<bool> {
+fn restart(conn: &Connection, wait: Duration) -> rusqlite::Result<Checkpointed> {
     WAIT_LEFT.with(|left| left.set(wait));
     conn.busy_handler(Some(wait_for_readers))?;
     let restarted = checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)");
@@ -120,9 +139,8 @@ fn wait_for_readers(_: i32) -> bool {
     true
 }
 
-/// Runs a checkpoint pragma: whether it copied the whole log back (and, for
-/// RESTART, waited out every reader of the log).
-fn checkpoint(conn: &Connection, pragma: &str) -> rusqlite::Result<bool> {
+/// Runs a checkpoint pragma.
+fn checkpoint(conn: &Connection, pragma: &str) -> rusqlite::Result<Checkpointed> {
     // (busy, frames in the log, frames copied back)
     let (busy, log, copied) = conn.query_row(pragma, [], |row| {
         Ok((
@@ -131,7 +149,12 @@ fn checkpoint(conn: &Connection, pragma: &str) -> rusqlite::Result<bool> {
             row.get::<_, i64>(2)?,
         ))
     })?;
-    Ok(busy == 0 && log == copied)
+    Ok(match (busy, log) {
+        // SQLite reports no log at all when it could not take the lock.
+        (_, -1) => Checkpointed::LockHeld,
+        (0, _) if log == copied => Checkpointed::Complete,
+        _ => Checkpointed::Partial,
+    })
 }
 
 thread_local! {
@@ -156,10 +179,16 @@ pub(super) struct LogBound {
     try_at: i32,
 }
 
-/// A checkpoint the writer ran: whether it copied the whole log back.
+/// A checkpoint the writer ran.
 pub(super) struct BoundCheckpoint {
-    pub complete: bool,
+    pub outcome: Checkpointed,
     pub took: Duration,
+}
+
+impl BoundCheckpoint {
+    pub(super) fn complete(&self) -> bool {
+        self.outcome == Checkpointed::Complete
+    }
 }
 
 impl LogBound {
@@ -188,13 +217,18 @@ impl LogBound {
             return None;
         }
         let started = Instant::now();
-        let checkpoint = restart(conn, READER_WAIT).map(|complete| BoundCheckpoint {
-            complete,
+        let checkpoint = restart(conn, READER_WAIT).map(|outcome| BoundCheckpoint {
+            outcome,
             took: started.elapsed(),
         });
-        self.try_at = match &checkpoint {
-            Ok(BoundCheckpoint { complete: true, .. }) => bound,
-            _ => frames.saturating_add(LOG_RETRY_FRAMES),
+        self.try_at = match checkpoint.as_ref().map(|checkpoint| checkpoint.outcome) {
+            // Due again once the log passes the bound; if a reader slipped
+            // in and refused the restart, that is the next batch.
+            Ok(Checkpointed::Complete) => bound,
+            // The background checkpoint is copying: the next batch, which
+            // costs a look at a lock.
+            Ok(Checkpointed::LockHeld) => frames,
+            Ok(Checkpointed::Partial) | Err(_) => frames.saturating_add(LOG_RETRY_FRAMES),
         };
         Some(checkpoint)
     }
@@ -279,11 +313,19 @@ mod tests {
         let (writer, reader) = open(&dir);
         let end = hold_old_snapshot(&writer, reader);
         // The control: without waiting, the reader's snapshot stops the copy.
-        assert!(!passive(&writer).unwrap(), "the reader is in the way");
+        assert_eq!(
+            passive(&writer).unwrap(),
+            Checkpointed::Partial,
+            "the reader is in the way"
+        );
         end_at_first_wait(end);
         let complete = restart(&writer, Duration::from_secs(60)).unwrap();
         assert_waited();
-        assert!(complete, "it waited for the read to end");
+        assert_eq!(
+            complete,
+            Checkpointed::Complete,
+            "it waited for the read to end"
+        );
         assert_next_write_starts_the_log_again(&writer);
     }
 
@@ -308,8 +350,52 @@ mod tests {
         let complete = restart(&writer, Duration::from_secs(60)).unwrap();
         assert_waited();
         holder.join().unwrap();
-        assert!(complete, "it waited for the read to end");
+        assert_eq!(
+            complete,
+            Checkpointed::Complete,
+            "it waited for the read to end"
+        );
         assert_next_write_starts_the_log_again(&writer);
+    }
+
+    /// While the background checkpoint runs, the writer's finds the lock
+    /// held and does nothing; it tries again at the next batch, not once the
+    /// log has grown by the retry distance.
+    #[test]
+    fn a_checkpoint_that_found_the_lock_held_is_tried_at_the_next_batch() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Mutex;
+        static HOLD: Mutex<()> = Mutex::new(());
+        static WAITING: AtomicBool = AtomicBool::new(false);
+        /// The other checkpoint's busy handler: waits, holding its locks,
+        /// until the test lets go.
+        fn wait_for_the_test(_: i32) -> bool {
+            WAITING.store(true, Ordering::SeqCst);
+            drop(HOLD.lock());
+            false
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reader) = open(&dir);
+        let mut log = LogBound::watch(&writer);
+        let end = hold_old_snapshot(&writer, reader);
+        let held = HOLD.lock().unwrap();
+        let path = dir.path().join("db");
+        // Another connection's FULL checkpoint takes the lock, then waits for
+        // the reader inside its busy handler.
+        let other = std::thread::spawn(move || {
+            let other = Connection::open(path).unwrap();
+            other.busy_handler(Some(wait_for_the_test)).unwrap();
+            let _ = other.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()));
+        });
+        while !WAITING.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let first = log.after_batch(&writer, 1).expect("due").unwrap();
+        assert_eq!(first.outcome, Checkpointed::LockHeld);
+        assert!(log.after_batch(&writer, 1).is_some(), "tried again at once");
+        drop(held);
+        other.join().unwrap();
+        end.send(()).unwrap();
     }
 
     #[test]
@@ -318,8 +404,9 @@ mod tests {
         let (writer, reader) = open(&dir);
         let end = hold_old_snapshot(&writer, reader);
         let short = Duration::from_millis(20);
-        assert!(
-            !restart(&writer, short).unwrap(),
+        assert_eq!(
+            restart(&writer, short).unwrap(),
+            Checkpointed::Partial,
             "a reader still holds its snapshot"
         );
         let timeout: i64 = writer

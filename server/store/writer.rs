@@ -251,14 +251,14 @@ fn bound_log(conn: &Connection, log: &mut LogBound, reporting: &Reporting) {
         Some(Ok(checkpoint)) => {
             let counters = &reporting.counters;
             counters.log_checkpoints.fetch_add(1, Ordering::Relaxed);
-            if checkpoint.complete {
+            if checkpoint.complete() {
                 counters
                     .complete_log_checkpoints
                     .fetch_add(1, Ordering::Relaxed);
             }
             reporting
                 .metrics
-                .log_checkpoint(checkpoint.complete, checkpoint.took);
+                .log_checkpoint(checkpoint.complete(), checkpoint.took);
         }
         // The log stays as it is and is tried again once it has grown.
         Some(Err(error)) => tracing::warn!(%error, "the writer's checkpoint failed"),
