@@ -22,6 +22,10 @@
 //! in flight. The writer's checkpoint therefore is a RESTART: it waits, at
 //! most [`READER_WAIT`], until every reader reads the database file alone,
 //! after which new readers do too, and the next batch starts the log again.
+//! Between its looks at the readers' locks it ends the snapshots token
+//! lookups keep (`readers.rs`), so it waits only for lookups in flight, and
+//! it waits in rounds of [`READER_ROUND`], each reading the read marks
+//! afresh (see [`restart`]).
 //! (A reader that read the log's state just before the copy finished and
 //! takes its read mark just after the wait can still refuse that start; the
 //! writer then checkpoints again after the next batch, which copies one
@@ -59,6 +63,12 @@ pub const LOG_RETRY_FRAMES: i32 = 1024;
 /// meanwhile wait too; a reader that outlasts this (an online backup) costs
 /// each retry this long.
 pub const READER_WAIT: Duration = Duration::from_millis(5);
+
+/// The writer's checkpoint waits in rounds of at most this ([`restart`]).
+const READER_ROUND: Duration = Duration::from_millis(1);
+
+/// The most rounds of that wait.
+const READER_WAIT_ROUNDS: u32 = 16;
 
 /// How long the writer sleeps between looks at the readers' locks.
 const READER_POLL: Duration = Duration::from_micros(50);
@@ -110,14 +120,40 @@ fn passive(conn: &Connection) -> rusqlite::Result<Checkpointed> {
     checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
+/// What the writer does between its looks at the readers' locks while its
+/// checkpoint waits: end the snapshots token lookups keep (`readers.rs`).
+/// It is told the round of the wait (from 0), which tests use.
+pub(super) type BetweenLooks = Box<dyn FnMut(u32)>;
+
 /// A RESTART checkpoint that spends at most `wait` waiting for readers (the
-/// copy and its syncs are not counted). The connection's own busy timeout is
-/// put back afterwards.
-fn restart(conn: &Connection, wait: Duration) -> rusqlite::Result<Checkpointed> {
+/// copy and its syncs are not counted), running `between_looks` before each
+/// wait. The connection's own busy timeout is put back afterwards.
+pub(super) fn restart(
+    conn: &Connection,
+    wait: Duration,
+    between_looks: &mut Option<BetweenLooks>,
+) -> rusqlite::Result<Checkpointed> {
     WAIT_LEFT.with(|left| left.set(wait));
+    BETWEEN_LOOKS.with(|slot| slot.set(between_looks.take()));
     conn.busy_handler(Some(wait_for_readers))?;
-    let restarted = checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)");
+    // SQLite waits for the read mark a reader held when the checkpoint
+    // began, even once that mark has moved on to a snapshot it need not wait
+    // for; lookups arriving without pause then keep it shared for good. So
+    // the wait is spent in rounds, each checkpoint reading the marks afresh.
+    // (Rounds are counted too: one that returned without waiting must not
+    // repeat for ever.)
+    let restarted = (0..READER_WAIT_ROUNDS)
+        .map(|round| {
+            let left = WAIT_LEFT.with(Cell::get);
+            ROUND.with(|now| now.set((round, left.min(READER_ROUND))));
+            checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)")
+        })
+        .find(|outcome| {
+            !matches!(outcome, Ok(Checkpointed::Partial)) || WAIT_LEFT.with(Cell::get).is_zero()
+        })
+        .unwrap_or(Ok(Checkpointed::Partial));
     WAIT_LEFT.with(|left| left.set(Duration::ZERO));
+    *between_looks = BETWEEN_LOOKS.with(Cell::take);
     conn.busy_timeout(BUSY_TIMEOUT)?;
     restarted
 }
@@ -125,17 +161,21 @@ fn restart(conn: &Connection, wait: Duration) -> rusqlite::Result<Checkpointed> 
 /// SQLite's busy handler while the writer checkpoints: another look after a
 /// short sleep, while the wait lasts.
 fn wait_for_readers(_: i32) -> bool {
-    #[cfg(test)]
-    if let Some(waited) = tests::ON_FIRST_WAIT.with(|hook| hook.take()) {
-        waited();
-    }
-    let left = WAIT_LEFT.with(Cell::get);
-    if left.is_zero() {
+    let (round, round_left) = ROUND.with(Cell::get);
+    if round_left.is_zero() {
         return false;
     }
     let slept = Instant::now();
+    BETWEEN_LOOKS.with(|slot| {
+        if let Some(mut between_looks) = slot.take() {
+            between_looks(round);
+            slot.set(Some(between_looks));
+        }
+    });
     std::thread::sleep(READER_POLL);
-    WAIT_LEFT.with(|left| left.set(left.get().saturating_sub(slept.elapsed())));
+    let slept = slept.elapsed();
+    WAIT_LEFT.with(|left| left.set(left.get().saturating_sub(slept)));
+    ROUND.with(|now| now.set((round, round_left.saturating_sub(slept))));
     true
 }
 
@@ -165,6 +205,10 @@ thread_local! {
     /// What is left of the writer's checkpoint's wait for readers (SQLite's
     /// busy handler is a plain function, called on the checkpointing thread).
     static WAIT_LEFT: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+    /// The round of that wait, and what is left of it.
+    static ROUND: Cell<(u32, Duration)> = const { Cell::new((0, Duration::ZERO)) };
+    /// What the writer does between looks, while it checkpoints.
+    static BETWEEN_LOOKS: Cell<Option<BetweenLooks>> = const { Cell::new(None) };
 }
 
 fn note_log_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
@@ -177,6 +221,8 @@ fn note_log_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlit
 pub(super) struct LogBound {
     /// Where the next checkpoint is due (the bound, or past a failed one).
     try_at: i32,
+    /// What the writer does between looks while a checkpoint waits.
+    between_looks: Option<BetweenLooks>,
 }
 
 /// A checkpoint the writer ran.
@@ -193,9 +239,13 @@ impl BoundCheckpoint {
 
 impl LogBound {
     /// Has SQLite report the log's length after each COMMIT on `conn`.
-    pub(super) fn watch(conn: &Connection) -> Self {
+    /// `between_looks` runs while a checkpoint waits for readers.
+    pub(super) fn watch(conn: &Connection, between_looks: BetweenLooks) -> Self {
         conn.wal_hook(Some(note_log_frames));
-        LogBound { try_at: 0 }
+        LogBound {
+            try_at: 0,
+            between_looks: Some(between_looks),
+        }
     }
 
     /// Between batches: once the log has passed the bound, a RESTART
@@ -217,10 +267,11 @@ impl LogBound {
             return None;
         }
         let started = Instant::now();
-        let checkpoint = restart(conn, READER_WAIT).map(|outcome| BoundCheckpoint {
-            outcome,
-            took: started.elapsed(),
-        });
+        let checkpoint =
+            restart(conn, READER_WAIT, &mut self.between_looks).map(|outcome| BoundCheckpoint {
+                outcome,
+                took: started.elapsed(),
+            });
         self.try_at = match checkpoint.as_ref().map(|checkpoint| checkpoint.outcome) {
             // Due again once the log passes the bound; if a reader slipped
             // in and refused the restart, that is the next batch.
@@ -237,17 +288,12 @@ impl LogBound {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::{Path, PathBuf};
     use std::sync::mpsc;
 
-    thread_local! {
-        /// Run when this thread's checkpoint first waits for a reader.
-        pub(super) static ON_FIRST_WAIT: Cell<Option<Box<dyn FnOnce()>>> =
-            const { Cell::new(None) };
-    }
-
-    /// A database in WAL mode, its write connection with automatic
-    /// checkpoints off (as the store's), and a reader.
-    fn open(dir: &tempfile::TempDir) -> (Connection, Connection) {
+    /// A database in WAL mode and its write connection, with automatic
+    /// checkpoints off (as the store's).
+    fn open(dir: &tempfile::TempDir) -> (Connection, PathBuf) {
         let path = dir.path().join("db");
         let writer = Connection::open(&path).unwrap();
         writer.busy_timeout(BUSY_TIMEOUT).unwrap();
@@ -255,10 +301,17 @@ mod tests {
             .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
             .unwrap();
         writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        grow(&writer);
+        (writer, path)
+    }
+
+    /// One write of a dozen pages.
+    fn grow(writer: &Connection) {
         writer
-            .execute_batch("CREATE TABLE t (x BLOB); INSERT INTO t VALUES (zeroblob(50000));")
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS t (x BLOB); INSERT INTO t VALUES (zeroblob(50000));",
+            )
             .unwrap();
-        (writer, Connection::open(&path).unwrap())
     }
 
     fn assert_next_write_starts_the_log_again(writer: &Connection) {
@@ -278,51 +331,80 @@ mod tests {
             .unwrap()
     }
 
-    /// Has `reader` hold a snapshot older than the log's end until told,
-    /// on its own thread; returns the sender that ends it.
-    fn hold_old_snapshot(writer: &Connection, reader: Connection) -> mpsc::Sender<()> {
-        reader
-            .execute_batch("BEGIN; SELECT count(*) FROM t;")
-            .unwrap();
-        writer
-            .execute_batch("INSERT INTO t VALUES (zeroblob(50000))")
-            .unwrap();
-        let (end, ended) = mpsc::channel::<()>();
-        std::thread::spawn(move || {
-            let _ = ended.recv();
-            reader.execute_batch("COMMIT").unwrap();
-        });
-        end
+    /// A reader on its own thread holding a snapshot of the log's end as of
+    /// now, until ended (or dropped).
+    struct Held {
+        end: mpsc::Sender<()>,
+        ended: mpsc::Receiver<()>,
     }
 
-    /// Ends a read (through `end`) once this thread's checkpoint waits for it.
-    fn end_at_first_wait(end: mpsc::Sender<()>) {
-        ON_FIRST_WAIT.with(|hook| hook.set(Some(Box::new(move || end.send(()).unwrap()))));
+    impl Held {
+        fn begin(path: &Path) -> Held {
+            let (begun, has_begun) = mpsc::channel();
+            let (end, to_end) = mpsc::channel::<()>();
+            let (done, ended) = mpsc::channel();
+            let path = path.to_owned();
+            std::thread::spawn(move || {
+                let reader = Connection::open(path).unwrap();
+                reader
+                    .execute_batch("BEGIN; SELECT count(*) FROM t;")
+                    .unwrap();
+                begun.send(()).unwrap();
+                let _ = to_end.recv();
+                reader.execute_batch("COMMIT").unwrap();
+                let _ = done.send(());
+            });
+            has_begun.recv().unwrap();
+            Held { end, ended }
+        }
+
+        /// Ends the snapshot, and returns once it has ended.
+        fn end(self) {
+            let _ = self.end.send(());
+            let _ = self.ended.recv();
+        }
     }
 
-    /// The checkpoint waited: its first wait took the hook. (Dropping an
-    /// unused hook ends the read, so a failure here does not hang.)
-    fn assert_waited() {
-        let unused = ON_FIRST_WAIT.with(Cell::take).is_some();
-        assert!(!unused, "the checkpoint waited for the reader");
+    /// A reader whose snapshot is older than the log's end.
+    fn hold_old_snapshot(writer: &Connection, path: &Path) -> Held {
+        let held = Held::begin(path);
+        grow(writer);
+        held
+    }
+
+    /// A RESTART that may wait a minute and ends `held` at its first look,
+    /// so the read ends only once the checkpoint waits for it. Fails if it
+    /// never waited.
+    fn restart_waiting_once(writer: &Connection, held: Held) -> Checkpointed {
+        let looked = std::rc::Rc::new(Cell::new(false));
+        let noted = looked.clone();
+        let mut held = Some(held);
+        let mut between_looks: Option<BetweenLooks> = Some(Box::new(move |_| {
+            noted.set(true);
+            if let Some(held) = held.take() {
+                held.end();
+            }
+        }));
+        let outcome = restart(writer, Duration::from_secs(60), &mut between_looks).unwrap();
+        // An unused reader, dropped, ends: a failure does not hang.
+        drop(between_looks);
+        assert!(looked.get(), "the checkpoint waited for the reader");
+        outcome
     }
 
     #[test]
     fn a_read_in_flight_is_waited_for_and_the_next_write_starts_the_log_again() {
         let dir = tempfile::tempdir().unwrap();
-        let (writer, reader) = open(&dir);
-        let end = hold_old_snapshot(&writer, reader);
+        let (writer, path) = open(&dir);
+        let held = hold_old_snapshot(&writer, &path);
         // The control: without waiting, the reader's snapshot stops the copy.
         assert_eq!(
             passive(&writer).unwrap(),
             Checkpointed::Partial,
             "the reader is in the way"
         );
-        end_at_first_wait(end);
-        let complete = restart(&writer, Duration::from_secs(60)).unwrap();
-        assert_waited();
         assert_eq!(
-            complete,
+            restart_waiting_once(&writer, held),
             Checkpointed::Complete,
             "it waited for the read to end"
         );
@@ -334,27 +416,41 @@ mod tests {
     #[test]
     fn a_reader_of_the_logs_end_is_waited_for_too() {
         let dir = tempfile::tempdir().unwrap();
-        let (writer, reader) = open(&dir);
-        writer
-            .execute_batch("INSERT INTO t VALUES (zeroblob(50000))")
-            .unwrap();
-        reader
-            .execute_batch("BEGIN; SELECT count(*) FROM t;")
-            .unwrap();
-        let (end, ended) = mpsc::channel::<()>();
-        let holder = std::thread::spawn(move || {
-            let _ = ended.recv();
-            reader.execute_batch("COMMIT").unwrap();
-        });
-        end_at_first_wait(end);
-        let complete = restart(&writer, Duration::from_secs(60)).unwrap();
-        assert_waited();
-        holder.join().unwrap();
+        let (writer, path) = open(&dir);
+        grow(&writer);
+        let held = Held::begin(&path);
         assert_eq!(
-            complete,
+            restart_waiting_once(&writer, held),
             Checkpointed::Complete,
             "it waited for the read to end"
         );
+        assert_next_write_starts_the_log_again(&writer);
+    }
+
+    /// SQLite waits for the read mark it saw at the start even after the
+    /// mark has moved on to the log's end, and readers arriving without pause
+    /// would hold the moved mark for good. Here the old reader ends at the
+    /// first look and a reader of the log's end takes its mark, holding it
+    /// until a look of the second round: only a wait that reads the marks
+    /// afresh each round completes.
+    #[test]
+    fn a_read_mark_that_moved_on_is_seen_in_the_next_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, path) = open(&dir);
+        let mut old = Some(hold_old_snapshot(&writer, &path));
+        let mut newer = None;
+        let mut between_looks: Option<BetweenLooks> = Some(Box::new(move |round| {
+            if let Some(old) = old.take() {
+                old.end();
+                newer = Some(Held::begin(&path));
+            } else if let Some(newer) = newer.take_if(|_| round > 0) {
+                newer.end();
+            }
+        }));
+        // Short for a test to fail in, long against a busy machine.
+        let outcome = restart(&writer, Duration::from_secs(2), &mut between_looks).unwrap();
+        drop(between_looks);
+        assert_eq!(outcome, Checkpointed::Complete);
         assert_next_write_starts_the_log_again(&writer);
     }
 
@@ -375,11 +471,10 @@ mod tests {
             false
         }
         let dir = tempfile::tempdir().unwrap();
-        let (writer, reader) = open(&dir);
-        let mut log = LogBound::watch(&writer);
-        let end = hold_old_snapshot(&writer, reader);
-        let held = HOLD.lock().unwrap();
-        let path = dir.path().join("db");
+        let (writer, path) = open(&dir);
+        let mut log = LogBound::watch(&writer, Box::new(|_| ()));
+        let held = hold_old_snapshot(&writer, &path);
+        let holding = HOLD.lock().unwrap();
         // Another connection's FULL checkpoint takes the lock, then waits for
         // the reader inside its busy handler.
         let other = std::thread::spawn(move || {
@@ -393,19 +488,19 @@ mod tests {
         let first = log.after_batch(&writer, 1).expect("due").unwrap();
         assert_eq!(first.outcome, Checkpointed::LockHeld);
         assert!(log.after_batch(&writer, 1).is_some(), "tried again at once");
-        drop(held);
+        drop(holding);
         other.join().unwrap();
-        end.send(()).unwrap();
+        held.end();
     }
 
     #[test]
     fn a_reader_past_the_wait_is_left_and_the_busy_timeout_restored() {
         let dir = tempfile::tempdir().unwrap();
-        let (writer, reader) = open(&dir);
-        let end = hold_old_snapshot(&writer, reader);
+        let (writer, path) = open(&dir);
+        let held = hold_old_snapshot(&writer, &path);
         let short = Duration::from_millis(20);
         assert_eq!(
-            restart(&writer, short).unwrap(),
+            restart(&writer, short, &mut None).unwrap(),
             Checkpointed::Partial,
             "a reader still holds its snapshot"
         );
@@ -414,6 +509,6 @@ mod tests {
             .unwrap();
         assert_eq!(timeout, i64::try_from(BUSY_TIMEOUT.as_millis()).unwrap());
         assert!(frames_after_a_write(&writer) > 4, "the log went on");
-        end.send(()).unwrap();
+        held.end();
     }
 }

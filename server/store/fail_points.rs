@@ -18,8 +18,10 @@ pub enum FailAction {
     /// SIGKILL this process on the spot.
     Kill,
     /// Wait there until the point is disarmed or armed otherwise. It sleeps
-    /// the thread: for points on the store's own threads (`wal_sync.before`),
-    /// not on a runtime worker (`lookup.before`).
+    /// the thread: for points on the store's own threads (`wal_sync.before`)
+    /// or a test's (`lookup.reading`, reached by calling the store), not on a
+    /// runtime worker, where it can stall the tasks queued behind it.
+    /// [`Store::paused_fail_points`] counts the threads waiting.
     Pause,
 }
 
@@ -28,6 +30,9 @@ pub enum FailAction {
 pub(super) struct FailPoints {
     #[cfg(feature = "failpoints")]
     armed: std::sync::Mutex<std::collections::HashMap<String, FailAction>>,
+    /// Threads waiting at a paused point now.
+    #[cfg(feature = "failpoints")]
+    paused: std::sync::atomic::AtomicUsize,
 }
 
 impl FailPoints {
@@ -51,9 +56,14 @@ impl FailPoints {
             points.get(&format!("{name}.{phase}")).copied()
         };
         let mut action = armed();
-        while action == Some(FailAction::Pause) {
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            action = armed();
+        if action == Some(FailAction::Pause) {
+            use std::sync::atomic::Ordering;
+            self.paused.fetch_add(1, Ordering::SeqCst);
+            while action == Some(FailAction::Pause) {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                action = armed();
+            }
+            self.paused.fetch_sub(1, Ordering::SeqCst);
         }
         match action {
             None | Some(FailAction::Pause) => Ok(()),
@@ -84,6 +94,25 @@ impl Store {
             Some(action) => points.insert(point.to_owned(), action),
             None => points.remove(point),
         };
+    }
+
+    /// Sets how long a token lookup may reuse a kept snapshot (a test sets
+    /// one a slow machine cannot reach, so the reuse it tests does happen).
+    pub fn set_snapshot_keep(&self, keep: std::time::Duration) {
+        self.inner.readers.set_keep_at_most(keep);
+    }
+
+    /// Kept snapshots that token lookups found stale and ended, so far.
+    pub fn stale_snapshots_ended(&self) -> u64 {
+        self.inner.readers.stale_ended()
+    }
+
+    /// How many threads wait at a paused fail point now.
+    pub fn paused_fail_points(&self) -> usize {
+        self.inner
+            .fail_points
+            .paused
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Sets the write-ahead log's bound, in frames, in place of

@@ -168,7 +168,9 @@ impl Store {
         };
         let mut presented = Presented::new(token, kind);
         self.inner.fail_points.hit("lookup", "before")?;
-        self.read(|conn| {
+        let fail_points = &self.inner.fail_points;
+        self.read_current(|conn| {
+            fail_points.hit("lookup", "reading")?;
             let Some((family, hash)) = presented.key(conn)? else {
                 return Ok(None);
             };

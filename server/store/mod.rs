@@ -31,6 +31,7 @@ mod grants;
 mod ids;
 mod presented;
 mod purge;
+mod readers;
 mod retries;
 mod rotation;
 mod schema;
@@ -63,8 +64,7 @@ use crate::metrics::StoreMetrics;
 use crate::model::{Event, Invalid, NewEvent, RevokeReason};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -141,11 +141,10 @@ struct Inner {
     /// The database as SQLite names it: its log is the file the sync thread syncs.
     path: PathBuf,
     writer: writer::Writer,
-    readers: Vec<Mutex<Connection>>,
+    readers: Arc<readers::Readers>,
     /// Client credentials for authentication, invalidated by every COMMIT
     /// that changes a client (client_cache.rs).
     clients: Arc<client_cache::ClientCache>,
-    next_reader: AtomicUsize,
     events: broadcast::Sender<Event>,
     fail_points: Arc<FailPoints>,
     maintenance: std::sync::atomic::AtomicBool,
@@ -257,9 +256,10 @@ impl Store {
                 // under refresh load. Reads go through pread and the page
                 // cache, which a read-mostly load keeps warm.
                 reader.pragma_update(None, "mmap_size", 0)?;
-                Ok(Mutex::new(reader))
+                Ok(reader)
             })
             .collect::<Result<Vec<_>>>()?;
+        let readers = Arc::new(readers::Readers::new(readers, readers::KEEP_AT_MOST));
         let checkpointer = Connection::open(path)?;
         configure(&checkpointer)?;
         let fail_points = Arc::new(FailPoints::default());
@@ -277,7 +277,10 @@ impl Store {
             writer,
             wal,
             durable_event_id,
-            clients.clone(),
+            writer::Told {
+                readers: readers.clone(),
+                clients: clients.clone(),
+            },
             fail_points.clone(),
             events.clone(),
             metrics.clone(),
@@ -291,7 +294,6 @@ impl Store {
                 writer,
                 readers,
                 clients,
-                next_reader: AtomicUsize::new(0),
                 events,
                 fail_points,
                 maintenance: maintenance.into(),
@@ -391,22 +393,17 @@ impl Store {
         self.inner.writer.run_async(name, now, work).await
     }
 
-    /// Runs `work` on a read-only connection (a consistent WAL snapshot per statement).
-    ///
-    /// The first free connection, tried in order, so reads gather on the first
-    /// few: SQLite drops a reader's whole page cache at its first read after
-    /// any COMMIT, and a connection that serves more of the reads between two
-    /// COMMITs drops its cache less often per read. Only when all are busy
-    /// does a read wait, on one picked in turn.
+    /// Runs `work` on a read-only connection, each statement on a snapshot
+    /// of its own ([`readers::Readers::read`]).
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let readers = &self.inner.readers;
-        for reader in readers.iter() {
-            if let Ok(conn) = reader.try_lock() {
-                return work(&conn);
-            }
-        }
-        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
-        work(&lock(&readers[start % readers.len()]))
+        self.inner.readers.read(work)
+    }
+
+    /// Runs `work` on a read-only connection's snapshot that no COMMIT has
+    /// passed, kept from an earlier call when it can be: for the hot token
+    /// lookups ([`readers::Readers::read_current`]).
+    pub(crate) fn read_current<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.inner.readers.read_current(work)
     }
 }
 
@@ -431,11 +428,4 @@ fn wal_path(database: &Path) -> PathBuf {
     let mut wal = database.to_owned().into_os_string();
     wal.push("-wal");
     PathBuf::from(wal)
-}
-
-fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // A panic while holding the lock rolled its transaction back; the connection is fine.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -12,6 +12,7 @@
 use super::checkpoint::{LogBound, LOG_BOUND_FRAMES};
 use super::client_cache::ClientCache;
 use super::durable::{Committed, Deliver, Ran, Syncer};
+use super::readers::Readers;
 use super::{FailPoints, Result, StoreError, Tx};
 use crate::metrics::StoreMetrics;
 use crate::model::Event;
@@ -39,13 +40,23 @@ struct Queued {
     fail: Fail,
 }
 
+/// Who hears of every COMMIT from the writer, right after it and before
+/// anyone else (its callers, event subscribers), in this order.
+pub(super) struct Told {
+    /// Token lookups' kept snapshots are current only until then (`readers.rs`;
+    /// also told between looks while the writer's checkpoint waits).
+    pub readers: Arc<Readers>,
+    /// A client change invalidates the cached credentials (`client_cache.rs`).
+    pub clients: Arc<ClientCache>,
+}
+
 /// What the writer and sync threads report to: counters for `status`,
 /// metrics for Prometheus.
 pub(super) struct Reporting {
     pub counters: Counters,
     pub metrics: StoreMetrics,
-    /// Told of every COMMIT before its answer (a client change invalidates it).
-    pub clients: Arc<ClientCache>,
+    /// Told of every COMMIT before its answer.
+    pub told: Told,
     /// The newest event id whose COMMIT is fsynced: readers of the event log
     /// stop there, so nothing that a power cut could take back is shown.
     pub durable_event_id: AtomicI64,
@@ -91,7 +102,7 @@ impl Writer {
         conn: Connection,
         wal: std::fs::File,
         durable_event_id: i64,
-        clients: Arc<ClientCache>,
+        told: Told,
         fail_points: Arc<FailPoints>,
         events: broadcast::Sender<Event>,
         metrics: StoreMetrics,
@@ -100,7 +111,7 @@ impl Writer {
         let reporting = Arc::new(Reporting {
             counters: Counters::default(),
             metrics,
-            clients,
+            told,
             durable_event_id: AtomicI64::new(durable_event_id),
             log_bound_frames: AtomicI32::new(LOG_BOUND_FRAMES),
         });
@@ -223,7 +234,10 @@ fn write_loop(
     syncer: &Syncer,
     reporting: &Reporting,
 ) {
-    let mut log = LogBound::watch(&conn);
+    // While a checkpoint waits for readers, the snapshots token lookups
+    // keep are ended, so only lookups in flight are waited for.
+    let readers = reporting.told.readers.clone();
+    let mut log = LogBound::watch(&conn, Box::new(move |_| readers.retire()));
     while let Ok(first) = jobs.recv() {
         let busy = std::time::Instant::now();
         let mut batch = vec![first];
@@ -296,7 +310,8 @@ fn run_batch(
     } else {
         counters.commits.fetch_add(1, Ordering::Relaxed);
         reporting.metrics.commit(jobs, committing.elapsed());
-        reporting.clients.committed();
+        reporting.told.readers.retire();
+        reporting.told.clients.committed();
     }
     syncer.hand_over(Committed { outcome, ran });
 }

@@ -177,3 +177,64 @@ async fn two_tokens_are_an_invalid_request() {
     assert_eq!(response.status(), 400);
     assert!(challenge(&response).contains("error=\"invalid_request\""));
 }
+
+/// A token lookup keeps its reader's snapshot between requests, never past a
+/// COMMIT. Here the writer cannot end the kept snapshot after the revocation's
+/// COMMIT, because a lookup holds that reader (paused at `lookup.reading`, on
+/// a thread of its own: a paused runtime worker could stall the tasks queued
+/// behind it); the COMMIT's count must still retire it, so the revoked token
+/// is refused on the very next request. (`store::readers::tests` show each of
+/// the two checks that do it on its own.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kept_snapshot_never_outlives_a_commit() {
+    let (server, id, secret) = partner_setup().await;
+    // Longer than this test can take, however slow the machine: the reuse happens.
+    server
+        .store
+        .set_snapshot_keep(std::time::Duration::from_secs(3600));
+    let revoked = tokens_for(&server, &id, &secret).await;
+    let other = tokens_for(&server, &id, &secret).await;
+    let bearer =
+        |tokens: &serde_json::Value| format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    // Keeps a snapshot on the first reader, in which `revoked` is live.
+    assert_eq!(me(&server, Some(&bearer(&revoked))).await.status(), 200);
+    let release = Paused::at(&server.store, "lookup.reading");
+    let held = std::thread::spawn({
+        let (store, now) = (server.store.clone(), server.clock.now());
+        let token = other["access_token"].as_str().unwrap().to_owned();
+        move || store.lookup_token(&token, now).unwrap().is_some()
+    });
+    let mut polls = 0;
+    while server.store.paused_fail_points() == 0 {
+        polls += 1;
+        assert!(polls < 500, "the lookup never reached its reader");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The held lookup took the first reader, the one with the kept snapshot;
+    // the revocation commits while it is held there.
+    let family = revoked["access_token"].as_str().unwrap()["gat_".len()..]
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut admin = server.admin();
+    let count = admin
+        .revoke_family(proto::RevokeFamilyRequest {
+            id: family,
+            note: String::new(),
+            dry_run: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(count.revoked, 1, "{count:?}");
+    drop(release);
+    assert!(held.join().unwrap(), "the held lookup finds its live token");
+    let after = me(&server, Some(&bearer(&revoked))).await;
+    assert_eq!(
+        after.status(),
+        401,
+        "the very next request sees the revocation"
+    );
+    assert_eq!(me(&server, Some(&bearer(&other))).await.status(), 200);
+}

@@ -1,4 +1,4 @@
-use crate::support::{create_client, create_user, proto, seed_family, TestServer};
+use crate::support::{create_client, create_user, proto, seed_family, Paused, TestServer};
 use std::os::unix::fs::PermissionsExt;
 
 #[tokio::test]
@@ -52,7 +52,6 @@ async fn every_answered_write_waited_for_its_own_wal_sync() {
 /// see the change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_is_answered_and_its_event_shown_only_after_its_wal_sync() {
-    use gatehouse::store::FailAction;
     let server = TestServer::spawn().await;
     let mut admin = server.admin();
     create_user(&mut admin, "before", "a long enough password").await;
@@ -61,18 +60,7 @@ async fn a_commit_is_answered_and_its_event_shown_only_after_its_wal_sync() {
         events.first().map_or(0, |event| event.id)
     };
     let shown = newest(&server.store);
-    /// Lets the sync thread go on however the test ends (a failed assert
-    /// would otherwise leave the server's shutdown waiting for it).
-    struct Release(gatehouse::store::Store);
-    impl Drop for Release {
-        fn drop(&mut self) {
-            self.0.set_fail_point("wal_sync.before", None);
-        }
-    }
-    let release = Release(server.store.clone());
-    server
-        .store
-        .set_fail_point("wal_sync.before", Some(FailAction::Pause));
+    let release = Paused::at(&server.store, "wal_sync.before");
     let write = tokio::spawn(async move {
         create_user(&mut admin, "held", "a long enough password").await;
     });

@@ -722,3 +722,21 @@ pub async fn create_resource_server(admin: &mut AdminClient) -> (String, String)
         .into_inner();
     (reply.client.unwrap().id, reply.client_secret)
 }
+
+/// Pauses a fail point of `store` until dropped, so whatever holds there goes
+/// on however the test ends (a failed assert would otherwise leave the
+/// server's shutdown waiting for it).
+pub struct Paused(Store, &'static str);
+
+impl Paused {
+    pub fn at(store: &Store, point: &'static str) -> Self {
+        store.set_fail_point(point, Some(gatehouse::store::FailAction::Pause));
+        Paused(store.clone(), point)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        self.0.set_fail_point(self.1, None);
+    }
+}
