@@ -67,18 +67,20 @@ pub const READER_WAIT: Duration = Duration::from_millis(5);
 /// The writer's checkpoint waits in rounds of at most this ([`restart`]).
 const READER_ROUND: Duration = Duration::from_millis(1);
 
-/// The most rounds of that wait.
-const READER_WAIT_ROUNDS: u32 = 16;
-
 /// How long the writer sleeps between looks at the readers' locks.
 const READER_POLL: Duration = Duration::from_micros(50);
 
 /// Starts the background thread; it ends once `alive` (held by the store) is
 /// dropped. The fail point `checkpoint.background` (error) skips its rounds.
+/// After each round that copied the whole log back it runs `copied_back`
+/// (the store ends the snapshots token lookups keep, `readers.rs`: one begun
+/// before the copy finished holds a read mark in the log, which would refuse
+/// the next COMMIT's restart of it).
 pub(super) fn start(
     conn: Connection,
     alive: Weak<()>,
     fail_points: Arc<FailPoints>,
+    copied_back: Box<dyn Fn() + Send>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("gatehouse-checkpoint".into())
@@ -90,8 +92,10 @@ pub(super) fn start(
             if fail_points.hit("checkpoint", "background").is_err() {
                 continue;
             }
-            if let Err(error) = passive(&conn) {
-                tracing::warn!(%error, "checkpoint failed");
+            match passive(&conn) {
+                Ok(Checkpointed::Complete) => copied_back(),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "checkpoint failed"),
             }
         })
         .map(|_| ())
@@ -133,16 +137,17 @@ pub(super) fn restart(
     wait: Duration,
     between_looks: &mut Option<BetweenLooks>,
 ) -> rusqlite::Result<Checkpointed> {
+    conn.busy_handler(Some(wait_for_readers))?;
     WAIT_LEFT.with(|left| left.set(wait));
     BETWEEN_LOOKS.with(|slot| slot.set(between_looks.take()));
-    conn.busy_handler(Some(wait_for_readers))?;
     // SQLite waits for the read mark a reader held when the checkpoint
     // began, even once that mark has moved on to a snapshot it need not wait
     // for; lookups arriving without pause then keep it shared for good. So
     // the wait is spent in rounds, each checkpoint reading the marks afresh.
-    // (Rounds are counted too: one that returned without waiting must not
-    // repeat for ever.)
-    let restarted = (0..READER_WAIT_ROUNDS)
+    // (Rounds are counted too: a round ends incomplete only once its time
+    // is spent, but one that did not must not repeat for ever.)
+    let rounds = wait.as_nanos() / READER_ROUND.as_nanos() + 2;
+    let restarted = (0..u32::try_from(rounds).unwrap_or(u32::MAX))
         .map(|round| {
             let left = WAIT_LEFT.with(Cell::get);
             ROUND.with(|now| now.set((round, left.min(READER_ROUND))));
@@ -372,7 +377,7 @@ mod tests {
         held
     }
 
-    /// A RESTART that may wait a minute and ends `held` at its first look,
+    /// A RESTART that may wait long and ends `held` at its first look,
     /// so the read ends only once the checkpoint waits for it. Fails if it
     /// never waited.
     fn restart_waiting_once(writer: &Connection, held: Held) -> Checkpointed {
@@ -429,26 +434,27 @@ mod tests {
 
     /// SQLite waits for the read mark it saw at the start even after the
     /// mark has moved on to the log's end, and readers arriving without pause
-    /// would hold the moved mark for good. Here the old reader ends at the
-    /// first look and a reader of the log's end takes its mark, holding it
-    /// until a look of the second round: only a wait that reads the marks
-    /// afresh each round completes.
+    /// hold the moved mark for good. Here the old reader ends at the first
+    /// look, and at every look a reader of the log's end ends and another
+    /// begins (taking the moved mark, shared, with no gap): a single wait
+    /// never gets the mark; a round that reads the marks afresh copies the
+    /// log, after which new readers read the database file alone.
     #[test]
     fn a_read_mark_that_moved_on_is_seen_in_the_next_round() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, path) = open(&dir);
         let mut old = Some(hold_old_snapshot(&writer, &path));
-        let mut newer = None;
-        let mut between_looks: Option<BetweenLooks> = Some(Box::new(move |round| {
+        let mut newer: Option<Held> = None;
+        let mut between_looks: Option<BetweenLooks> = Some(Box::new(move |_| {
             if let Some(old) = old.take() {
                 old.end();
-                newer = Some(Held::begin(&path));
-            } else if let Some(newer) = newer.take_if(|_| round > 0) {
-                newer.end();
+            }
+            // The next begins before the last ends: the mark is never free.
+            if let Some(last) = newer.replace(Held::begin(&path)) {
+                last.end();
             }
         }));
-        // Short for a test to fail in, long against a busy machine.
-        let outcome = restart(&writer, Duration::from_secs(2), &mut between_looks).unwrap();
+        let outcome = restart(&writer, Duration::from_millis(50), &mut between_looks).unwrap();
         drop(between_looks);
         assert_eq!(outcome, Checkpointed::Complete);
         assert_next_write_starts_the_log_again(&writer);
@@ -482,7 +488,12 @@ mod tests {
             other.busy_handler(Some(wait_for_the_test)).unwrap();
             let _ = other.query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()));
         });
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !WAITING.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "the other checkpoint never waited"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         let first = log.after_batch(&writer, 1).expect("due").unwrap();
@@ -491,6 +502,32 @@ mod tests {
         drop(holding);
         other.join().unwrap();
         held.end();
+    }
+
+    /// The background checkpoint tells the store once a round copied the
+    /// whole log back (so it can end kept snapshots), not before.
+    #[test]
+    fn the_background_checkpoint_tells_when_it_copied_the_log_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, path) = open(&dir);
+        let held = hold_old_snapshot(&writer, &path);
+        let running = alive();
+        let (told, copied_back) = mpsc::channel();
+        let tell: Box<dyn Fn() + Send> = Box::new(move || {
+            let _ = told.send(());
+        });
+        let conn = Connection::open(&path).unwrap();
+        start(conn, Arc::downgrade(&running), Arc::default(), tell).unwrap();
+        std::thread::sleep(EVERY * 3);
+        assert!(
+            copied_back.try_recv().is_err(),
+            "not while a reader is in the way"
+        );
+        held.end();
+        copied_back
+            .recv_timeout(Duration::from_secs(30))
+            .expect("told after a complete round");
+        drop(running);
     }
 
     #[test]

@@ -268,6 +268,10 @@ impl Store {
             checkpointer,
             Arc::downgrade(&checkpointing),
             fail_points.clone(),
+            {
+                let readers = readers.clone();
+                Box::new(move || readers.retire())
+            },
         )
         .map_err(|error| {
             StoreError::internal(format!("cannot start the checkpoint thread: {error}"))
