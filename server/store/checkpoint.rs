@@ -126,8 +126,7 @@ fn passive(conn: &Connection) -> rusqlite::Result<Checkpointed> {
 
 /// What the writer does between its looks at the readers' locks while its
 /// checkpoint waits: end the snapshots token lookups keep (`readers.rs`).
-/// It is told the round of the wait (from 0), which tests use.
-pub(super) type BetweenLooks = Box<dyn FnMut(u32)>;
+pub(super) type BetweenLooks = Box<dyn FnMut()>;
 
 /// A RESTART checkpoint that spends at most `wait` waiting for readers (the
 /// copy and its syncs are not counted), running `between_looks` before each
@@ -148,9 +147,9 @@ pub(super) fn restart(
     // is spent, but one that did not must not repeat for ever.)
     let rounds = wait.as_nanos() / READER_ROUND.as_nanos() + 2;
     let restarted = (0..u32::try_from(rounds).unwrap_or(u32::MAX))
-        .map(|round| {
+        .map(|_| {
             let left = WAIT_LEFT.with(Cell::get);
-            ROUND.with(|now| now.set((round, left.min(READER_ROUND))));
+            ROUND_LEFT.with(|round| round.set(left.min(READER_ROUND)));
             checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)")
         })
         .find(|outcome| {
@@ -166,21 +165,21 @@ pub(super) fn restart(
 /// SQLite's busy handler while the writer checkpoints: another look after a
 /// short sleep, while the wait lasts.
 fn wait_for_readers(_: i32) -> bool {
-    let (round, round_left) = ROUND.with(Cell::get);
-    if round_left.is_zero() {
+    if ROUND_LEFT.with(Cell::get).is_zero() {
         return false;
     }
     let slept = Instant::now();
     BETWEEN_LOOKS.with(|slot| {
         if let Some(mut between_looks) = slot.take() {
-            between_looks(round);
+            between_looks();
             slot.set(Some(between_looks));
         }
     });
     std::thread::sleep(READER_POLL);
     let slept = slept.elapsed();
-    WAIT_LEFT.with(|left| left.set(left.get().saturating_sub(slept)));
-    ROUND.with(|now| now.set((round, round_left.saturating_sub(slept))));
+    for left in [&WAIT_LEFT, &ROUND_LEFT] {
+        left.with(|left| left.set(left.get().saturating_sub(slept)));
+    }
     true
 }
 
@@ -210,8 +209,8 @@ thread_local! {
     /// What is left of the writer's checkpoint's wait for readers (SQLite's
     /// busy handler is a plain function, called on the checkpointing thread).
     static WAIT_LEFT: Cell<Duration> = const { Cell::new(Duration::ZERO) };
-    /// The round of that wait, and what is left of it.
-    static ROUND: Cell<(u32, Duration)> = const { Cell::new((0, Duration::ZERO)) };
+    /// What is left of the current round of that wait.
+    static ROUND_LEFT: Cell<Duration> = const { Cell::new(Duration::ZERO) };
     /// What the writer does between looks, while it checkpoints.
     static BETWEEN_LOOKS: Cell<Option<BetweenLooks>> = const { Cell::new(None) };
 }

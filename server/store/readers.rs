@@ -289,7 +289,7 @@ mod tests {
         );
         let retiring = readers.clone();
         let mut between_looks: Option<checkpoint::BetweenLooks> =
-            Some(Box::new(move |_| retiring.retire()));
+            Some(Box::new(move || retiring.retire()));
         // Long for a free reader's snapshot to end (at the first look), short
         // for a test to fail in.
         let wait = Duration::from_secs(2);

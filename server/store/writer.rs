@@ -237,7 +237,7 @@ fn write_loop(
     // While a checkpoint waits for readers, the snapshots token lookups
     // keep are ended, so only lookups in flight are waited for.
     let readers = reporting.told.readers.clone();
-    let mut log = LogBound::watch(&conn, Box::new(move |_| readers.retire()));
+    let mut log = LogBound::watch(&conn, Box::new(move || readers.retire()));
     while let Ok(first) = jobs.recv() {
         let busy = std::time::Instant::now();
         let mut batch = vec![first];

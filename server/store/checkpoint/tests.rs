@@ -93,7 +93,7 @@ fn assert_waited_for(writer: &Connection, held: Held) {
     let looked = std::rc::Rc::new(Cell::new(false));
     let noted = looked.clone();
     let mut held = Some(held);
-    let mut between_looks: Option<BetweenLooks> = Some(Box::new(move |_| {
+    let mut between_looks: Option<BetweenLooks> = Some(Box::new(move || {
         noted.set(true);
         if let Some(held) = held.take() {
             held.end();
@@ -149,7 +149,7 @@ fn a_read_mark_that_moved_on_is_seen_in_the_next_round() {
     let (writer, path) = open(&dir);
     let mut old = Some(hold_old_snapshot(&writer, &path));
     let mut newer: Option<Held> = None;
-    let mut between_looks: Option<BetweenLooks> = Some(Box::new(move |_| {
+    let mut between_looks: Option<BetweenLooks> = Some(Box::new(move || {
         if let Some(old) = old.take() {
             old.end();
         }
@@ -182,7 +182,7 @@ fn a_checkpoint_that_found_the_lock_held_is_tried_at_the_next_batch() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (writer, path) = open(&dir);
-    let mut log = LogBound::watch(&writer, Box::new(|_| ()));
+    let mut log = LogBound::watch(&writer, Box::new(|| ()));
     let held = hold_old_snapshot(&writer, &path);
     let holding = HOLD.lock().unwrap();
     // Another connection's FULL checkpoint takes the lock, then waits for
