@@ -102,11 +102,6 @@ impl Store {
         self.inner.readers.set_keep_at_most(keep);
     }
 
-    /// Kept snapshots that token lookups found stale and ended, so far.
-    pub fn stale_snapshots_ended(&self) -> u64 {
-        self.inner.readers.stale_ended()
-    }
-
     /// How many threads wait at a paused fail point now.
     pub fn paused_fail_points(&self) -> usize {
         self.inner

@@ -42,8 +42,6 @@ pub(super) struct Readers {
     slots: Vec<Mutex<Reader>>,
     /// [`KEEP_AT_MOST`] in nanoseconds, but for tests.
     keep_at_most: AtomicU64,
-    /// Kept snapshots a lookup found stale and ended (tests look).
-    stale_ended: AtomicU64,
     /// Where a read waits when every connection is busy, picked in turn.
     next: AtomicUsize,
     /// COMMITs the writer made; a kept snapshot is current while this is
@@ -74,7 +72,6 @@ impl Readers {
     pub(super) fn new(connections: Vec<Connection>, keep_at_most: Duration) -> Self {
         Readers {
             keep_at_most: AtomicU64::new(nanos(keep_at_most)),
-            stale_ended: AtomicU64::new(0),
             slots: connections
                 .into_iter()
                 .map(|conn| Mutex::new(Reader { conn, kept: None }))
@@ -106,9 +103,6 @@ impl Readers {
         let current = matches!(reader.kept, Some((kept, since))
             if kept == commits && since.elapsed() < keep_at_most);
         if !current {
-            if reader.kept.is_some() {
-                self.stale_ended.fetch_add(1, Ordering::Relaxed);
-            }
             reader.end();
             // Deferred: the snapshot begins at `work`'s first read, after the
             // count was read, so it holds every COMMIT counted so far.
@@ -142,12 +136,6 @@ impl Readers {
     pub(super) fn set_keep_at_most(&self, keep_at_most: Duration) {
         self.keep_at_most
             .store(nanos(keep_at_most), Ordering::Relaxed);
-    }
-
-    /// Kept snapshots that lookups found stale and ended, so far.
-    #[cfg(feature = "failpoints")]
-    pub(super) fn stale_ended(&self) -> u64 {
-        self.stale_ended.load(Ordering::Relaxed)
     }
 
     fn take(&self) -> MutexGuard<'_, Reader> {
