@@ -6,8 +6,7 @@
 //! addresses that are themselves trusted (each proxy appends the peer it saw;
 //! everything left of the first untrusted hop was written by the client).
 
-use super::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
@@ -51,23 +50,17 @@ fn parse_hop(text: &str) -> Option<IpAddr> {
         .map(|address| address.to_canonical())
 }
 
-impl FromRequestParts<AppState> for ClientAddr {
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // `observe` resolves it once per request, for the log line too, and
+        // leaves it here; a router served any other way would see 0.0.0.0.
+        Ok(parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        Ok(ClientAddr(resolve(
-            peer,
-            &parts.headers,
-            &app.shared.config.trusted_proxies,
-        )))
+            .get::<ClientAddr>()
+            .copied()
+            .unwrap_or(ClientAddr(IpAddr::from([0, 0, 0, 0]))))
     }
 }
 

@@ -33,7 +33,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -116,21 +115,8 @@ impl AppState {
     }
 }
 
-/// The public router.
-pub fn router(shared: Shared) -> Router {
-    let app = AppState {
-        inner: Arc::new(AppInner {
-            shared,
-            password_checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS),
-        }),
-    };
-    let api =
-        Router::new()
-            .route("/me", get(resource::me))
-            .layer(axum::middleware::from_fn_with_state(
-                app.clone(),
-                resource::require_bearer,
-            ));
+/// The public router (every route a fixed path; see `observe`).
+fn router(app: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/livez", get(|| async { "ok" }))
@@ -149,16 +135,15 @@ pub fn router(shared: Shared) -> Router {
         .route("/revoke", any(token::revoke))
         .route("/introspect", any(token::introspect))
         .route(
+            "/api/public/v1/me",
+            get(resource::me).fallback(resource::me_other_method),
+        )
+        .route(
             "/.well-known/oauth-authorization-server",
             get(metadata::metadata),
         )
         .route("/assets/gatehouse.css", get(stylesheet))
-        .nest("/api/public/v1", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            observe::observe,
-        ))
         .with_state(app)
 }
 
@@ -168,8 +153,14 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let service = router(shared).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let app = AppState {
+        inner: Arc::new(AppInner {
+            shared,
+            password_checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS),
+        }),
+    };
+    let connections = observe::Connections::new(router(app.clone()), app);
+    axum::serve(listener, connections)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

@@ -238,3 +238,34 @@ async fn a_kept_snapshot_never_outlives_a_commit() {
     );
     assert_eq!(me(&server, Some(&bearer(&other))).await.status(), 200);
 }
+
+#[tokio::test]
+async fn other_methods_on_me_need_the_token_first_then_get_405() {
+    let (server, id, secret) = partner_setup().await;
+    let tokens = tokens_for(&server, &id, &secret).await;
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let client = reqwest::Client::new();
+    for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+        let url = server.url("/api/public/v1/me");
+        // No token: the route is protected before the method is looked at.
+        let response = client.request(method.clone(), &url).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{method}");
+        assert_eq!(challenge(&response), "Bearer realm=\"gatehouse\"");
+        let response = client
+            .request(method.clone(), &url)
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "GET,HEAD");
+    }
+    // HEAD runs the GET handler, body dropped.
+    let response = client
+        .head(server.url("/api/public/v1/me"))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
