@@ -8,11 +8,13 @@
 //! - `respond`: the one mapping from outcomes to statuses and headers.
 //! - `pages`, `sessions`, `throttle`: HTML, and bounded in-memory browser state.
 //! - `client_addr`: the client's address, behind a trusted proxy or not.
-//! - `observe`: the access log line and request metrics, one layer for all.
+//! - `observe`: the access log line and request metrics, around every request.
+//! - `hot`: the hot routes, run without the router's per-request work.
 
 mod authorize;
 mod client_addr;
 mod forms;
+mod hot;
 mod login;
 mod logout;
 mod metadata;

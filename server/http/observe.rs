@@ -6,10 +6,11 @@
 //! This is the service `axum::serve` runs for each connection, wrapped around
 //! the router once rather than layered on each route: a `from_fn` layer
 //! cloned and boxed the route's service and boxed its future on every request
-//! (README, Performance, "seventh step").
+//! (README, Performance, "seventh step"). The hot routes skip the router
+//! (`hot`).
 
 use super::respond::Marked;
-use super::{client_addr, AppState, ClientAddr};
+use super::{client_addr, hot, AppState, ClientAddr};
 use axum::extract::Request;
 use axum::http::Method;
 use axum::response::Response;
@@ -85,8 +86,14 @@ impl Service<Request> for Observed {
         };
         // What the `ClientAddr` extractor hands the handlers.
         request.extensions_mut().insert(seen.client);
+        let answer = match hot::run(request, &self.app) {
+            Ok(answer) => Answer::Hot { answer },
+            Err(request) => Answer::Routed {
+                answer: self.router.call(request),
+            },
+        };
         Observing {
-            answer: self.router.call(request),
+            answer,
             app: self.app.clone(),
             seen,
             started,
@@ -102,10 +109,19 @@ struct Seen {
 }
 
 pin_project_lite::pin_project! {
-    /// The router's answer to one request; logged and counted when it is ready.
+    /// A hot route's answer, or the router's.
+    #[project = AnswerProjection]
+    pub enum Answer<F> {
+        Hot { answer: hot::Answer },
+        Routed { #[pin] answer: F },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer to one request; logged and counted when it is ready.
     pub struct Observing<F> {
         #[pin]
-        answer: F,
+        answer: Answer<F>,
         app: AppState,
         seen: Seen,
         started: Instant,
@@ -117,7 +133,13 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for Observing<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(response) = std::task::ready!(this.answer.poll(cx));
+        let response = match this.answer.project() {
+            AnswerProjection::Hot { answer } => std::task::ready!(answer.as_mut().poll(cx)),
+            AnswerProjection::Routed { answer } => {
+                let Ok(response) = std::task::ready!(answer.poll(cx));
+                response
+            }
+        };
         record(this.app, this.seen, this.started.elapsed(), &response);
         Poll::Ready(Ok(response))
     }
