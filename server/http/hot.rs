@@ -23,18 +23,33 @@ use tower::{Layer, Service};
 /// A running handler's answer.
 pub type Answer = Pin<Box<dyn Future<Output = Response> + Send>>;
 
-/// The hot route `request` is for, run; the request back if it is for none.
-pub fn run(request: Request, app: &AppState) -> Result<Answer, Request> {
-    let method = request.method();
-    let path = request.uri().path();
-    if method == Method::GET && path == "/api/public/v1/me" {
-        Ok(direct(resource::me, request, app))
-    } else if method == Method::POST && path == "/introspect" {
-        Ok(direct(token::introspect, request, app))
-    } else if method == Method::POST && path == "/token" {
-        Ok(direct(token::token, request, app))
-    } else {
-        Err(request)
+/// A hot route.
+#[derive(Debug, Clone, Copy)]
+pub enum Hot {
+    Me,
+    Introspect,
+    Token,
+}
+
+impl Hot {
+    /// The hot route `request` is for, if any.
+    pub fn of(request: &Request) -> Option<Hot> {
+        let (method, path) = (request.method(), request.uri().path());
+        match path {
+            "/api/public/v1/me" if method == Method::GET => Some(Hot::Me),
+            "/introspect" if method == Method::POST => Some(Hot::Introspect),
+            "/token" if method == Method::POST => Some(Hot::Token),
+            _ => None,
+        }
+    }
+
+    /// The route's handler on `request`.
+    pub fn run(self, request: Request, app: &AppState) -> Answer {
+        match self {
+            Hot::Me => direct(resource::me, request, app),
+            Hot::Introspect => direct(token::introspect, request, app),
+            Hot::Token => direct(token::token, request, app),
+        }
     }
 }
 

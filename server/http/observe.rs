@@ -86,9 +86,11 @@ impl Service<Request> for Observed {
         };
         // What the `ClientAddr` extractor hands the handlers.
         request.extensions_mut().insert(seen.client);
-        let answer = match hot::run(request, &self.app) {
-            Ok(answer) => Answer::Hot { answer },
-            Err(request) => Answer::Routed {
+        let answer = match hot::Hot::of(&request) {
+            Some(route) => Answer::Hot {
+                answer: route.run(request, &self.app),
+            },
+            None => Answer::Routed {
                 answer: self.router.call(request),
             },
         };
