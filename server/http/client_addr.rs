@@ -55,12 +55,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         // `observe` resolves it once per request, for the log line too, and
-        // leaves it here; a router served any other way would see 0.0.0.0.
-        Ok(parts
-            .extensions
-            .get::<ClientAddr>()
-            .copied()
-            .unwrap_or(ClientAddr(IpAddr::from([0, 0, 0, 0]))))
+        // leaves it here. Every request passes `observe` (`serve` is the only
+        // way the router is served); tests catch a handler reached without it.
+        let found = parts.extensions.get::<ClientAddr>().copied();
+        debug_assert!(found.is_some(), "a request that did not pass observe");
+        Ok(found.unwrap_or(ClientAddr(IpAddr::from([0, 0, 0, 0]))))
     }
 }
 

@@ -4,21 +4,18 @@
 //! its future boxed and mapped, the path's parameters stored) cost `/me`
 //! about a fifth of its server time on the bench (README, Performance,
 //! "seventh step"). Each runs the very handler the router serves for its
-//! path, with the same extractors and the same body limit; the router keeps
-//! those paths for every other method (HEAD, the 405s), so the two ways
-//! differ only in cost.
+//! path, with the same extractors, and what the router's layers did is done
+//! for every request in `observe` (the body limit); the router keeps those
+//! paths for every other method (HEAD, the 405s), so the two ways differ
+//! only in cost.
 
-use super::{resource, token, AppState, BODY_LIMIT_BYTES};
-use axum::extract::{DefaultBodyLimit, Request};
+use super::{resource, token, AppState};
+use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::response::Response;
-use std::convert::Infallible;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll};
-use tower::{Layer, Service};
 
 /// A running handler's answer.
 pub type Answer = Pin<Box<dyn Future<Output = Response> + Send>>;
@@ -53,55 +50,50 @@ impl Hot {
     }
 }
 
-/// `handler` on `request`, under the router's body limit.
+/// `handler` on `request`, as the router would call it.
 fn direct<H, T>(handler: H, request: Request, app: &AppState) -> Answer
 where
     H: Handler<T, AppState, Future = Answer>,
 {
-    let handler = Direct {
-        handler,
-        app: app.clone(),
-        extractors: PhantomData,
-    };
-    // The layer is what sets the limit the body extractor reads; it hands
-    // back the handler's own answer.
-    let Answered(answer) = DefaultBodyLimit::max(BODY_LIMIT_BYTES)
-        .layer(handler)
-        .call(request);
-    answer
+    handler.call(request, app.clone())
 }
 
-/// A handler as a service: what the body-limit layer wraps.
-struct Direct<H, T> {
-    handler: H,
-    app: AppState,
-    extractors: PhantomData<fn() -> T>,
-}
+#[cfg(test)]
+mod tests {
+    use super::Hot;
+    use axum::extract::Request;
 
-impl<H, T> Service<Request> for Direct<H, T>
-where
-    H: Handler<T, AppState, Future = Answer>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Answered;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+    fn hot(method: &str, uri: &str) -> Option<&'static str> {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        Hot::of(&request).map(|route| match route {
+            Hot::Me => "me",
+            Hot::Introspect => "introspect",
+            Hot::Token => "token",
+        })
     }
 
-    fn call(&mut self, request: Request) -> Answered {
-        Answered(self.handler.clone().call(request, self.app.clone()))
-    }
-}
-
-/// A handler's answer as a service's: it cannot fail.
-struct Answered(Answer);
-
-impl Future for Answered {
-    type Output = Result<Response, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx).map(Ok)
+    #[test]
+    fn only_the_exact_method_and_path_are_hot() {
+        assert_eq!(hot("GET", "/api/public/v1/me"), Some("me"));
+        assert_eq!(hot("POST", "/introspect"), Some("introspect"));
+        assert_eq!(hot("POST", "/token"), Some("token"));
+        assert_eq!(hot("POST", "/token?x=1"), Some("token"));
+        assert_eq!(hot("POST", "http://example.test/token"), Some("token"));
+        for (method, uri) in [
+            ("HEAD", "/api/public/v1/me"),
+            ("POST", "/api/public/v1/me"),
+            ("GET", "/token"),
+            ("post", "/token"),
+            ("POST", "/token/"),
+            ("POST", "//token"),
+            ("POST", "/%74oken"),
+            ("POST", "/revoke"),
+        ] {
+            assert_eq!(hot(method, uri), None, "{method} {uri}");
+        }
     }
 }

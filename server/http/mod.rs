@@ -29,7 +29,7 @@ mod token;
 pub use client_addr::ClientAddr;
 
 use crate::server::{ServeError, Shared};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -117,7 +117,10 @@ impl AppState {
     }
 }
 
-/// The public router (every route a fixed path; see `observe`).
+/// The public router (every route a fixed path; see `observe`). GET /me,
+/// POST /introspect and POST /token reach their handlers through `hot`
+/// instead; their entries here serve the other methods. Layers go in
+/// `observe`, which every request passes, not here.
 fn router(app: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
@@ -145,7 +148,6 @@ fn router(app: AppState) -> Router {
             get(metadata::metadata),
         )
         .route("/assets/gatehouse.css", get(stylesheet))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .with_state(app)
 }
 

@@ -10,8 +10,8 @@
 //! (`hot`).
 
 use super::respond::Marked;
-use super::{client_addr, hot, AppState, ClientAddr};
-use axum::extract::Request;
+use super::{client_addr, hot, AppState, ClientAddr, BODY_LIMIT_BYTES};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
 use axum::response::Response;
 use axum::serve::IncomingStream;
@@ -84,8 +84,10 @@ impl Service<Request> for Observed {
                 &self.app.shared.config.trusted_proxies,
             )),
         };
-        // What the `ClientAddr` extractor hands the handlers.
+        // What the `ClientAddr` extractor hands the handlers, and the limit
+        // the body extractor reads: set here for the hot routes and the router alike.
         request.extensions_mut().insert(seen.client);
+        DefaultBodyLimit::max(BODY_LIMIT_BYTES).apply(&mut request);
         let answer = match hot::Hot::of(&request) {
             Some(route) => Answer::Hot {
                 answer: route.run(request, &self.app),

@@ -8,14 +8,32 @@ use crate::oauth::{self, OAuthError, Params};
 use crate::server::Shared;
 use crate::store::Store;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-/// A checked form request: its parameters and Authorization header.
-struct FormRequest {
+/// A checked form request: its parameters and Authorization header. As an
+/// extractor it reads the body (under the router's limit: 413 past it) and
+/// runs [`read_form`]'s checks on the request's own parts, copying none.
+pub struct FormRequest {
     params: Params,
     authorization: Option<String>,
+}
+
+impl FromRequest<AppState> for FormRequest {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        // The body extractor finds the limit among the extensions.
+        let mut body = Request::new(body);
+        *body.extensions_mut() = std::mem::take(&mut parts.extensions);
+        let body = Bytes::from_request(body, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        read_form(&parts.method, &parts.headers, &parts.uri, &body)
+            .map_err(Rejection::into_response)
+    }
 }
 
 /// Why a form request was turned away before any OAuth logic ran.
@@ -96,17 +114,12 @@ async fn form_endpoint<T: Send + 'static>(
     app: AppState,
     ClientAddr(source): ClientAddr,
     run: Run,
-    request: (Method, HeaderMap, Uri, Bytes),
+    form: FormRequest,
     work: impl FnOnce(&Store, i64, &Shared, &Presented, &Params) -> Result<T, OAuthError>
         + Send
         + 'static,
     respond: impl FnOnce(T) -> Response,
 ) -> Response {
-    let (method, headers, uri, body) = request;
-    let form = match read_form(&method, &headers, &uri, &body) {
-        Ok(form) => form,
-        Err(rejection) => return rejection.into_response(),
-    };
     let now = app.shared.clock.now();
     if run == Run::Inline {
         let shared = &app.shared;
@@ -135,15 +148,8 @@ async fn form_endpoint<T: Send + 'static>(
 pub async fn token(
     State(app): State<AppState>,
     ClientAddr(source): ClientAddr,
-    method: Method,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
+    form: FormRequest,
 ) -> Response {
-    let form = match read_form(&method, &headers, &uri, &body) {
-        Ok(form) => form,
-        Err(rejection) => return rejection.into_response(),
-    };
     let shared = &app.shared;
     let now = shared.clock.now();
     let presented = presented(shared, form.authorization.as_deref(), source);
@@ -180,10 +186,7 @@ pub async fn token(
 pub async fn revoke(
     State(app): State<AppState>,
     address: ClientAddr,
-    method: Method,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
+    form: FormRequest,
 ) -> Response {
     let work = |store: &Store, now, _: &Shared, presented: &Presented, params: &Params| {
         oauth::token::revoke(store, now, presented, params)
@@ -196,36 +199,20 @@ pub async fn revoke(
         );
         response
     };
-    form_endpoint(
-        app,
-        address,
-        Run::Blocking,
-        (method, headers, uri, body),
-        work,
-        respond,
-    )
-    .await
+    form_endpoint(app, address, Run::Blocking, form, work, respond).await
 }
 
 pub async fn introspect(
     State(app): State<AppState>,
     address: ClientAddr,
-    method: Method,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
+    form: FormRequest,
 ) -> Response {
     let work = |store: &Store, now, shared: &Shared, presented: &Presented, params: &Params| {
         oauth::token::introspect(store, now, &shared.config.issuer, presented, params)
     };
-    form_endpoint(
-        app,
-        address,
-        Run::Inline,
-        (method, headers, uri, body),
-        work,
-        |answer| json(&answer),
-    )
+    form_endpoint(app, address, Run::Inline, form, work, |answer| {
+        json(&answer)
+    })
     .await
 }
 

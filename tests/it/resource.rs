@@ -23,7 +23,15 @@ async fn me_answers_with_the_token_owner() {
     .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let body: serde_json::Value = response.json().await.unwrap();
+    // Sized, though /me skips the router that sets Content-Length (http/hot.rs).
+    let length: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), length);
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
         body,
         serde_json::json!({"sub": "alice", "username": "alice", "client_id": id, "scope": "profile"})
