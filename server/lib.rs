@@ -10,7 +10,8 @@
 //! - [`clock`]: the one injectable clock every expiry reads.
 //! - [`store`]: the SQLite layer; the only module that imports rusqlite.
 //! - [`oauth`]: protocol rules as plain functions over the store and `now`.
-//! - [`http`]: the public plane (axum): thin handlers, pages, bearer middleware.
+//! - [`http`]: the public plane (axum): thin handlers, pages, the bearer extractor;
+//!   every request passes one observer (log, metrics), the hot routes skip the router.
 //! - [`admin`]: the gRPC admin service (tonic): proto ↔ model, the admin-token
 //!   check and the role table (`admin/auth.rs`, `admin/roles.rs`).
 //! - [`cli`]: the admin command line, a gRPC client of a running server.
