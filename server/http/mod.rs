@@ -27,6 +27,7 @@ mod throttle;
 mod token;
 
 pub use client_addr::ClientAddr;
+pub use observe::ROUTES;
 
 use crate::server::{ServeError, Shared};
 use axum::extract::State;

@@ -181,3 +181,23 @@ async fn the_log_of_a_full_flow_holds_none_of_the_secrets_it_handled() {
         "admin calls are logged"
     );
 }
+
+#[tokio::test]
+async fn every_labelled_route_is_served() {
+    // The access log and the metrics label a request by its route from a fixed
+    // list (http/observe.rs); a stale entry there would be a label no request
+    // can have. The other way round (a served route missing from the list) is
+    // a debug assertion in the server, tripped by any test that reaches it.
+    let server = TestServer::spawn().await;
+    let client = reqwest::Client::new();
+    for route in gatehouse::http::ROUTES {
+        let response = client.get(server.url(route)).send().await.unwrap();
+        assert_ne!(response.status(), 404, "{route} is labelled but not served");
+    }
+    let response = client
+        .get(server.url("/no-such-route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
