@@ -58,6 +58,7 @@ pub use retries::StoredRetry;
 pub use rotation::{RefreshOutcome, StoredRefresh};
 pub use secrets::{SecretUse, StoredSecret};
 pub use users::UserCredentials;
+pub(crate) use writer::Undo;
 pub use writer::WriteStats;
 
 use crate::metrics::StoreMetrics;
@@ -387,14 +388,15 @@ impl Store {
 
     /// [`Store::write_as`] for async callers: the task waits for the COMMIT,
     /// no thread is parked (the hot write, a refresh rotation, needs no hop to
-    /// the blocking pool).
+    /// the blocking pool). `undo` says how a failure of `work` is undone.
     pub(crate) async fn write_async_as<T: Send + 'static>(
         &self,
         name: &str,
         now: i64,
+        undo: Undo,
         work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        self.inner.writer.run_async(name, now, work).await
+        self.inner.writer.run_async(name, now, undo, work).await
     }
 
     /// Runs `work` on a read-only connection, each statement on a snapshot

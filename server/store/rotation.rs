@@ -11,7 +11,7 @@
 use super::grants::{insert_access, insert_refresh, IssueSpec, IssuedTokens};
 use super::presented::Presented;
 use super::retries::{self, StoredRetry};
-use super::{families, Result, Store, StoreError, Tx};
+use super::{families, Result, Store, StoreError, Tx, Undo};
 use crate::model::{Actor, ClientId, EventKind, FamilyId, NewEvent, RevokeReason, ScopeSet};
 use crate::sealed::{self, RetryPair, SealedPair};
 use crate::secret::{Token, TokenKind};
@@ -83,7 +83,8 @@ impl Store {
         };
         // The retry's key is derived from the token itself; it never leaves memory.
         let presented = refresh_token.to_owned();
-        self.write_async_as("rotate", now, move |tx| {
+        // Decided before anything is written: no savepoint needed (`Undo::Batch`).
+        self.write_async_as("rotate", now, Undo::Batch, move |tx| {
             rotate_in_tx(tx, &mut token, &presented, successors, &decide)
         })
         .await
@@ -129,13 +130,16 @@ struct RefreshState {
     family_seq: i64,
     family_id: FamilyId,
     generation: i64,
+    /// Whether the family has a kept answer (of this token or an older one).
+    kept_retry: bool,
 }
 
 const SELECT_REFRESH: &str =
     "SELECT c.id, f.scope, r.expires_at, r.used_at IS NOT NULL, f.revoked_at IS NOT NULL, c.disabled, u.disabled,
-            f.seq, f.id, r.generation
+            f.seq, f.id, r.generation, k.family_seq IS NOT NULL
      FROM families f JOIN refresh_tokens r ON r.family_seq = f.seq
      JOIN clients c ON c.seq = f.client_seq JOIN users u ON u.seq = f.user_seq
+     LEFT JOIN refresh_retries k ON k.family_seq = f.seq
      WHERE f.id = ?1 AND r.hash = ?2";
 
 fn stored_refresh(
@@ -170,6 +174,7 @@ fn stored_refresh(
                 family_seq: row.get(7)?,
                 family_id: row.get(8)?,
                 generation: row.get(9)?,
+                kept_retry: row.get(10)?,
             })
         })
         .optional()?)
@@ -185,6 +190,8 @@ struct Rotation {
     successors: Successors,
     /// The kept answer, sealed, and the end of its window.
     retry: Option<(SealedPair, i64)>,
+    /// Whether the family has a kept answer now (one to replace or delete).
+    kept_retry: bool,
 }
 
 impl Rotation {
@@ -214,6 +221,7 @@ impl Rotation {
             issue,
             successors,
             retry,
+            kept_retry: state.kept_retry,
         }
     }
 
@@ -250,7 +258,7 @@ impl Rotation {
             refresh_expires_at,
         )?;
         // The predecessor's kept answer dies with its successor's first use:
-        // this one's replaces it, or it is deleted.
+        // this one's replaces it, or it is deleted (when there is one).
         match &self.retry {
             Some((sealed, until)) => retries::keep_sealed(
                 tx,
@@ -260,7 +268,8 @@ impl Rotation {
                 *until,
                 sealed,
             )?,
-            None => retries::forget_family(tx, self.family_seq)?,
+            None if self.kept_retry => retries::forget_family(tx, self.family_seq)?,
+            None => {}
         }
         Ok(IssuedTokens {
             access_token: self.successors.access,
@@ -285,7 +294,7 @@ fn rotate_in_tx<R>(
         return refuse_unknown(decide);
     };
     let hash = token.hash();
-    if state.refresh.rotated {
+    if state.refresh.rotated && state.kept_retry {
         state.refresh.retry = retries::find(tx, state.family_seq, hash)?;
     }
     match decide(Some(&state.refresh)) {

@@ -2,12 +2,18 @@
 //!
 //! One thread owns the write connection. Writes arrive on a queue as owned
 //! jobs; the thread takes every job queued at that moment (up to `MAX_BATCH`),
-//! runs each inside `SAVEPOINT job` within one `BEGIN IMMEDIATE` transaction — a
-//! failing job rolls back to its savepoint and never fails its neighbours — then
-//! runs the one COMMIT and hands the batch to the WAL sync thread
-//! (`durable.rs`), which makes it durable with one fsync and only then
-//! broadcasts the batch's events and answers each caller. The writer goes on to
-//! the next batch while the disk syncs this one.
+//! runs them within one `BEGIN IMMEDIATE` transaction, then runs the one COMMIT
+//! and hands the batch to the WAL sync thread (`durable.rs`), which makes it
+//! durable with one fsync and only then broadcasts the batch's events and
+//! answers each caller. The writer goes on to the next batch while the disk
+//! syncs this one.
+//!
+//! How a failing job is undone is the job's to say ([`Undo`]): most run inside
+//! `SAVEPOINT job`, roll back to it and never fail their neighbours. A job that
+//! decides before it writes (a refresh rotation) runs without one: its writes
+//! fail only when the store does, and then the batch's transaction so far is
+//! rolled back, the jobs before it answered with an error, and the jobs after
+//! it run in a new transaction.
 
 use super::checkpoint::{LogBound, LOG_BOUND_FRAMES};
 use super::client_cache::ClientCache;
@@ -36,8 +42,24 @@ type Fail = Box<dyn FnOnce(StoreError) + Send>;
 struct Queued {
     name: String,
     now: i64,
+    undo: Undo,
     job: Job,
     fail: Fail,
+}
+
+/// How a job's writes are undone when it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Undo {
+    /// The job runs in its own savepoint, and a failure undoes it alone. The
+    /// savepoint costs two statements, and every page the job changes is
+    /// first copied into SQLite's statement journal.
+    Savepoint,
+    /// For a job that reads and decides before it writes, so that its writes
+    /// fail only when the store does (I/O, memory, a broken row): a failure
+    /// rolls back the batch's transaction so far. The jobs that ran before it
+    /// in the batch are answered with an error and nothing of theirs stays;
+    /// the jobs after it run in a new transaction.
+    Batch,
 }
 
 /// Who hears of every COMMIT from the writer, right after it and before
@@ -157,7 +179,7 @@ impl Writer {
         work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (answer, answered) = mpsc::sync_channel::<Result<T>>(1);
-        self.enqueue(name, now, work, answer)?;
+        self.enqueue(name, now, Undo::Savepoint, work, answer)?;
         answered
             .recv()
             .map_err(|_| StoreError::internal("a write job was lost"))?
@@ -168,10 +190,11 @@ impl Writer {
         &self,
         name: &str,
         now: i64,
+        undo: Undo,
         work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (answer, mut answered) = tokio::sync::mpsc::unbounded_channel::<Result<T>>();
-        self.enqueue(name, now, work, answer)?;
+        self.enqueue(name, now, undo, work, answer)?;
         answered
             .recv()
             .await
@@ -182,6 +205,7 @@ impl Writer {
         &self,
         name: &str,
         now: i64,
+        undo: Undo,
         work: impl FnOnce(&mut Tx) -> Result<T> + Send + 'static,
         answer: impl Reply<T>,
     ) -> Result<()> {
@@ -200,6 +224,7 @@ impl Writer {
         let queued = Queued {
             name: name.to_owned(),
             now,
+            undo,
             job,
             fail,
         };
@@ -279,8 +304,10 @@ fn bound_log(conn: &Connection, log: &mut LogBound, reporting: &Reporting) {
     }
 }
 
-/// One batch: BEGIN IMMEDIATE, each job in its savepoint, COMMIT, then the
-/// batch goes to the sync thread, which answers once it is durable.
+/// One batch: BEGIN IMMEDIATE, each job in its savepoint or none ([`Undo`]),
+/// COMMIT, then the batch goes to the sync thread, which answers once it is
+/// durable. A job that broke its transaction ends it early: what ran before it
+/// is rolled back and answered with an error, the rest runs in a new one.
 fn run_batch(
     conn: &Connection,
     batch: Vec<Queued>,
@@ -289,46 +316,82 @@ fn run_batch(
     reporting: &Reporting,
 ) {
     let counters = &reporting.counters;
-    let jobs = batch.len();
-    counters.jobs.fetch_add(jobs, Ordering::Relaxed);
-    if let Err(error) = execute(conn, "BEGIN IMMEDIATE") {
-        // Busy: another process holds the lock. Nothing ran; nothing changed.
-        let error = StoreError::from(error);
-        for queued in batch {
-            (queued.fail)(error.clone());
+    counters.jobs.fetch_add(batch.len(), Ordering::Relaxed);
+    let mut queued = batch.into_iter().peekable();
+    while queued.peek().is_some() {
+        if let Err(error) = execute(conn, "BEGIN IMMEDIATE") {
+            // Busy: another process holds the lock. Nothing ran; nothing changed.
+            let error = StoreError::from(error);
+            for queued in queued {
+                (queued.fail)(error.clone());
+            }
+            return;
         }
-        return;
+        let mut ran = Vec::new();
+        let mut broken = None;
+        for job in queued.by_ref() {
+            match run_job(conn, job, fail_points) {
+                Step::Ran(job) => ran.push(job),
+                Step::Answered => {}
+                Step::Broke(answer) => {
+                    broken = Some(answer);
+                    break;
+                }
+            }
+        }
+        if let Some(answer) = broken {
+            let _ = conn.execute_batch("ROLLBACK");
+            answer();
+            let outcome = Err(StoreError::internal(
+                "rolled back with a write beside it in the same transaction that failed",
+            ));
+            syncer.hand_over(Committed { outcome, ran });
+            continue;
+        }
+        let jobs = ran.len();
+        let committing = std::time::Instant::now();
+        let outcome = execute(conn, "COMMIT").map_err(StoreError::from);
+        if outcome.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            counters.commits.fetch_add(1, Ordering::Relaxed);
+            reporting.metrics.commit(jobs, committing.elapsed());
+            reporting.told.readers.retire();
+            reporting.told.clients.committed();
+        }
+        syncer.hand_over(Committed { outcome, ran });
     }
-    let ran: Vec<Ran> = batch
-        .into_iter()
-        .filter_map(|queued| run_job(conn, queued, fail_points))
-        .collect();
-    let committing = std::time::Instant::now();
-    let outcome = execute(conn, "COMMIT").map_err(StoreError::from);
-    if outcome.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-    } else {
-        counters.commits.fetch_add(1, Ordering::Relaxed);
-        reporting.metrics.commit(jobs, committing.elapsed());
-        reporting.told.readers.retire();
-        reporting.told.clients.committed();
-    }
-    syncer.hand_over(Committed { outcome, ran });
 }
 
-/// Runs one job in its savepoint: released on success, rolled back on failure.
-/// `None` when its caller was already answered (the savepoint could not be set,
-/// the job panicked, or a fail point refused it).
-fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Option<Ran> {
+/// What became of one job in its batch's transaction.
+enum Step {
+    /// It ran (and succeeded, or failed and was undone): its caller hears
+    /// once the transaction's fate is known.
+    Ran(Ran),
+    /// Its caller was already answered: the savepoint could not be set, the
+    /// job panicked or a fail point refused it, and its savepoint undid it.
+    Answered,
+    /// It failed, and only rolling back the whole transaction can undo it
+    /// ([`Undo::Batch`]); then its caller hears its failure from this.
+    Broke(Box<dyn FnOnce()>),
+}
+
+/// Runs one job: in its savepoint (released on success, rolled back on
+/// failure), or for [`Undo::Batch`] bare.
+fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Step {
     let Queued {
         name,
         now,
+        undo,
         job,
         fail,
     } = queued;
-    if let Err(error) = execute(conn, "SAVEPOINT job") {
-        fail(error.into());
-        return None;
+    let savepoint = undo == Undo::Savepoint;
+    if savepoint {
+        if let Err(error) = execute(conn, "SAVEPOINT job") {
+            fail(error.into());
+            return Step::Answered;
+        }
     }
     let mut tx = Tx {
         conn,
@@ -339,39 +402,53 @@ fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Optio
     let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
     let events = std::mem::take(&mut tx.events);
     let revoked = std::mem::take(&mut tx.revoked);
-    let Ok((succeeded, deliver)) = outcome else {
-        roll_back_job(conn);
-        fail(StoreError::internal("a write job panicked"));
-        return None;
+    // Undoes the job and answers its caller with `error`.
+    let undo_with = |error: StoreError| {
+        if savepoint {
+            roll_back_job(conn);
+            fail(error);
+            Step::Answered
+        } else {
+            Step::Broke(Box::new(move || fail(error)))
+        }
     };
-    if succeeded {
-        let released = fail_points
-            .hit(&name, "before_commit")
-            .and_then(|()| execute(conn, "RELEASE job").map_err(StoreError::from));
-        return match released {
-            Ok(()) => Some(Ran {
-                name,
-                succeeded,
-                deliver,
-                events,
-                revoked,
-            }),
-            Err(error) => {
-                roll_back_job(conn);
-                drop(deliver);
-                fail(error);
-                None
-            }
-        };
+    let Ok((succeeded, deliver)) = outcome else {
+        return undo_with(StoreError::internal("a write job panicked"));
+    };
+    if !succeeded {
+        if !savepoint {
+            // Its own error: nothing of it stays once the transaction is rolled back.
+            return Step::Broke(Box::new(move || deliver(Ok(()))));
+        }
+        roll_back_job(conn);
+        return Step::Ran(Ran {
+            name,
+            succeeded,
+            deliver,
+            events: Vec::new(),
+            revoked: Vec::new(),
+        });
     }
-    roll_back_job(conn);
-    Some(Ran {
-        name,
-        succeeded,
-        deliver,
-        events: Vec::new(),
-        revoked: Vec::new(),
-    })
+    let released = fail_points.hit(&name, "before_commit").and_then(|()| {
+        if savepoint {
+            execute(conn, "RELEASE job").map_err(StoreError::from)
+        } else {
+            Ok(())
+        }
+    });
+    match released {
+        Ok(()) => Step::Ran(Ran {
+            name,
+            succeeded,
+            deliver,
+            events,
+            revoked,
+        }),
+        Err(error) => {
+            drop(deliver);
+            undo_with(error)
+        }
+    }
 }
 
 fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -381,3 +458,6 @@ fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 fn roll_back_job(conn: &Connection) {
     let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! The writer's tests: a real store in a temp dir. Jobs queued while the
+//! writer is held inside an earlier job are taken together: one batch, run
+//! in the order they were queued.
+
+use super::*;
+use crate::store::Store;
+
+/// An answer channel and the job writing `key` into `settings`, then failing
+/// with `failure` or panicking (`"panic"`) when one is given.
+fn setting(
+    writer: &Writer,
+    undo: Undo,
+    key: &'static str,
+    failure: Option<&'static str>,
+) -> mpsc::Receiver<Result<()>> {
+    let (answer, answered) = mpsc::sync_channel(1);
+    writer
+        .enqueue(
+            key,
+            0,
+            undo,
+            move |tx| {
+                tx.execute("INSERT INTO settings (key, value) VALUES (?1, 'x')", [key])?;
+                match failure {
+                    Some("panic") => panic!("{key} panics after writing"),
+                    Some(message) => Err(StoreError::internal(message)),
+                    None => Ok(()),
+                }
+            },
+            answer,
+        )
+        .unwrap();
+    answered
+}
+
+/// Holds the writer inside a job (its own batch) until the sender is used.
+fn hold(writer: &Writer) -> (mpsc::Sender<()>, mpsc::Receiver<Result<()>>) {
+    let (release, released) = mpsc::channel::<()>();
+    let (started, has_started) = mpsc::channel();
+    let (answer, answered) = mpsc::sync_channel(1);
+    writer
+        .enqueue(
+            "held",
+            0,
+            Undo::Savepoint,
+            move |tx| {
+                tx.execute("INSERT INTO settings (key, value) VALUES ('held', 'x')", [])?;
+                started.send(()).unwrap();
+                released.recv().unwrap();
+                Ok(())
+            },
+            answer,
+        )
+        .unwrap();
+    has_started.recv().unwrap();
+    (release, answered)
+}
+
+fn keys(store: &Store) -> Vec<String> {
+    store
+        .read(|conn| {
+            Ok(conn
+                .prepare("SELECT key FROM settings WHERE value = 'x' ORDER BY key")?
+                .query_map([], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+        .unwrap()
+}
+
+fn error_of(answered: mpsc::Receiver<Result<()>>) -> String {
+    answered.recv().unwrap().unwrap_err().to_string()
+}
+
+/// A job without a savepoint that fails after writing takes back what the
+/// batch wrote before it (those callers hear an error), and nothing more:
+/// the jobs after it, with or without savepoints, commit in a transaction
+/// of their own.
+#[test]
+fn a_bare_job_that_fails_after_writing_rolls_back_its_batch_so_far_only() {
+    for failure in ["boom", "panic"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let writer = &store.inner.writer;
+        let start = writer.stats();
+        let (release, held) = hold(writer);
+        let before = setting(writer, Undo::Batch, "before", None);
+        let savepointed = setting(writer, Undo::Savepoint, "savepointed", None);
+        let broken = setting(writer, Undo::Batch, "broken", Some(failure));
+        let after = setting(writer, Undo::Batch, "after", None);
+        let after_savepointed = setting(writer, Undo::Savepoint, "after_savepointed", None);
+        release.send(()).unwrap();
+
+        held.recv().unwrap().unwrap();
+        for (answered, key) in [(before, "before"), (savepointed, "savepointed")] {
+            let error = error_of(answered);
+            assert!(error.contains("rolled back"), "{key}: {error}");
+        }
+        let error = error_of(broken);
+        let expected = if failure == "panic" {
+            "panicked"
+        } else {
+            failure
+        };
+        assert!(error.contains(expected), "{failure}: {error}");
+        after.recv().unwrap().unwrap();
+        after_savepointed.recv().unwrap().unwrap();
+
+        assert_eq!(keys(&store), ["after", "after_savepointed", "held"]);
+        let stats = writer.stats();
+        assert_eq!(stats.jobs - start.jobs, 6, "{failure}");
+        assert_eq!(
+            stats.commits - start.commits,
+            2,
+            "{failure}: the held job's COMMIT and the one after the rollback"
+        );
+    }
+}
+
+/// A job with a savepoint that fails is undone alone, even beside bare ones.
+#[test]
+fn a_savepointed_job_that_fails_beside_bare_ones_is_undone_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let writer = &store.inner.writer;
+    let (release, held) = hold(writer);
+    let before = setting(writer, Undo::Batch, "before", None);
+    let broken = setting(writer, Undo::Savepoint, "broken", Some("boom"));
+    let after = setting(writer, Undo::Batch, "after", None);
+    release.send(()).unwrap();
+
+    held.recv().unwrap().unwrap();
+    before.recv().unwrap().unwrap();
+    assert!(error_of(broken).contains("boom"));
+    after.recv().unwrap().unwrap();
+    assert_eq!(keys(&store), ["after", "before", "held"]);
+}
