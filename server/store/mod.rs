@@ -29,6 +29,7 @@ mod fail_points;
 mod families;
 mod grants;
 mod ids;
+mod log_writes;
 mod presented;
 mod purge;
 mod readers;
@@ -206,7 +207,9 @@ impl Tx<'_> {
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies migrations.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut writer = Connection::open(path)?;
+        // Through the VFS that writes each COMMIT's frames to the log at once.
+        let mut writer =
+            Connection::open_with_flags_and_vfs(path, OpenFlags::default(), log_writes::vfs()?)?;
         configure(&writer)?;
         let journal: String =
             writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
