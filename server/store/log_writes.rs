@@ -22,8 +22,16 @@
 //! after reading the frame: such a header, with no page after it, is never
 //! held). What
 //! is held never exceeds [`MAX_HELD_BYTES`] (128 KiB); a bigger transaction
-//! is written in several pieces. A crash loses only held frames of a transaction that
-//! had not committed, which recovery would have ignored anyway.
+//! is written in several pieces. A write that fails leaves what was held
+//! held, to be tried again before anything else. A crash loses only held
+//! frames of a transaction that had not committed, which recovery would have
+//! ignored anyway.
+//!
+//! The commit mark is read from a 24-byte write, so this relies on SQLite
+//! writing each frame header whole: it does, except when it pads the log to a
+//! sector boundary, which it only does at a COMMIT under `synchronous=FULL`.
+//! The write connection runs `synchronous=NORMAL` from its first statement
+//! (`Store::open`).
 //!
 //! Every other file (the database itself, temp files) is the `unix` VFS's
 //! own, untouched.
@@ -145,18 +153,17 @@ impl Held {
         self.send(sink)
     }
 
-    /// Writes everything held. On failure what was held is dropped (the
-    /// transaction it belonged to fails) and the next write goes through.
+    /// Writes everything held. On failure it stays held (SQLite was told
+    /// those writes succeeded), so every later write, read or sync tries it
+    /// again first and fails while the disk does: a COMMIT whose frames are
+    /// not all in the file can never complete.
     fn send(&mut self, sink: &mut impl Sink) -> std::result::Result<(), c_int> {
         if self.bytes.is_empty() {
             return Ok(());
         }
-        let sent = sink.write_at(&self.bytes, self.at);
+        sink.write_at(&self.bytes, self.at)?;
         self.bytes.clear();
-        if sent.is_err() {
-            self.end = None;
-        }
-        sent
+        Ok(())
     }
 }
 

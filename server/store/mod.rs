@@ -211,6 +211,12 @@ impl Store {
         let mut writer =
             Connection::open_with_flags_and_vfs(path, OpenFlags::default(), log_writes::vfs()?)?;
         configure(&writer)?;
+        // COMMITs never fsync: the sync thread does before anyone hears of
+        // them (durable.rs), and the migrations below are made durable by the
+        // log's sync further down, before anything is answered. NORMAL still
+        // syncs around checkpoints; FULL would also pad the log at each
+        // COMMIT, which log_writes.rs does not expect.
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
         let journal: String =
             writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if journal != "wal" {
@@ -221,9 +227,6 @@ impl Store {
         schema::migrate(&mut writer)?;
         // COMMITs never checkpoint: the checkpoint thread does (checkpoint.rs).
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
-        // COMMITs never fsync: the sync thread does before anyone hears of
-        // them (durable.rs). NORMAL still syncs around checkpoints.
-        writer.pragma_update(None, "synchronous", "NORMAL")?;
         let clients = Arc::new(client_cache::ClientCache::new());
         clients.watch(&writer)?;
         // The log SQLite writes: next to the database as SQLite names it.

@@ -56,7 +56,7 @@ pub(crate) enum Undo {
     Savepoint,
     /// For a job that reads and decides before it writes, so that its writes
     /// fail only when the store does (I/O, memory, a broken row): a failure
-    /// rolls back the batch's transaction so far. The jobs that ran before it
+    /// after it changed a row rolls back the batch's transaction so far. The jobs that ran before it
     /// in the batch are answered with an error and nothing of theirs stays;
     /// the jobs after it run in a new transaction.
     Batch,
@@ -306,8 +306,11 @@ fn bound_log(conn: &Connection, log: &mut LogBound, reporting: &Reporting) {
 
 /// One batch: BEGIN IMMEDIATE, each job in its savepoint or none ([`Undo`]),
 /// COMMIT, then the batch goes to the sync thread, which answers once it is
-/// durable. A job that broke its transaction ends it early: what ran before it
-/// is rolled back and answered with an error, the rest runs in a new one.
+/// durable. A transaction that ends early ends the batch's first part: a job
+/// without a savepoint broke it, or SQLite rolled it back itself (it does on
+/// an I/O error, a full disk or no memory, whatever savepoints are open).
+/// What ran in it is gone: those callers hear an error (a job that failed on
+/// its own, its own error), and the rest of the batch runs in a new one.
 fn run_batch(
     conn: &Connection,
     batch: Vec<Queued>,
@@ -329,7 +332,10 @@ fn run_batch(
         }
         let mut ran = Vec::new();
         let mut broken = None;
-        for job in queued.by_ref() {
+        // A job never runs outside the transaction: one SQLite ended would
+        // have it commit statement by statement.
+        while !conn.is_autocommit() {
+            let Some(job) = queued.next() else { break };
             match run_job(conn, job, fail_points) {
                 Step::Ran(job) => ran.push(job),
                 Step::Answered => {}
@@ -339,9 +345,18 @@ fn run_batch(
                 }
             }
         }
-        if let Some(answer) = broken {
+        if broken.is_some() || conn.is_autocommit() {
+            // Fails harmlessly when SQLite already rolled back.
             let _ = conn.execute_batch("ROLLBACK");
-            answer();
+            if let Some(answer) = broken {
+                answer();
+            }
+            let (failed, ran): (Vec<Ran>, Vec<Ran>) =
+                ran.into_iter().partition(|job| !job.succeeded);
+            for job in failed {
+                // Its own error: nothing of it stays.
+                (job.deliver)(Ok(()));
+            }
             let outcome = Err(StoreError::internal(
                 "rolled back with a write beside it in the same transaction that failed",
             ));
@@ -377,7 +392,8 @@ enum Step {
 }
 
 /// Runs one job: in its savepoint (released on success, rolled back on
-/// failure), or for [`Undo::Batch`] bare.
+/// failure), or for [`Undo::Batch`] bare; a bare job that fails having
+/// changed no row is an ordinary failed job, with nothing to undo.
 fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Step {
     let Queued {
         name,
@@ -399,6 +415,7 @@ fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Step 
         events: Vec::new(),
         revoked: Vec::new(),
     };
+    let changes = conn.total_changes();
     let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut tx)));
     let events = std::mem::take(&mut tx.events);
     let revoked = std::mem::take(&mut tx.revoked);
@@ -416,11 +433,13 @@ fn run_job(conn: &Connection, queued: Queued, fail_points: &FailPoints) -> Step 
         return undo_with(StoreError::internal("a write job panicked"));
     };
     if !succeeded {
-        if !savepoint {
+        if !savepoint && conn.total_changes() != changes {
             // Its own error: nothing of it stays once the transaction is rolled back.
             return Step::Broke(Box::new(move || deliver(Ok(()))));
         }
-        roll_back_job(conn);
+        if savepoint {
+            roll_back_job(conn);
+        }
         return Step::Ran(Ran {
             name,
             succeeded,

@@ -118,16 +118,34 @@ fn never_more_than_the_bound_is_held() {
     assert_eq!(all, written);
 }
 
+/// SQLite was told the held writes succeeded: a failure to send them keeps
+/// them, and everything after tries them again first, failing while the
+/// disk does, so no COMMIT can complete without them.
 #[test]
-fn a_failed_write_drops_what_was_held_and_the_next_write_goes_through() {
+fn a_failed_write_keeps_what_was_held_for_the_next_try() {
+    let (mut held, mut sink) = (Held::default(), Recorded::default());
+    held.write(&[1; 32], 0, &mut sink).unwrap();
+    let spilled = frames(&mut held, &mut sink, 32, 2, false);
+    sink.fail = Some(ffi::SQLITE_FULL);
+    assert_eq!(held.settle(&mut sink), Err(ffi::SQLITE_FULL), "a read");
+    assert_eq!(sink.writes.len(), 1, "only the log's header is in the file");
+    // The next write sends what is held first.
+    let at = 32 + 2 * FRAME;
+    held.write(&header(3, false), at, &mut sink).unwrap();
+    assert_eq!(sink.writes[1], (32, spilled));
+    assert_eq!(sink.writes[2], (at, header(3, false)));
+
+    // A COMMIT's last page that cannot be sent: the COMMIT fails, and its
+    // frames go out before anything else once the disk takes them.
     let (mut held, mut sink) = (Held::default(), Recorded::default());
     held.write(&[1; 32], 0, &mut sink).unwrap();
     held.write(&header(1, true), 32, &mut sink).unwrap();
     sink.fail = Some(ffi::SQLITE_FULL);
-    assert_eq!(held.write(&[2; PAGE], 56, &mut sink), Err(ffi::SQLITE_FULL));
-    assert!(held.bytes.is_empty());
-    held.write(&header(1, false), 32, &mut sink).unwrap();
-    assert_eq!(sink.writes.last().unwrap(), &(32, header(1, false)));
+    assert_eq!(held.write(&[3; PAGE], 56, &mut sink), Err(ffi::SQLITE_FULL));
+    held.settle(&mut sink).unwrap();
+    let mut frame = header(1, true);
+    frame.extend([3; PAGE]);
+    assert_eq!(sink.writes[1], (32, frame));
 }
 
 /// Real SQLite through the VFS, with a page cache of a few pages so a big

@@ -13,23 +13,24 @@ fn setting(
     key: &'static str,
     failure: Option<&'static str>,
 ) -> mpsc::Receiver<Result<()>> {
+    job(writer, undo, key, move |tx| {
+        tx.execute("INSERT INTO settings (key, value) VALUES (?1, 'x')", [key])?;
+        match failure {
+            Some("panic") => panic!("{key} panics after writing"),
+            Some(message) => Err(StoreError::internal(message)),
+            None => Ok(()),
+        }
+    })
+}
+
+fn job(
+    writer: &Writer,
+    undo: Undo,
+    name: &str,
+    work: impl FnOnce(&mut Tx) -> Result<()> + Send + 'static,
+) -> mpsc::Receiver<Result<()>> {
     let (answer, answered) = mpsc::sync_channel(1);
-    writer
-        .enqueue(
-            key,
-            0,
-            undo,
-            move |tx| {
-                tx.execute("INSERT INTO settings (key, value) VALUES (?1, 'x')", [key])?;
-                match failure {
-                    Some("panic") => panic!("{key} panics after writing"),
-                    Some(message) => Err(StoreError::internal(message)),
-                    None => Ok(()),
-                }
-            },
-            answer,
-        )
-        .unwrap();
+    writer.enqueue(name, 0, undo, work, answer).unwrap();
     answered
 }
 
@@ -133,4 +134,61 @@ fn a_savepointed_job_that_fails_beside_bare_ones_is_undone_alone() {
     assert!(error_of(broken).contains("boom"));
     after.recv().unwrap().unwrap();
     assert_eq!(keys(&store), ["after", "before", "held"]);
+}
+
+/// A bare job that fails before it changed any row (a kept retry answer
+/// that will not open) is an ordinary failed job: its neighbours commit.
+#[test]
+fn a_bare_job_that_fails_before_writing_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let writer = &store.inner.writer;
+    let (release, held) = hold(writer);
+    let before = setting(writer, Undo::Batch, "before", None);
+    let refused = job(writer, Undo::Batch, "refused", |_| {
+        Err(StoreError::internal("refused before writing"))
+    });
+    let after = setting(writer, Undo::Batch, "after", None);
+    release.send(()).unwrap();
+
+    held.recv().unwrap().unwrap();
+    before.recv().unwrap().unwrap();
+    assert!(error_of(refused).contains("refused before writing"));
+    after.recv().unwrap().unwrap();
+    assert_eq!(keys(&store), ["after", "before", "held"]);
+}
+
+/// SQLite rolls the whole transaction back itself when a statement without
+/// a statement journal finds the disk full (here: the database's page
+/// limit), savepoints or not. The jobs after it must not run outside a
+/// transaction, each statement committing alone: they run in a new one,
+/// and the jobs before it hear an error, as nothing of theirs stays.
+#[test]
+fn a_transaction_sqlite_rolled_back_itself_ends_the_batch_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let writer = &store.inner.writer;
+    let (release, held) = hold(writer);
+    let before = setting(writer, Undo::Savepoint, "before", None);
+    let full = job(writer, Undo::Savepoint, "full", |tx| {
+        let pages: i64 = tx.query_row("PRAGMA page_count", [], |row| row.get(0))?;
+        tx.execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))?;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('full', zeroblob(100000))",
+            [],
+        )?;
+        Ok(())
+    });
+    let after = setting(writer, Undo::Batch, "after", None);
+    let after_savepointed = setting(writer, Undo::Savepoint, "after_savepointed", None);
+    release.send(()).unwrap();
+
+    held.recv().unwrap().unwrap();
+    let error = error_of(before);
+    assert!(error.contains("rolled back"), "{error}");
+    let error = error_of(full);
+    assert!(error.contains("full"), "{error}");
+    after.recv().unwrap().unwrap();
+    after_savepointed.recv().unwrap().unwrap();
+    assert_eq!(keys(&store), ["after", "after_savepointed", "held"]);
 }
