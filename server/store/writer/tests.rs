@@ -57,6 +57,18 @@ fn hold(writer: &Writer) -> (mpsc::Sender<()>, mpsc::Receiver<Result<()>>) {
     (release, answered)
 }
 
+/// A store in a temp dir, and what `queue` queued, all taken as one batch:
+/// `queue` runs while the writer is held inside an earlier job.
+fn one_batch<T>(queue: impl FnOnce(&Writer) -> T) -> (tempfile::TempDir, Store, T) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let (release, held) = hold(&store.inner.writer);
+    let queued = queue(&store.inner.writer);
+    release.send(()).unwrap();
+    held.recv().unwrap().unwrap();
+    (dir, store, queued)
+}
+
 fn keys(store: &Store) -> Vec<String> {
     store
         .read(|conn| {
@@ -79,19 +91,21 @@ fn error_of(answered: mpsc::Receiver<Result<()>>) -> String {
 #[test]
 fn a_bare_job_that_fails_after_writing_rolls_back_its_batch_so_far_only() {
     for failure in ["boom", "panic"] {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db")).unwrap();
-        let writer = &store.inner.writer;
-        let start = writer.stats();
-        let (release, held) = hold(writer);
-        let before = setting(writer, Undo::Batch, "before", None);
-        let savepointed = setting(writer, Undo::Savepoint, "savepointed", None);
-        let broken = setting(writer, Undo::Batch, "broken", Some(failure));
-        let after = setting(writer, Undo::Batch, "after", None);
-        let after_savepointed = setting(writer, Undo::Savepoint, "after_savepointed", None);
-        release.send(()).unwrap();
-
-        held.recv().unwrap().unwrap();
+        // The held job's batch is counted by now; its COMMIT comes later.
+        let (_dir, store, (start, [before, savepointed, broken, after, after_savepointed])) =
+            one_batch(|writer| {
+                let start = writer.stats();
+                (
+                    start,
+                    [
+                        setting(writer, Undo::Batch, "before", None),
+                        setting(writer, Undo::Savepoint, "savepointed", None),
+                        setting(writer, Undo::Batch, "broken", Some(failure)),
+                        setting(writer, Undo::Batch, "after", None),
+                        setting(writer, Undo::Savepoint, "after_savepointed", None),
+                    ],
+                )
+            });
         for (answered, key) in [(before, "before"), (savepointed, "savepointed")] {
             let error = error_of(answered);
             assert!(error.contains("rolled back"), "{key}: {error}");
@@ -107,8 +121,8 @@ fn a_bare_job_that_fails_after_writing_rolls_back_its_batch_so_far_only() {
         after_savepointed.recv().unwrap().unwrap();
 
         assert_eq!(keys(&store), ["after", "after_savepointed", "held"]);
-        let stats = writer.stats();
-        assert_eq!(stats.jobs - start.jobs, 6, "{failure}");
+        let stats = store.inner.writer.stats();
+        assert_eq!(stats.jobs - start.jobs, 5, "{failure}");
         assert_eq!(
             stats.commits - start.commits,
             2,
@@ -120,16 +134,13 @@ fn a_bare_job_that_fails_after_writing_rolls_back_its_batch_so_far_only() {
 /// A job with a savepoint that fails is undone alone, even beside bare ones.
 #[test]
 fn a_savepointed_job_that_fails_beside_bare_ones_is_undone_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db")).unwrap();
-    let writer = &store.inner.writer;
-    let (release, held) = hold(writer);
-    let before = setting(writer, Undo::Batch, "before", None);
-    let broken = setting(writer, Undo::Savepoint, "broken", Some("boom"));
-    let after = setting(writer, Undo::Batch, "after", None);
-    release.send(()).unwrap();
-
-    held.recv().unwrap().unwrap();
+    let (_dir, store, [before, broken, after]) = one_batch(|writer| {
+        [
+            setting(writer, Undo::Batch, "before", None),
+            setting(writer, Undo::Savepoint, "broken", Some("boom")),
+            setting(writer, Undo::Batch, "after", None),
+        ]
+    });
     before.recv().unwrap().unwrap();
     assert!(error_of(broken).contains("boom"));
     after.recv().unwrap().unwrap();
@@ -140,18 +151,15 @@ fn a_savepointed_job_that_fails_beside_bare_ones_is_undone_alone() {
 /// that will not open) is an ordinary failed job: its neighbours commit.
 #[test]
 fn a_bare_job_that_fails_before_writing_fails_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db")).unwrap();
-    let writer = &store.inner.writer;
-    let (release, held) = hold(writer);
-    let before = setting(writer, Undo::Batch, "before", None);
-    let refused = job(writer, Undo::Batch, "refused", |_| {
-        Err(StoreError::internal("refused before writing"))
+    let (_dir, store, [before, refused, after]) = one_batch(|writer| {
+        [
+            setting(writer, Undo::Batch, "before", None),
+            job(writer, Undo::Batch, "refused", |_| {
+                Err(StoreError::internal("refused before writing"))
+            }),
+            setting(writer, Undo::Batch, "after", None),
+        ]
     });
-    let after = setting(writer, Undo::Batch, "after", None);
-    release.send(()).unwrap();
-
-    held.recv().unwrap().unwrap();
     before.recv().unwrap().unwrap();
     assert!(error_of(refused).contains("refused before writing"));
     after.recv().unwrap().unwrap();
@@ -165,25 +173,22 @@ fn a_bare_job_that_fails_before_writing_fails_alone() {
 /// and the jobs before it hear an error, as nothing of theirs stays.
 #[test]
 fn a_transaction_sqlite_rolled_back_itself_ends_the_batch_so_far() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("db")).unwrap();
-    let writer = &store.inner.writer;
-    let (release, held) = hold(writer);
-    let before = setting(writer, Undo::Savepoint, "before", None);
-    let full = job(writer, Undo::Savepoint, "full", |tx| {
-        let pages: i64 = tx.query_row("PRAGMA page_count", [], |row| row.get(0))?;
-        tx.execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))?;
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('full', zeroblob(100000))",
-            [],
-        )?;
-        Ok(())
+    let (_dir, store, [before, full, after, after_savepointed]) = one_batch(|writer| {
+        [
+            setting(writer, Undo::Savepoint, "before", None),
+            job(writer, Undo::Savepoint, "full", |tx| {
+                let pages: i64 = tx.query_row("PRAGMA page_count", [], |row| row.get(0))?;
+                tx.execute_batch(&format!("PRAGMA max_page_count = {}", pages + 2))?;
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES ('full', zeroblob(100000))",
+                    [],
+                )?;
+                Ok(())
+            }),
+            setting(writer, Undo::Batch, "after", None),
+            setting(writer, Undo::Savepoint, "after_savepointed", None),
+        ]
     });
-    let after = setting(writer, Undo::Batch, "after", None);
-    let after_savepointed = setting(writer, Undo::Savepoint, "after_savepointed", None);
-    release.send(()).unwrap();
-
-    held.recv().unwrap().unwrap();
     let error = error_of(before);
     assert!(error.contains("rolled back"), "{error}");
     let error = error_of(full);
