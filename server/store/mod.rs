@@ -211,6 +211,7 @@ impl Store {
         let mut writer =
             Connection::open_with_flags_and_vfs(path, OpenFlags::default(), log_writes::vfs()?)?;
         configure(&writer)?;
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         // COMMITs never fsync: the sync thread does before anyone hears of
         // them (durable.rs), and the migrations below are made durable by the
         // log's sync further down, before anything is answered. NORMAL still
@@ -425,6 +426,14 @@ impl Store {
 const MMAP_BYTES: i64 = 256 << 20;
 /// SQLite's page cache per connection, in KiB (negative: KiB, not pages).
 const CACHE_KIB: i64 = -16_384;
+/// The write connection's page cache, in KiB: smaller, because every COMMIT
+/// that split a B-tree page scans the whole cache's hash table (SQLite's
+/// `balance_nonroot` renumbers pages through the pending-byte page, and the
+/// COMMIT's truncation then sees a page far past the database's end; README,
+/// Performance, eighth step). With 20,000 families rotating, 16 MiB put 18 %
+/// of the writer's time in that scan; 4 MiB cut its CPU per rotation from
+/// 40–44 µs to 33 µs. Its reads come through the memory map anyway.
+const WRITER_CACHE_KIB: i64 = 4_096;
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
